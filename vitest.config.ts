@@ -1,0 +1,44 @@
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vitest/config";
+
+const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
+
+// Tests read each package's source, never its build, so `pnpm test:unit` needs no build step.
+const alias = {
+  "@streamflow/core": src("core"),
+  "@streamflow/features": src("features"),
+  "@streamflow/registry-client": src("registry-client"),
+  "@streamflow/test-utils": src("test-utils"),
+};
+
+export default defineConfig({
+  resolve: { alias },
+  test: {
+    clearMocks: true,
+    restoreMocks: true,
+    projects: [
+      {
+        extends: true,
+        test: { name: "unit", include: ["packages/*/src/**/*.test.ts"] },
+      },
+      {
+        extends: true,
+        test: {
+          name: "integration",
+          include: ["packages/*/test/**/*.int.test.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "e2e",
+          include: ["packages/cli/test/e2e/**/*.e2e.test.ts"],
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+        },
+      },
+    ],
+  },
+});
