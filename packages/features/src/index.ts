@@ -1,2 +1,45 @@
-export { FEATURE_COLUMNS, FEATURE_VIEWS, LABEL_SNAPSHOT, SOURCE_FILES, USER_ENTITY } from "./schema.ts";
-export type { ColumnSpec, ColumnType, FeatureViewSpec, SourceFileName, SourceFileSpec } from "./schema.ts";
+export {
+  FEATURE_COLUMNS,
+  FEATURE_VIEWS,
+  LABEL_SNAPSHOT,
+  SOURCE_FILES,
+  USER_ENTITY,
+} from "./schema.ts";
+export type {
+  ColumnSpec,
+  ColumnType,
+  FeatureViewSpec,
+  SourceFileName,
+  SourceFileSpec,
+} from "./schema.ts";
+export { FEATURES_ERROR_CODES, FeaturesError } from "./errors.ts";
+export type { FeaturesErrorCode } from "./errors.ts";
+export { openDatabase, redactDatabaseUrl } from "./internal/db.ts";
+export type { Database, OpenDatabaseOptions, SqlExecutor } from "./internal/db.ts";
+export { LATEST_SCHEMA_VERSION, migrate } from "./internal/migrations.ts";
+export type { MigrateResult } from "./internal/migrations.ts";
+export type { ValidationIssue, ValidationRule } from "./internal/month-reader.ts";
+export { openFeatureStore } from "./store.ts";
+export type { OpenFeatureStoreOptions } from "./store.ts";
+export { ingestMonth } from "./ingest.ts";
+export type { IngestMonthOptions, IngestMonthResult } from "./ingest.ts";
+export { buildDataset, loadDataset } from "./dataset.ts";
+export type {
+  BuildDatasetOptions,
+  BuildDatasetResult,
+  Dataset,
+  DatasetColumn,
+  DatasetOptions,
+  FeatureValue,
+} from "./dataset.ts";
+export { checkOnline, getOnlineFeatures, materialize } from "./online.ts";
+export type {
+  CheckOnlineOptions,
+  CheckOnlineResult,
+  FeatureStatus,
+  MaterializeOptions,
+  MaterializeResult,
+  MaterializedView,
+  OnlineFeatures,
+  OnlineViewCheck,
+} from "./online.ts";

@@ -1,1 +1,5 @@
-export {};
+export { createTestDatabase, TEST_ENGINES, testServerUrl } from "./databases.ts";
+export type { TestDatabase, TestEngine } from "./databases.ts";
+export { labDataDir, labDataMissingReason, REPO_ROOT } from "./lab-data.ts";
+export { LAB_HEADERS, monthFixture, writeMonth } from "./month-fixture.ts";
+export type { FixtureUser, MonthFixture } from "./month-fixture.ts";

@@ -1,0 +1,280 @@
+import { createHash } from "node:crypto";
+import { createWriteStream } from "node:fs";
+import { rename, rm, stat } from "node:fs/promises";
+import { dirname, extname, resolve } from "node:path";
+import { once } from "node:events";
+import type { Logger, ProgressListener } from "@streamflow/core";
+import { SILENT_LOGGER } from "@streamflow/core";
+import { FeaturesError } from "./errors.ts";
+import type { Database, SqlExecutor } from "./internal/db.ts";
+import { formatDate, parseDateOption } from "./internal/dates.ts";
+import { FEATURE_COLUMNS, FEATURE_VIEWS, LABEL_SNAPSHOT, type ColumnType } from "./schema.ts";
+
+/** A feature value as it leaves the store: NULL stays null, booleans stay booleans. */
+export type FeatureValue = number | boolean | string | null;
+
+export interface DatasetOptions {
+  db: Database;
+  /** Feature cutoff: each view contributes its latest snapshot with as_of <= this day. */
+  asOf: Date;
+  /** Label cutoff; defaults to `asOf`. */
+  labelAsOf?: Date | undefined;
+  onProgress?: ProgressListener;
+  logger?: Logger;
+}
+
+export interface DatasetColumn {
+  name: string;
+  type: ColumnType;
+}
+
+/** A point-in-time training set held in memory, rows ordered by user_id. */
+export interface Dataset {
+  asOf: string;
+  labelAsOf: string;
+  /** The 14 feature columns, in the lab's order. */
+  featureColumns: DatasetColumn[];
+  userIds: string[];
+  /** One array per feature column, each `userIds.length` long. */
+  features: FeatureValue[][];
+  /** churn_label as 0/1. */
+  labels: Uint8Array;
+  /** sha256 of the dataset's canonical CSV serialisation. */
+  fingerprint: string;
+}
+
+export interface BuildDatasetOptions extends DatasetOptions {
+  /** Output file; `.csv` or `.parquet`. */
+  out: string;
+}
+
+export interface BuildDatasetResult {
+  asOf: string;
+  labelAsOf: string;
+  out: string;
+  format: "csv" | "parquet";
+  rows: number;
+  columns: string[];
+  /** Share of rows with churn_label true. */
+  positiveRate: number;
+  fingerprint: string;
+  durationMs: number;
+}
+
+const FETCH_ROWS = 20_000;
+const OUTPUT_COLUMNS = ["user_id", ...FEATURE_COLUMNS.map((c) => c.name), LABEL_SNAPSHOT.column.name];
+
+/**
+ * The point-in-time join: one row per user with a label snapshot <= labelAsOf (the latest one),
+ * and per view the latest snapshot <= asOf (and within the view's ttl). Each view is one index
+ * probe per user on (user_id, as_of), so the cost does not grow with the history's length.
+ * Ordering uses the C collation so PGlite and any server order (and fingerprint) rows alike.
+ */
+function datasetSql(): string {
+  const selects = FEATURE_VIEWS.flatMap((v, i) => v.features.map((f) => `v${i}.${f.name}`));
+  const laterals = FEATURE_VIEWS.map((v, i) => {
+    const ttl = v.ttlDays === undefined ? "" : ` AND s.as_of >= $1::date - ${Math.floor(v.ttlDays)}`;
+    return `LEFT JOIN LATERAL (
+      SELECT ${v.features.map((f) => f.name).join(", ")} FROM ${v.snapshotTable} s
+      WHERE s.user_id = l.user_id AND s.as_of <= $1::date${ttl}
+      ORDER BY s.as_of DESC LIMIT 1) v${i} ON true`;
+  });
+  return `SELECT l.user_id, ${selects.join(", ")}, l.churn_label
+    FROM (SELECT DISTINCT ON (user_id) user_id, churn_label FROM ${LABEL_SNAPSHOT.snapshotTable}
+          WHERE as_of <= $2::date ORDER BY user_id, as_of DESC) l
+    ${laterals.join("\n    ")}
+    ORDER BY l.user_id COLLATE "C"`;
+}
+
+function csvText(value: string): string {
+  return /[",\n\r]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+function csvCell(value: unknown): string {
+  if (value === null || value === undefined) return "";
+  if (typeof value === "boolean") return value ? "true" : "false";
+  if (typeof value === "number") return String(value);
+  return csvText(String(value));
+}
+
+async function checkCoverage(db: SqlExecutor, asOf: string, labelAsOf: string): Promise<void> {
+  const available = await db.query<{ as_of: string }>("SELECT as_of::text AS as_of FROM ingestions ORDER BY as_of");
+  const dates = available.map((r) => r.as_of);
+  const hint =
+    dates.length === 0
+      ? "Nothing has been ingested yet: run `streamflow ingest --month-dir DIR --as-of YYYY-MM-DD` first."
+      : `Ingested as_of dates: ${dates.join(", ")}. Pick a date on or after the first one.`;
+  const labels = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM ${LABEL_SNAPSHOT.snapshotTable} WHERE as_of <= $1::date`,
+    [labelAsOf],
+  );
+  if ((labels[0]?.n ?? 0) === 0) {
+    throw new FeaturesError("NO_DATA_AS_OF", `no label snapshot at or before ${labelAsOf}`, { hint, details: { labelAsOf, available: dates } });
+  }
+  for (const view of FEATURE_VIEWS) {
+    const rows = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${view.snapshotTable} WHERE as_of <= $1::date LIMIT 1) x`,
+      [asOf],
+    );
+    if ((rows[0]?.n ?? 0) === 0) {
+      throw new FeaturesError("NO_DATA_AS_OF", `feature view ${view.name} has no snapshot at or before ${asOf}`, {
+        hint,
+        details: { asOf, view: view.name, available: dates },
+      });
+    }
+  }
+}
+
+interface DatasetSink {
+  /** `line` is the row's canonical CSV line (with its LF), the unit the fingerprint hashes. */
+  row(values: unknown[], line: string): void | Promise<void>;
+}
+
+/** Streams the joined rows through a cursor (bounded memory) and returns row count, positives and fingerprint. */
+async function streamDataset(
+  options: DatasetOptions,
+  sink: DatasetSink,
+): Promise<{ asOf: string; labelAsOf: string; rows: number; positives: number; fingerprint: string }> {
+  const asOf = formatDate(parseDateOption(options.asOf, "asOf"));
+  const labelAsOf = formatDate(parseDateOption(options.labelAsOf ?? options.asOf, "labelAsOf"));
+  const logger = options.logger ?? SILENT_LOGGER;
+  const hash = createHash("sha256");
+  hash.update(OUTPUT_COLUMNS.join(",") + "\n");
+  let rows = 0;
+  let positives = 0;
+  await options.db.transaction(async (tx) => {
+    await checkCoverage(tx, asOf, labelAsOf);
+    const total = (
+      await tx.query<{ n: number }>(
+        `SELECT count(DISTINCT user_id)::int AS n FROM ${LABEL_SNAPSHOT.snapshotTable} WHERE as_of <= $1::date`,
+        [labelAsOf],
+      )
+    )[0]?.n;
+    logger.info(`building dataset: features as of ${asOf}, labels as of ${labelAsOf}, ${total} users`);
+    // Literal dates: a cursor's query cannot take bind parameters on every driver.
+    const sql = datasetSql().replace(/\$1/g, `'${asOf}'`).replace(/\$2/g, `'${labelAsOf}'`);
+    await tx.exec(`DECLARE streamflow_dataset NO SCROLL CURSOR FOR ${sql}`);
+    for (;;) {
+      const batch = await tx.query(`FETCH ${FETCH_ROWS} FROM streamflow_dataset`);
+      if (batch.length === 0) break;
+      for (const record of batch) {
+        const values = OUTPUT_COLUMNS.map((c) => record[c]);
+        const line = values.map(csvCell).join(",") + "\n";
+        hash.update(line);
+        if (record[LABEL_SNAPSHOT.column.name] === true) positives++;
+        await sink.row(values, line);
+      }
+      rows += batch.length;
+      options.onProgress?.({ phase: "build dataset", done: rows, total });
+    }
+    await tx.exec("CLOSE streamflow_dataset");
+  });
+  return { asOf, labelAsOf, rows, positives, fingerprint: hash.digest("hex") };
+}
+
+/**
+ * Builds the point-in-time training set in memory, for training.
+ *
+ * @throws FeaturesError NO_DATA_AS_OF when a cutoff precedes every snapshot.
+ */
+export async function loadDataset(options: DatasetOptions): Promise<Dataset> {
+  const userIds: string[] = [];
+  const features: FeatureValue[][] = FEATURE_COLUMNS.map(() => []);
+  const labels: number[] = [];
+  const result = await streamDataset(options, {
+    row(values) {
+      userIds.push(values[0] as string);
+      for (let i = 0; i < features.length; i++) features[i]!.push((values[i + 1] ?? null) as FeatureValue);
+      labels.push(values[values.length - 1] === true ? 1 : 0);
+    },
+  });
+  return {
+    asOf: result.asOf,
+    labelAsOf: result.labelAsOf,
+    featureColumns: FEATURE_COLUMNS.map((c) => ({ name: c.name, type: c.type })),
+    userIds,
+    features,
+    labels: Uint8Array.from(labels),
+    fingerprint: result.fingerprint,
+  };
+}
+
+function outputFormat(out: string): "csv" | "parquet" {
+  const ext = extname(out).toLowerCase();
+  if (ext === ".csv") return "csv";
+  if (ext === ".parquet") return "parquet";
+  throw new FeaturesError("OUTPUT_INVALID", `output file must end in .csv or .parquet, got '${out}'`, {
+    hint: "e.g. --out train.csv or --out train.parquet",
+  });
+}
+
+async function writeParquet(path: string, columns: unknown[][]): Promise<void> {
+  // Loaded lazily: the native Polars binding is only needed for Parquet output.
+  const { default: pl } = await import("nodejs-polars");
+  const dtype = (t: ColumnType) =>
+    t === "integer" ? pl.Int32 : t === "double" ? pl.Float64 : t === "boolean" ? pl.Bool : pl.Utf8;
+  const types: ColumnType[] = ["text", ...FEATURE_COLUMNS.map((c) => c.type), "boolean"];
+  const series = OUTPUT_COLUMNS.map((name, i) => pl.Series(name, columns[i]!, dtype(types[i]!)));
+  pl.DataFrame(series).writeParquet(path);
+}
+
+/**
+ * Builds the point-in-time training set and writes it to a CSV or Parquet file (atomically: a
+ * crash never leaves a partial file under the final name).
+ *
+ * @throws FeaturesError NO_DATA_AS_OF, OUTPUT_INVALID.
+ */
+export async function buildDataset(options: BuildDatasetOptions): Promise<BuildDatasetResult> {
+  const started = performance.now();
+  const out = resolve(options.out);
+  const format = outputFormat(out);
+  try {
+    if (!(await stat(dirname(out))).isDirectory()) throw new Error("not a directory");
+  } catch {
+    throw new FeaturesError("OUTPUT_INVALID", `output directory '${dirname(out)}' does not exist`, {
+      hint: "Create it first or pick another --out path.",
+    });
+  }
+  const tmp = `${out}.tmp-${process.pid}`;
+  try {
+    let result;
+    if (format === "csv") {
+      const stream = createWriteStream(tmp);
+      stream.write(OUTPUT_COLUMNS.join(",") + "\n");
+      let buffer = "";
+      result = await streamDataset(options, {
+        async row(_values, line) {
+          buffer += line;
+          if (buffer.length > 1 << 20) {
+            if (!stream.write(buffer)) await once(stream, "drain");
+            buffer = "";
+          }
+        },
+      });
+      stream.end(buffer);
+      await once(stream, "finish");
+    } else {
+      const columns: unknown[][] = OUTPUT_COLUMNS.map(() => []);
+      result = await streamDataset(options, {
+        row(values) {
+          for (let i = 0; i < values.length; i++) columns[i]!.push(values[i] ?? null);
+        },
+      });
+      await writeParquet(tmp, columns);
+    }
+    await rename(tmp, out);
+    return {
+      asOf: result.asOf,
+      labelAsOf: result.labelAsOf,
+      out,
+      format,
+      rows: result.rows,
+      columns: OUTPUT_COLUMNS,
+      positiveRate: result.rows === 0 ? 0 : result.positives / result.rows,
+      fingerprint: result.fingerprint,
+      durationMs: Math.round(performance.now() - started),
+    };
+  } finally {
+    await rm(tmp, { force: true });
+  }
+}

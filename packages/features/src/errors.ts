@@ -1,0 +1,25 @@
+import { StreamflowError } from "@streamflow/core";
+
+/** Codes raised by `@streamflow/features`; the CLI maps each to an exit code. */
+export const FEATURES_ERROR_CODES = {
+  /** The database URL is not a postgres:// or postgresql:// URL. */
+  DATABASE_URL_INVALID: "DATABASE_URL_INVALID",
+  /** PostgreSQL cannot be reached, refused the login, or the database does not exist. Retryable. */
+  DATABASE_UNAVAILABLE: "DATABASE_UNAVAILABLE",
+  /** The database was migrated by a newer StreamFlow than this one. */
+  DATABASE_SCHEMA_NEWER: "DATABASE_SCHEMA_NEWER",
+  /** A month directory or one of its CSVs does not exist. */
+  INPUT_NOT_FOUND: "INPUT_NOT_FOUND",
+  /** A CSV breaks a validation rule; `details.errors` lists file, line, column, value and rule. */
+  INPUT_INVALID: "INPUT_INVALID",
+  /** The month differs from the snapshot already stored at that as_of (use replace). */
+  SNAPSHOT_CONFLICT: "SNAPSHOT_CONFLICT",
+  /** No snapshot exists at or before the requested date. */
+  NO_DATA_AS_OF: "NO_DATA_AS_OF",
+  /** An output path cannot be written (unknown extension, missing directory). */
+  OUTPUT_INVALID: "OUTPUT_INVALID",
+} as const;
+export type FeaturesErrorCode = keyof typeof FEATURES_ERROR_CODES;
+
+/** Errors raised by `@streamflow/features`. */
+export class FeaturesError extends StreamflowError<FeaturesErrorCode> {}

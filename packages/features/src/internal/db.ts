@@ -1,0 +1,271 @@
+import { PGlite } from "@electric-sql/pglite";
+import pg from "pg";
+import { from as copyFrom } from "pg-copy-streams";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { FeaturesError } from "../errors.ts";
+
+export type Row = Record<string, unknown>;
+
+/** What every query site needs, inside or outside a transaction. */
+export interface SqlExecutor {
+  query<TRow extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<TRow[]>;
+  /** Runs a statement and returns how many rows it changed. */
+  execute(sql: string, params?: readonly unknown[]): Promise<number>;
+  /** Multi-statement SQL without parameters (migrations). */
+  exec(sql: string): Promise<void>;
+  /** Bulk-loads rows given in COPY text format (tab-separated, `\N` for NULL, LF-terminated). */
+  copyIn(table: string, columns: readonly string[], chunks: readonly string[]): Promise<void>;
+}
+
+/** A connection to the StreamFlow database: a pooled PostgreSQL server or an embedded PGlite. */
+export interface Database extends SqlExecutor {
+  readonly kind: "postgres" | "pglite";
+  /** Where the data lives, safe to print (no password). */
+  readonly location: string;
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  /** `postgres://` or `postgresql://` URL of a server; when absent, the embedded PGlite is used. */
+  url?: string | undefined;
+  /** PGlite data directory; undefined keeps the embedded database in memory. */
+  dataDir?: string | undefined;
+}
+
+/** Strips the password from a database URL so it can appear in messages and logs. */
+export function redactDatabaseUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "<unparseable database URL>";
+  }
+}
+
+export function isPostgresUrl(url: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(url);
+}
+
+export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
+  if (options.url !== undefined) {
+    if (!isPostgresUrl(options.url)) {
+      throw new FeaturesError(
+        "DATABASE_URL_INVALID",
+        `database URL must start with postgres:// or postgresql://, got '${redactDatabaseUrl(options.url)}'`,
+        { hint: "Unset STREAMFLOW_DATABASE_URL to use the embedded database, or give a URL such as postgres://user@127.0.0.1:5432/streamflow." },
+      );
+    }
+    return openPostgres(options.url);
+  }
+  return openPglite(options.dataDir);
+}
+
+// Dates travel as 'YYYY-MM-DD' text: pg's default parser turns them into local-time Date objects,
+// which shifts the day in any timezone west of UTC.
+const DATE_OID = 1082;
+const pgTypes = {
+  getTypeParser: ((oid: number, format?: "text" | "binary") =>
+    oid === DATE_OID ? (v: string) => v : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
+
+const UNAVAILABLE_CODES = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "ETIMEDOUT",
+  "ECONNRESET",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "57P01", // admin shutdown
+  "57P03", // cannot connect now (starting up)
+  "3D000", // database does not exist
+  "28P01", // password authentication failed
+  "28000", // no pg_hba.conf entry
+  "53300", // too many connections
+]);
+
+function isUnavailable(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === "string" && UNAVAILABLE_CODES.has(code)) return true;
+  const message = error instanceof Error ? error.message : "";
+  return /timeout exceeded when trying to connect|Connection terminated/i.test(message);
+}
+
+function unavailable(location: string, error: unknown): FeaturesError {
+  const reason = error instanceof Error ? error.message : String(error);
+  return new FeaturesError("DATABASE_UNAVAILABLE", `cannot use PostgreSQL at ${location}: ${reason}`, {
+    cause: error,
+    hint: "Check that the server is running and the URL (STREAMFLOW_DATABASE_URL or --database-url) is right; unset it to use the embedded database.",
+  });
+}
+
+function wrapPgError(location: string, error: unknown): unknown {
+  return isUnavailable(error) ? unavailable(location, error) : error;
+}
+
+class PgExecutor implements SqlExecutor {
+  readonly #client: pg.ClientBase | pg.Pool;
+  readonly #location: string;
+  constructor(client: pg.ClientBase | pg.Pool, location: string) {
+    this.#client = client;
+    this.#location = location;
+  }
+  async query<TRow extends Row = Row>(sql: string, params: readonly unknown[] = []): Promise<TRow[]> {
+    try {
+      const result = await this.#client.query<TRow>(sql, params as unknown[]);
+      return result.rows;
+    } catch (error) {
+      throw wrapPgError(this.#location, error);
+    }
+  }
+  async execute(sql: string, params: readonly unknown[] = []): Promise<number> {
+    try {
+      const result = await this.#client.query(sql, params as unknown[]);
+      return result.rowCount ?? 0;
+    } catch (error) {
+      throw wrapPgError(this.#location, error);
+    }
+  }
+  async exec(sql: string): Promise<void> {
+    try {
+      await this.#client.query(sql);
+    } catch (error) {
+      throw wrapPgError(this.#location, error);
+    }
+  }
+  async copyIn(table: string, columns: readonly string[], chunks: readonly string[]): Promise<void> {
+    if (!("release" in this.#client) && this.#client instanceof pg.Pool) {
+      throw new Error("copyIn needs a transaction client");
+    }
+    const stream = (this.#client as pg.ClientBase).query(
+      copyFrom(`COPY ${table} (${columns.join(", ")}) FROM STDIN`),
+    );
+    try {
+      await pipeline(Readable.from(chunks), stream);
+    } catch (error) {
+      throw wrapPgError(this.#location, error);
+    }
+  }
+}
+
+async function openPostgres(url: string): Promise<Database> {
+  const location = redactDatabaseUrl(url);
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 4,
+    connectionTimeoutMillis: 5_000,
+    application_name: "streamflow",
+    types: pgTypes,
+  });
+  // An idle client losing its server must not crash the process; the next query reports it.
+  pool.on("error", () => undefined);
+  const root = new PgExecutor(pool, location);
+  // Fail fast with a clear message instead of on the first real statement.
+  await root.query("SELECT 1");
+  return {
+    kind: "postgres",
+    location,
+    query: (sql, params) => root.query(sql, params),
+    execute: (sql, params) => root.execute(sql, params),
+    exec: (sql) => root.exec(sql),
+    copyIn: async (table, columns, chunks) => {
+      await withClient(pool, location, (tx) => tx.copyIn(table, columns, chunks));
+    },
+    async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+      return withClient(pool, location, async (tx, client) => {
+        await tx.exec("BEGIN");
+        try {
+          const result = await fn(tx);
+          await tx.exec("COMMIT");
+          return result;
+        } catch (error) {
+          await client.query("ROLLBACK").catch(() => undefined);
+          throw error;
+        }
+      });
+    },
+    close: () => pool.end(),
+  };
+}
+
+async function withClient<T>(
+  pool: pg.Pool,
+  location: string,
+  fn: (tx: SqlExecutor, client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  let client: pg.PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (error) {
+    throw wrapPgError(location, error);
+  }
+  let broken: Error | undefined;
+  try {
+    return await fn(new PgExecutor(client, location), client);
+  } catch (error) {
+    if (isUnavailable(error) || (error instanceof FeaturesError && error.code === "DATABASE_UNAVAILABLE")) {
+      broken = error instanceof Error ? error : new Error(String(error));
+    }
+    throw error;
+  } finally {
+    // A client whose connection died must not go back to the pool.
+    client.release(broken);
+  }
+}
+
+type PgliteLike = Pick<PGlite, "query" | "exec">;
+
+class PgliteExecutor implements SqlExecutor {
+  readonly #db: PgliteLike;
+  constructor(db: PgliteLike) {
+    this.#db = db;
+  }
+  async query<TRow extends Row = Row>(sql: string, params: readonly unknown[] = []): Promise<TRow[]> {
+    const result = await this.#db.query<TRow>(sql, params as unknown[]);
+    return result.rows;
+  }
+  async execute(sql: string, params: readonly unknown[] = []): Promise<number> {
+    const result = await this.#db.query(sql, params as unknown[]);
+    return result.affectedRows ?? 0;
+  }
+  async exec(sql: string): Promise<void> {
+    await this.#db.exec(sql);
+  }
+  async copyIn(table: string, columns: readonly string[], chunks: readonly string[]): Promise<void> {
+    // PGlite reads COPY input from a virtual file; batching keeps the blob (and WASM heap) small.
+    const BATCH_BYTES = 32 * 1024 * 1024;
+    let batch: string[] = [];
+    let size = 0;
+    const flush = async () => {
+      if (batch.length === 0) return;
+      await this.#db.query(`COPY ${table} (${columns.join(", ")}) FROM '/dev/blob'`, [], {
+        blob: new Blob(batch),
+      });
+      batch = [];
+      size = 0;
+    };
+    for (const chunk of chunks) {
+      batch.push(chunk);
+      size += chunk.length;
+      if (size >= BATCH_BYTES) await flush();
+    }
+    await flush();
+  }
+}
+
+async function openPglite(dataDir: string | undefined): Promise<Database> {
+  const db = await PGlite.create(dataDir);
+  const root = new PgliteExecutor(db);
+  return {
+    kind: "pglite",
+    location: dataDir === undefined ? "embedded PGlite (in memory)" : `embedded PGlite at ${dataDir}`,
+    query: (sql, params) => root.query(sql, params),
+    execute: (sql, params) => root.execute(sql, params),
+    exec: (sql) => root.exec(sql),
+    copyIn: (table, columns, chunks) => root.copyIn(table, columns, chunks),
+    transaction: (fn) => db.transaction((tx) => fn(new PgliteExecutor(tx))),
+    close: () => db.close(),
+  };
+}

@@ -1,0 +1,291 @@
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
+import { join } from "node:path";
+import { StringDecoder } from "node:string_decoder";
+import type { ProgressListener } from "@streamflow/core";
+import { FeaturesError } from "../errors.ts";
+import { SOURCE_FILES, type ColumnSpec, type SourceFileName } from "../schema.ts";
+
+/** One broken rule in one CSV cell (or header); line numbers are 1-based and count the header. */
+export interface ValidationIssue {
+  file: string;
+  line: number;
+  column: string;
+  value: string;
+  rule: ValidationRule;
+  message: string;
+}
+
+export type ValidationRule =
+  | "header_columns"
+  | "field_count"
+  | "empty_line"
+  | "rows_required"
+  | "user_id_required"
+  | "user_id_unique"
+  | "user_exists"
+  | "not_null"
+  | "boolean"
+  | "integer"
+  | "number"
+  | "non_negative"
+  | "date";
+
+/** A validated CSV, converted to COPY text in the table's column order. */
+export interface ValidatedFile {
+  name: SourceFileName;
+  /** Database column order: user_id, then the spec's columns. */
+  columns: string[];
+  rows: number;
+  copyChunks: string[];
+}
+
+export interface ValidatedMonth {
+  files: ValidatedFile[];
+  /** sha256 over the normalised content of all six files: equal for equal data, whatever the CSV's column order, line ends or number spelling. */
+  contentSha256: string;
+}
+
+const MAX_ISSUES = 50;
+const CHUNK_LINES = 16_384;
+const INT32_MAX = 2_147_483_647;
+const INTEGER_RE = /^[+-]?\d+$/;
+const NUMBER_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+function isCalendarDate(text: string): boolean {
+  const m = DATE_RE.exec(text);
+  if (!m) return false;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const date = new Date(Date.UTC(y, mo - 1, d));
+  return date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d;
+}
+
+function copyEscape(text: string): string {
+  return /[\\\t\n\r]/.test(text)
+    ? text.replace(/\\/g, "\\\\").replace(/\t/g, "\\t").replace(/\n/g, "\\n").replace(/\r/g, "\\r")
+    : text;
+}
+
+function quote(value: string): string {
+  const shown = value.length > 60 ? `${value.slice(0, 57)}...` : value;
+  return `'${shown}'`;
+}
+
+/** Converts one cell to COPY text, or returns the rule it breaks. */
+function convertCell(spec: ColumnSpec, raw: string): string | { rule: ValidationRule; message: string } {
+  if (raw === "") {
+    return spec.nullable
+      ? "\\N"
+      : { rule: "not_null", message: `must not be empty (${spec.type} column without NULLs)` };
+  }
+  switch (spec.type) {
+    case "boolean": {
+      const lower = raw.toLowerCase();
+      if (lower === "true") return "t";
+      if (lower === "false") return "f";
+      return { rule: "boolean", message: "must be True or False" + (spec.nullable ? " or empty" : "") };
+    }
+    case "integer": {
+      if (!INTEGER_RE.test(raw)) return { rule: "integer", message: "must be a whole number" };
+      const n = Number(raw);
+      if (Math.abs(n) > INT32_MAX) return { rule: "integer", message: "must fit a 32-bit integer" };
+      if (spec.nonNegative && n < 0) return { rule: "non_negative", message: "must be >= 0" };
+      return String(n);
+    }
+    case "double": {
+      if (!NUMBER_RE.test(raw)) return { rule: "number", message: "must be a decimal number" };
+      const n = Number(raw);
+      if (!Number.isFinite(n)) return { rule: "number", message: "must be a finite number" };
+      if (spec.nonNegative && n < 0) return { rule: "non_negative", message: "must be >= 0" };
+      // The shortest round-trip spelling: float8 stores the very same double, and equal data hashes equal.
+      return String(n);
+    }
+    case "date":
+      return isCalendarDate(raw)
+        ? raw
+        : { rule: "date", message: "must be a calendar date YYYY-MM-DD" };
+    case "text":
+      return copyEscape(raw);
+  }
+}
+
+async function* readLines(path: string): AsyncGenerator<string> {
+  const decoder = new StringDecoder("utf8");
+  let rest = "";
+  let first = true;
+  for await (const buffer of createReadStream(path, { highWaterMark: 1 << 20 })) {
+    let text = rest + decoder.write(buffer as Buffer);
+    if (first) {
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+      first = false;
+    }
+    let start = 0;
+    for (let nl = text.indexOf("\n", start); nl !== -1; nl = text.indexOf("\n", start)) {
+      yield text.charCodeAt(nl - 1) === 13 ? text.slice(start, nl - 1) : text.slice(start, nl);
+      start = nl + 1;
+    }
+    rest = text.slice(start);
+  }
+  rest += decoder.end();
+  if (first && rest.charCodeAt(0) === 0xfeff) rest = rest.slice(1);
+  if (rest.endsWith("\r")) rest = rest.slice(0, -1);
+  if (rest !== "") yield rest;
+}
+
+interface FileContext {
+  issues: ValidationIssue[];
+  knownUsers: Set<string> | undefined;
+  hash: ReturnType<typeof createHash>;
+  onProgress: ProgressListener | undefined;
+}
+
+async function validateFile(dir: string, name: SourceFileName, ctx: FileContext): Promise<{ file: ValidatedFile; users: Set<string> }> {
+  const spec = SOURCE_FILES.find((f) => f.name === name)!;
+  const fileName = `${name}.csv`;
+  const path = join(dir, fileName);
+  const columns = ["user_id", ...spec.columns.map((c) => c.name)];
+  const issue = (line: number, column: string, value: string, rule: ValidationRule, message: string) => {
+    if (ctx.issues.length < MAX_ISSUES) ctx.issues.push({ file: fileName, line, column, value, rule, message });
+  };
+
+  let total = 0;
+  try {
+    total = (await stat(path)).size;
+  } catch {
+    throw new FeaturesError("INPUT_NOT_FOUND", `${fileName} is missing in ${dir}`, {
+      hint: "A month directory holds users.csv, subscriptions.csv, usage_agg_30d.csv, payments_agg_90d.csv, support_agg_90d.csv and labels.csv.",
+      details: { file: path },
+    });
+  }
+
+  const users = new Set<string>();
+  const chunks: string[] = [];
+  let pending: string[] = [];
+  let lineNo = 0;
+  let rows = 0;
+  let bytes = 0;
+  let blankRun = 0;
+  let order: number[] | undefined; // CSV field index for each database column
+  let specs: ColumnSpec[] = [];
+  ctx.hash.update(`${name}\n`);
+
+  for await (const line of readLines(path)) {
+    lineNo++;
+    bytes += line.length + 1;
+    if (lineNo % 65_536 === 0) ctx.onProgress?.({ phase: `validate ${fileName}`, done: bytes, total });
+    if (ctx.issues.length >= MAX_ISSUES) break;
+    if (order === undefined) {
+      const header = line.split(",").map((h) => h.trim());
+      const missing = columns.filter((c) => !header.includes(c));
+      const extra = header.filter((h, i) => !columns.includes(h) || header.indexOf(h) !== i);
+      if (missing.length > 0 || extra.length > 0) {
+        const parts = [
+          missing.length > 0 ? `missing ${missing.join(", ")}` : "",
+          extra.length > 0 ? `unexpected or repeated ${extra.join(", ")}` : "",
+        ].filter(Boolean);
+        issue(1, "(header)", line, "header_columns", `header must name exactly ${columns.join(", ")}: ${parts.join("; ")}`);
+        break;
+      }
+      order = columns.map((c) => header.indexOf(c));
+      specs = spec.columns as ColumnSpec[];
+      continue;
+    }
+    if (line === "") {
+      blankRun++;
+      continue;
+    }
+    if (blankRun > 0) {
+      issue(lineNo - blankRun, "(line)", "", "empty_line", "empty line inside the data");
+      blankRun = 0;
+    }
+    const fields = line.split(",");
+    if (fields.length !== columns.length) {
+      issue(lineNo, "(line)", line, "field_count", `has ${fields.length} fields, the header has ${columns.length} (fields must not contain commas)`);
+      continue;
+    }
+    rows++;
+    const userId = fields[order[0]!]!;
+    if (userId.trim() === "") {
+      issue(lineNo, "user_id", userId, "user_id_required", "must not be empty");
+      continue;
+    }
+    if (users.has(userId)) {
+      issue(lineNo, "user_id", userId, "user_id_unique", "appears more than once in the file");
+      continue;
+    }
+    users.add(userId);
+    if (ctx.knownUsers !== undefined && !ctx.knownUsers.has(userId)) {
+      issue(lineNo, "user_id", userId, "user_exists", "is not in users.csv of this month");
+    }
+    let out = copyEscape(userId);
+    for (let c = 0; c < specs.length; c++) {
+      const colSpec = specs[c]!;
+      const raw = fields[order[c + 1]!]!;
+      const converted = convertCell(colSpec, raw);
+      if (typeof converted === "string") {
+        out += "\t" + converted;
+      } else {
+        issue(lineNo, colSpec.name, raw, converted.rule, converted.message);
+      }
+    }
+    pending.push(out);
+    if (pending.length === CHUNK_LINES) {
+      const chunk = pending.join("\n") + "\n";
+      ctx.hash.update(chunk);
+      chunks.push(chunk);
+      pending = [];
+    }
+  }
+  if (pending.length > 0) {
+    const chunk = pending.join("\n") + "\n";
+    ctx.hash.update(chunk);
+    chunks.push(chunk);
+  }
+  if (order === undefined && ctx.issues.length === 0) {
+    issue(1, "(header)", "", "header_columns", `file is empty; the header must name ${columns.join(", ")}`);
+  } else if (order !== undefined && rows === 0 && ctx.issues.length === 0) {
+    issue(2, "(line)", "", "rows_required", "has a header but no data rows");
+  }
+  ctx.onProgress?.({ phase: `validate ${fileName}`, done: total, total });
+  return { file: { name, columns, rows, copyChunks: chunks }, users };
+}
+
+/**
+ * Reads and validates the six CSVs of a month directory without touching any database, so that
+ * nothing is written unless every file is valid.
+ *
+ * @throws FeaturesError INPUT_NOT_FOUND when a file is missing, INPUT_INVALID listing every broken rule (first 50).
+ */
+export async function readMonthDirectory(dir: string, onProgress?: ProgressListener): Promise<ValidatedMonth> {
+  try {
+    if (!(await stat(dir)).isDirectory()) throw new Error("not a directory");
+  } catch {
+    throw new FeaturesError("INPUT_NOT_FOUND", `month directory '${dir}' does not exist or is not a directory`, {
+      hint: "Pass the directory that holds the six CSVs of one month, e.g. --month-dir data/month_000.",
+      details: { dir },
+    });
+  }
+  const ctx: FileContext = { issues: [], knownUsers: undefined, hash: createHash("sha256"), onProgress };
+  const files: ValidatedFile[] = [];
+  for (const spec of SOURCE_FILES) {
+    const { file, users } = await validateFile(dir, spec.name, ctx);
+    if (spec.name === "users") ctx.knownUsers = users;
+    files.push(file);
+  }
+  if (ctx.issues.length > 0) {
+    const first = ctx.issues[0]!;
+    const more = ctx.issues.length >= MAX_ISSUES ? `${MAX_ISSUES}+` : String(ctx.issues.length);
+    throw new FeaturesError(
+      "INPUT_INVALID",
+      `${first.file} line ${first.line}, column ${first.column}: value ${quote(first.value)} ${first.message} [rule ${first.rule}]` +
+        (ctx.issues.length > 1 ? ` (and ${ctx.issues.length - 1} more; ${more} problems in all)` : ""),
+      {
+        hint: "Nothing was written. Fix the file(s) and ingest again; --json lists every problem.",
+        details: { errors: ctx.issues },
+      },
+    );
+  }
+  return { files, contentSha256: ctx.hash.digest("hex") };
+}

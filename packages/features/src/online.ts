@@ -1,0 +1,227 @@
+import type { Logger } from "@streamflow/core";
+import { CoreError, SILENT_LOGGER } from "@streamflow/core";
+import { FeaturesError } from "./errors.ts";
+import type { Database, SqlExecutor } from "./internal/db.ts";
+import { formatDate, parseDateOption } from "./internal/dates.ts";
+import { FEATURE_VIEWS, type FeatureViewSpec } from "./schema.ts";
+import type { FeatureValue } from "./dataset.ts";
+
+const ONLINE_TABLE = "online_user_features";
+
+function asOfColumn(view: FeatureViewSpec): string {
+  return `${view.name}_as_of`;
+}
+
+export interface MaterializeOptions {
+  db: Database;
+  /** Each view's latest snapshot with as_of <= this day goes online. */
+  asOf: Date;
+  logger?: Logger;
+}
+
+export interface MaterializedView {
+  featureView: string;
+  /** Users whose row for this view was written. */
+  written: number;
+  /** Users kept as they were because the store already held a newer snapshot for them. */
+  keptNewer: number;
+  /** The as_of recorded for the view after this run (never moves backwards). */
+  materializedAsOf: string;
+}
+
+export interface MaterializeResult {
+  asOf: string;
+  views: MaterializedView[];
+  durationMs: number;
+}
+
+/**
+ * Writes the latest features as of `asOf` into the online store, one wide row per user. A value is
+ * only replaced by one from the same or a later snapshot: re-materialising an older date never
+ * overwrites newer online values (Feast's PostgreSQL store does).
+ *
+ * @throws FeaturesError NO_DATA_AS_OF when no view has a snapshot at or before `asOf`.
+ */
+export async function materialize(options: MaterializeOptions): Promise<MaterializeResult> {
+  const started = performance.now();
+  const asOf = formatDate(parseDateOption(options.asOf, "asOf"));
+  const logger = options.logger ?? SILENT_LOGGER;
+  const views = await options.db.transaction(async (tx) => {
+    await tx.exec("SELECT pg_advisory_xact_lock(7409237403)");
+    const results: MaterializedView[] = [];
+    for (const view of FEATURE_VIEWS) results.push(await materializeView(tx, view, asOf));
+    if (results.every((r) => r.written + r.keptNewer === 0)) {
+      const dates = await tx.query<{ as_of: string }>("SELECT as_of::text AS as_of FROM ingestions ORDER BY as_of");
+      throw new FeaturesError("NO_DATA_AS_OF", `no snapshot at or before ${asOf} to materialize`, {
+        hint:
+          dates.length === 0
+            ? "Ingest a month first: streamflow ingest --month-dir DIR --as-of YYYY-MM-DD."
+            : `Ingested as_of dates: ${dates.map((d) => d.as_of).join(", ")}.`,
+      });
+    }
+    return results;
+  });
+  for (const v of views) logger.info(`${v.featureView}: ${v.written} written, ${v.keptNewer} kept (newer online)`);
+  return { asOf, views, durationMs: Math.round(performance.now() - started) };
+}
+
+async function materializeView(tx: SqlExecutor, view: FeatureViewSpec, asOf: string): Promise<MaterializedView> {
+  const names = view.features.map((f) => f.name);
+  const asOfCol = asOfColumn(view);
+  const ttl = view.ttlDays === undefined ? "" : ` AND as_of >= $1::date - ${Math.floor(view.ttlDays)}`;
+  const latest = `SELECT DISTINCT ON (user_id) user_id, ${names.join(", ")}, as_of
+      FROM ${view.snapshotTable} WHERE as_of <= $1::date${ttl} ORDER BY user_id, as_of DESC`;
+  const candidates = (
+    await tx.query<{ n: number }>(
+      `SELECT count(DISTINCT user_id)::int AS n FROM ${view.snapshotTable} WHERE as_of <= $1::date${ttl}`,
+      [asOf],
+    )
+  )[0]!.n;
+  const written = await tx.execute(
+    `INSERT INTO ${ONLINE_TABLE} (user_id, ${names.join(", ")}, ${asOfCol})
+     SELECT user_id, ${names.join(", ")}, as_of FROM (${latest}) latest
+     ON CONFLICT (user_id) DO UPDATE SET ${names.map((n) => `${n} = EXCLUDED.${n}`).join(", ")},
+       ${asOfCol} = EXCLUDED.${asOfCol}, updated_at = now()
+     WHERE ${ONLINE_TABLE}.${asOfCol} IS NULL OR ${ONLINE_TABLE}.${asOfCol} <= EXCLUDED.${asOfCol}`,
+    [asOf],
+  );
+  let materializedAsOf = asOf;
+  if (candidates > 0) {
+    const rows = await tx.query<{ as_of: string }>(
+      `INSERT INTO materializations (feature_view, as_of) VALUES ($1, $2::date)
+       ON CONFLICT (feature_view) DO UPDATE SET as_of = GREATEST(materializations.as_of, EXCLUDED.as_of),
+         materialized_at = now()
+       RETURNING as_of::text AS as_of`,
+      [view.name, asOf],
+    );
+    materializedAsOf = rows[0]!.as_of;
+  }
+  return { featureView: view.name, written, keptNewer: candidates - written, materializedAsOf };
+}
+
+/** How one online value was found: Feast's statuses, with NULL_VALUE for a stored NULL. */
+export type FeatureStatus = "PRESENT" | "NULL_VALUE" | "NOT_FOUND";
+
+export interface OnlineFeatures {
+  userId: string;
+  /** True when at least one view has a row for the user. */
+  found: boolean;
+  values: Record<string, FeatureValue>;
+  statuses: Record<string, FeatureStatus>;
+  /** Snapshot date each view's values come from; null when the view has nothing for the user. */
+  asOf: Record<string, string | null>;
+}
+
+/** Reads the online features of several users in one round trip; unknown users come back NOT_FOUND. */
+export async function getOnlineFeatures(db: SqlExecutor, userIds: readonly string[]): Promise<OnlineFeatures[]> {
+  const columns = FEATURE_VIEWS.flatMap((v) => [...v.features.map((f) => f.name), `${asOfColumn(v)}::text AS ${asOfColumn(v)}`]);
+  const rows = await db.query(
+    `SELECT user_id, ${columns.join(", ")} FROM ${ONLINE_TABLE} WHERE user_id = ANY($1::text[])`,
+    [userIds],
+  );
+  const byId = new Map(rows.map((r) => [r["user_id"] as string, r]));
+  return userIds.map((userId) => {
+    const row = byId.get(userId);
+    const values: Record<string, FeatureValue> = {};
+    const statuses: Record<string, FeatureStatus> = {};
+    const asOf: Record<string, string | null> = {};
+    for (const view of FEATURE_VIEWS) {
+      const viewAsOf = (row?.[asOfColumn(view)] as string | null | undefined) ?? null;
+      asOf[view.name] = viewAsOf;
+      for (const f of view.features) {
+        const value = (row?.[f.name] ?? null) as FeatureValue;
+        values[f.name] = value;
+        statuses[f.name] = viewAsOf === null ? "NOT_FOUND" : value === null ? "NULL_VALUE" : "PRESENT";
+      }
+    }
+    return { userId, found: Object.values(asOf).some((d) => d !== null), values, statuses, asOf };
+  });
+}
+
+export interface CheckOnlineOptions {
+  db: Database;
+  /** Users to check; when absent, `sample` users (or every user) of the users table. */
+  userIds?: readonly string[] | undefined;
+  /** Check a deterministic sample of this many users instead of all. */
+  sample?: number | undefined;
+  /** Each view must have a row for at least this share of the checked users. @default 0.99 */
+  minCoverage?: number | undefined;
+}
+
+export interface OnlineViewCheck {
+  featureView: string;
+  materializedAsOf: string | null;
+  users: number;
+  /** Users with a row for this view / users checked. */
+  coverage: number;
+  /** Counted per feature value: users × features of the view. */
+  statuses: Record<FeatureStatus, number>;
+  ok: boolean;
+}
+
+export interface CheckOnlineResult {
+  users: number;
+  minCoverage: number;
+  ok: boolean;
+  views: OnlineViewCheck[];
+}
+
+/**
+ * Measures how well the online store covers a set of users, per feature view. A stored NULL
+ * counts as covered (NULL_VALUE), not as missing: users without a net service legitimately have
+ * NULL streaming plans.
+ */
+export async function checkOnline(options: CheckOnlineOptions): Promise<CheckOnlineResult> {
+  const minCoverage = options.minCoverage ?? 0.99;
+  if (!(minCoverage >= 0 && minCoverage <= 1)) {
+    throw new CoreError("INVALID_ARGUMENT", `minCoverage must be between 0 and 1, got ${minCoverage}`, {
+      hint: "e.g. --min-coverage 0.99",
+    });
+  }
+  const { db } = options;
+  let population: string;
+  const params: unknown[] = [];
+  if (options.userIds !== undefined) {
+    params.push(options.userIds);
+    population = "SELECT DISTINCT unnest($1::text[]) AS user_id";
+  } else if (options.sample !== undefined) {
+    params.push(Math.max(0, Math.floor(options.sample)));
+    // md5 order: a sample that is the same on every run and every engine, spread over all ids.
+    population = "SELECT user_id FROM users ORDER BY md5(user_id), user_id LIMIT $1";
+  } else {
+    population = "SELECT user_id FROM users";
+  }
+  const aggregates = FEATURE_VIEWS.flatMap((v, i) => [
+    `count(o.${asOfColumn(v)})::int AS found_${i}`,
+    ...v.features.map((f, j) => `count(o.${f.name}) FILTER (WHERE o.${asOfColumn(v)} IS NOT NULL)::int AS present_${i}_${j}`),
+  ]);
+  const stats = (
+    await db.query(
+      `SELECT count(*)::int AS users, ${aggregates.join(", ")}
+       FROM (${population}) p LEFT JOIN ${ONLINE_TABLE} o ON o.user_id = p.user_id`,
+      params,
+    )
+  )[0]!;
+  const marks = await db.query<{ feature_view: string; as_of: string }>(
+    "SELECT feature_view, as_of::text AS as_of FROM materializations",
+  );
+  const users = stats["users"] as number;
+  const views = FEATURE_VIEWS.map((v, i): OnlineViewCheck => {
+    const found = stats[`found_${i}`] as number;
+    const present = v.features.reduce((sum, _f, j) => sum + (stats[`present_${i}_${j}`] as number), 0);
+    const coverage = users === 0 ? 0 : found / users;
+    return {
+      featureView: v.name,
+      materializedAsOf: marks.find((m) => m.feature_view === v.name)?.as_of ?? null,
+      users,
+      coverage,
+      statuses: {
+        PRESENT: present,
+        NULL_VALUE: found * v.features.length - present,
+        NOT_FOUND: (users - found) * v.features.length,
+      },
+      ok: coverage >= minCoverage,
+    };
+  });
+  return { users, minCoverage, ok: users > 0 && views.every((v) => v.ok), views };
+}
