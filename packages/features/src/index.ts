@@ -43,3 +43,5 @@ export type {
   OnlineFeatures,
   OnlineViewCheck,
 } from "./online.ts";
+export { generateData, MAX_SYNTHETIC_MONTHS, MAX_SYNTHETIC_USERS } from "./synthetic/index.ts";
+export type { GenerateDataOptions, GenerateDataResult, GeneratedMonth } from "./synthetic/index.ts";

@@ -1,0 +1,84 @@
+import { readFile } from "node:fs/promises";
+import { isAbsolute, join, resolve } from "node:path";
+import { z } from "zod";
+import { CliError } from "./errors.ts";
+import type { CliIo } from "./io.ts";
+
+/** Flags every command shares. */
+export interface GlobalFlags {
+  databaseUrl?: string | undefined;
+  home?: string | undefined;
+  json?: boolean | undefined;
+  verbose?: boolean | undefined;
+}
+
+/** Configuration after flag > env > streamflow.config.json > default; frozen, resolved once per run. */
+export interface ResolvedConfig {
+  /** PostgreSQL server URL; undefined selects the embedded PGlite. */
+  databaseUrl: string | undefined;
+  /** Where embedded state lives (PGlite data, local registry). */
+  home: string;
+  /** The embedded database's directory inside `home`. */
+  pgDataDir: string;
+  json: boolean;
+  verbose: boolean;
+  /** The config file that was read, if any. */
+  configFile: string | undefined;
+}
+
+const CONFIG_FILE = "streamflow.config.json";
+
+const fileSchema = z
+  .object({
+    databaseUrl: z.string().min(1).optional(),
+    home: z.string().min(1).optional(),
+  })
+  .strict();
+
+async function readConfigFile(io: CliIo): Promise<{ path: string | undefined; values: z.infer<typeof fileSchema> }> {
+  const explicit = io.env["STREAMFLOW_CONFIG"];
+  const path = resolve(io.cwd, explicit ?? CONFIG_FILE);
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    if (explicit !== undefined) {
+      throw new CliError("CONFIG_INVALID", `cannot read config file '${path}' (STREAMFLOW_CONFIG): ${(error as Error).message}`);
+    }
+    return { path: undefined, values: {} };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new CliError("CONFIG_INVALID", `${path} is not valid JSON: ${(error as Error).message}`);
+  }
+  const parsed = fileSchema.safeParse(json);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
+    throw new CliError("CONFIG_INVALID", `${path} is invalid:\n  ${lines.join("\n  ")}`, {
+      hint: `Allowed keys: ${Object.keys(fileSchema.shape).join(", ")}.`,
+    });
+  }
+  return { path, values: parsed.data };
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === "" ? undefined : value;
+}
+
+export async function resolveConfig(flags: GlobalFlags, io: CliIo): Promise<ResolvedConfig> {
+  const file = await readConfigFile(io);
+  const databaseUrl =
+    nonEmpty(flags.databaseUrl) ?? nonEmpty(io.env["STREAMFLOW_DATABASE_URL"]) ?? file.values.databaseUrl;
+  const homeSetting = nonEmpty(flags.home) ?? nonEmpty(io.env["STREAMFLOW_HOME"]) ?? file.values.home ?? ".streamflow";
+  const home = isAbsolute(homeSetting) ? homeSetting : resolve(io.cwd, homeSetting);
+  return Object.freeze({
+    databaseUrl,
+    home,
+    pgDataDir: join(home, "pgdata"),
+    json: flags.json ?? false,
+    verbose: flags.verbose ?? false,
+    configFile: file.path,
+  });
+}

@@ -1,0 +1,41 @@
+import { InvalidArgumentError } from "commander";
+
+/** `YYYY-MM-DD` → that UTC calendar day. Snapshot dates are days; a time or offset is refused. */
+export function parseDay(value: string): Date {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  const date = m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))) : undefined;
+  if (!m || !date || date.toISOString().slice(0, 10) !== value) {
+    throw new InvalidArgumentError(`expected a calendar date YYYY-MM-DD, got '${value}'`);
+  }
+  return date;
+}
+
+export function parsePositiveInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
+    throw new InvalidArgumentError(`expected a whole number >= 1, got '${value}'`);
+  }
+  return n;
+}
+
+export function parseNonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) {
+    throw new InvalidArgumentError(`expected a whole number >= 0, got '${value}'`);
+  }
+  return n;
+}
+
+export function parseShare(value: string): number {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || n < 0 || n > 1) {
+    throw new InvalidArgumentError(`expected a number between 0 and 1, got '${value}'`);
+  }
+  return n;
+}
+
+export function parseIdList(value: string): string[] {
+  const ids = value.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  if (ids.length === 0) throw new InvalidArgumentError(`expected comma-separated user ids, got '${value}'`);
+  return ids;
+}

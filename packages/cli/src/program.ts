@@ -1,0 +1,97 @@
+import { Command, Option } from "commander";
+import type { GlobalFlags } from "./config.ts";
+import { EXIT_CODES_HELP } from "./exit-codes.ts";
+import { parseDay, parseIdList, parseNonNegativeInt, parsePositiveInt, parseShare } from "./parsers.ts";
+
+import type { CommandContext } from "./context.ts";
+
+/** A command handler: `run<Verb>(ctx, flags)` in `commands/<verb>.ts`. */
+export type Handler = (ctx: CommandContext, flags: never) => Promise<void>;
+
+/** Runs one handler with its flags; main supplies it (config, context, error rendering). */
+export type Dispatch = (load: () => Promise<Handler>, flags: Record<string, unknown>) => Promise<void>;
+
+function common(cmd: Command): Command {
+  return cmd
+    .addOption(new Option("--database-url <url>", "PostgreSQL URL (env STREAMFLOW_DATABASE_URL); unset = embedded PGlite"))
+    .addOption(new Option("--home <dir>", "where embedded state lives (env STREAMFLOW_HOME)").default(undefined, "./.streamflow"))
+    .option("--json", "print exactly one JSON object on stdout (logs and progress go to stderr)")
+    .option("--verbose", "log each step, and show error causes");
+}
+
+/** Commander wiring only: names, flags, argument parsers and a lazy import of each handler. */
+export function buildProgram(dispatch: Dispatch, version: string): Command {
+  const program = new Command("streamflow")
+    .description("Churn-model lifecycle toolkit: monthly data in, point-in-time training sets, online features.")
+    .version(version)
+    .showHelpAfterError("(run with --help for usage)")
+    .addHelpText(
+      "after",
+      `\nStart here:\n  streamflow quickstart            generate data, ingest two months, build, materialize, check\n\n${EXIT_CODES_HELP}`,
+    );
+  const act = (loader: () => Promise<Handler>) =>
+    async (_opts: unknown, cmd: Command) => dispatch(loader, cmd.optsWithGlobals());
+
+  common(
+    program
+      .command("ingest")
+      .description("Validate a month's six CSVs, upsert the live tables and snapshot features and labels at --as-of")
+      .requiredOption("--month-dir <dir>", "directory with users.csv, subscriptions.csv, usage_agg_30d.csv, payments_agg_90d.csv, support_agg_90d.csv, labels.csv")
+      .requiredOption("--as-of <date>", "snapshot date of this month, YYYY-MM-DD", parseDay)
+      .option("--replace", "overwrite an existing, different snapshot at this date")
+      .addHelpText("after", "\nNothing is written unless every file is valid; the month is loaded in one transaction.\nIngesting the same content again is a no-op.\n\nExample:\n  streamflow ingest --month-dir data/month_000 --as-of 2024-01-31"),
+  ).action(act(async () => (await import("./commands/ingest.ts")).runIngest));
+
+  common(
+    program
+      .command("build-dataset")
+      .description("Write a point-in-time training set: per user the latest features <= --as-of and label <= --label-as-of")
+      .requiredOption("--as-of <date>", "feature cutoff, YYYY-MM-DD", parseDay)
+      .option("--label-as-of <date>", "label cutoff, YYYY-MM-DD (default: --as-of)", parseDay)
+      .requiredOption("--out <file>", "output file, .csv or .parquet")
+      .addHelpText("after", "\nRows are ordered by user_id; the printed fingerprint is the same for the same data on any database.\n\nExample:\n  streamflow build-dataset --as-of 2024-01-31 --out train.csv"),
+  ).action(act(async () => (await import("./commands/build-dataset.ts")).runBuildDataset));
+
+  common(
+    program
+      .command("materialize")
+      .description("Load each user's latest features <= --as-of into the online store (never replacing newer values)")
+      .requiredOption("--as-of <date>", "YYYY-MM-DD", parseDay),
+  ).action(act(async () => (await import("./commands/materialize.ts")).runMaterialize));
+
+  common(
+    program
+      .command("check-online")
+      .description("Check online-store coverage per feature view; exit 5 below --min-coverage")
+      .option("--users <ids>", "comma-separated user ids to check (default: every user)", parseIdList)
+      .option("--sample <n>", "check a deterministic sample of n users", parseNonNegativeInt)
+      .option("--min-coverage <share>", "required share of users found per view", parseShare, 0.99)
+      .addHelpText("after", "\nA stored NULL (e.g. plan_stream_tv of a user without a net service) counts as covered."),
+  ).action(act(async () => (await import("./commands/check-online.ts")).runCheckOnline));
+
+  common(
+    program
+      .command("generate-data")
+      .description("Write deterministic synthetic months in the lab's CSV format (month_000, month_001, …)")
+      .requiredOption("--out <dir>", "output directory")
+      .option("--users <n>", "users per month", parsePositiveInt, 10_000)
+      .option("--months <n>", "number of months", parsePositiveInt, 2)
+      .option("--seed <n>", "random seed", parseNonNegativeInt, 42)
+      .option("--first-as-of <date>", "as_of of month_000 (a month end)", parseDay, parseDay("2024-01-31")),
+  ).action(act(async () => (await import("./commands/generate-data.ts")).runGenerateData));
+
+  common(
+    program
+      .command("quickstart")
+      .description("Generate a small dataset, ingest two months, build a training set, materialize and check the online store")
+      .option("--users <n>", "synthetic users", parsePositiveInt, 5_000)
+      .option("--seed <n>", "random seed", parseNonNegativeInt, 42),
+  ).action(act(async () => (await import("./commands/quickstart.ts")).runQuickstart));
+
+  const db = program.command("db").description("Database maintenance");
+  common(db.command("migrate").description("Apply pending schema migrations (commands also do it on start)")).action(
+    act(async () => (await import("./commands/db-migrate.ts")).runDbMigrate),
+  );
+
+  return program;
+}
