@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
+import { SummaryReporter } from "./scripts/summary-reporter.ts";
 
 const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
 
@@ -14,6 +15,7 @@ const alias = {
 export default defineConfig({
   resolve: { alias },
   test: {
+    reporters: ["default", new SummaryReporter()],
     clearMocks: true,
     restoreMocks: true,
     projects: [
