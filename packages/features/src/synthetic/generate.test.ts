@@ -481,14 +481,18 @@ describe("generateData: churn signal", () => {
 });
 
 describe("generateData: options", () => {
-  // Never created: every case here must fail before writing anything.
+  // Every case here must fail before writing anything; if one does not, its files land in a
+  // temporary directory that is cleaned up.
   const valid = {
-    outDir: join(tmpdir(), "streamflow-synthetic-never-created"),
+    outDir: "",
     users: 10,
     months: 1,
     seed: 1,
     firstAsOf: FIRST_AS_OF,
   };
+  beforeAll(async () => {
+    valid.outDir = join(await tempDir(), "never-created");
+  });
 
   it.each<[string, Partial<GenerateDataOptions>, string]>([
     [
