@@ -11,6 +11,7 @@ export function ingestJson(r: IngestMonthResult): object {
     content_sha256: r.contentSha256,
     rows: r.rows,
     snapshot_rows: r.snapshotRows,
+    timings_ms: r.timingsMs,
     duration_ms: r.durationMs,
   };
 }

@@ -30,6 +30,8 @@ export interface IngestMonthResult {
   rows: Record<SourceFileName, number>;
   /** Rows written into each snapshot table (0 for all when noop). */
   snapshotRows: Record<string, number>;
+  /** Where the time went: CSV validation, then each table's load (staging + upsert, or snapshot insert). */
+  timingsMs: { validate: number; tables: Record<string, number> };
   durationMs: number;
 }
 
@@ -51,13 +53,13 @@ async function stage(tx: SqlExecutor, file: ValidatedFile): Promise<void> {
 
 async function upsertLive(tx: SqlExecutor, file: ValidatedFile): Promise<void> {
   const cols = file.columns.join(", ");
-  const updates = file.columns
-    .filter((c) => c !== "user_id")
-    .map((c) => `${c} = EXCLUDED.${c}`)
-    .join(", ");
+  const values = file.columns.filter((c) => c !== "user_id");
+  // Rows whose values did not change are left alone: most of a month repeats the last one, and
+  // an update writes a whole new row version.
   await tx.execute(
-    `INSERT INTO ${file.name} (${cols}) SELECT ${cols} FROM ${stageTable(file.name)}
-     ON CONFLICT (user_id) DO UPDATE SET ${updates}`,
+    `INSERT INTO ${file.name} AS live (${cols}) SELECT ${cols} FROM ${stageTable(file.name)}
+     ON CONFLICT (user_id) DO UPDATE SET ${values.map((c) => `${c} = EXCLUDED.${c}`).join(", ")}
+     WHERE (${values.map((c) => `live.${c}`).join(", ")}) IS DISTINCT FROM (${values.map((c) => `EXCLUDED.${c}`).join(", ")})`,
   );
 }
 
@@ -75,6 +77,8 @@ export async function ingestMonth(options: IngestMonthOptions): Promise<IngestMo
   const logger = options.logger ?? SILENT_LOGGER;
   const asOf = formatDate(parseDateOption(options.asOf, "asOf"));
   const month = await readMonthDirectory(monthDir, options.onProgress);
+  const validateMs = Math.round(performance.now() - started);
+  const tableMs: Record<string, number> = {};
   const rows = Object.fromEntries(month.files.map((f) => [f.name, f.rows])) as Record<SourceFileName, number>;
   logger.info(`validated ${monthDir}: ${month.files.map((f) => `${f.name} ${f.rows}`).join(", ")}`);
 
@@ -103,11 +107,22 @@ export async function ingestMonth(options: IngestMonthOptions): Promise<IngestMo
       );
     }
 
+    let mark = performance.now();
+    const timed = (table: string, what: string) => {
+      const now = performance.now();
+      tableMs[table] = (tableMs[table] ?? 0) + (now - mark);
+      logger.debug(`${what} ${table} in ${Math.round(now - mark)} ms`);
+      mark = now;
+    };
     for (const file of month.files) {
       options.onProgress?.({ phase: "load", done: month.files.indexOf(file), total: month.files.length });
       await stage(tx, file);
+      timed(file.name, "staged");
     }
-    for (const file of month.files) await upsertLive(tx, file);
+    for (const file of month.files) {
+      await upsertLive(tx, file);
+      timed(file.name, "upserted");
+    }
 
     if (hasSnapshot) {
       for (const s of SNAPSHOTS) await tx.execute(`DELETE FROM ${s.table} WHERE as_of = $1`, [asOf]);
@@ -117,10 +132,10 @@ export async function ingestMonth(options: IngestMonthOptions): Promise<IngestMo
       const cols = s.columns.join(", ");
       snapshotRows[s.table] = await tx.execute(
         `INSERT INTO ${s.table} (user_id, as_of, ${cols})
-         SELECT user_id, $1::date, ${cols} FROM ${stageTable(s.source)}
-         ON CONFLICT (user_id, as_of) DO NOTHING`,
+         SELECT user_id, $1::date, ${cols} FROM ${stageTable(s.source)}`,
         [asOf],
       );
+      timed(s.table, "inserted");
     }
     await tx.execute(
       `INSERT INTO ingestions (as_of, content_sha256, source, row_counts) VALUES ($1, $2, $3, $4)
@@ -140,6 +155,10 @@ export async function ingestMonth(options: IngestMonthOptions): Promise<IngestMo
     contentSha256: month.contentSha256,
     rows,
     snapshotRows: Object.fromEntries(SNAPSHOTS.map((s) => [s.table, outcome.snapshotRows[s.table] ?? 0])),
+    timingsMs: {
+      validate: validateMs,
+      tables: Object.fromEntries(Object.entries(tableMs).map(([t, ms]) => [t, Math.round(ms)])),
+    },
     durationMs: Math.round(performance.now() - started),
   };
 }
