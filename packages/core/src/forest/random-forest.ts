@@ -7,7 +7,7 @@ import { toDenseMatrix, type MatrixInput } from "../matrix.ts";
 import { binCode, binMatrix, MAX_BINS } from "./binning.ts";
 import { computeClassWeights } from "./class-weight.ts";
 import { buildTrees } from "./pool.ts";
-import { leafStride, type TreeArrays, type TreeParams } from "./tree-builder.ts";
+import type { TreeArrays, TreeParams } from "./tree-builder.ts";
 
 /** How many features each split may look at: a rule, a count (integer ≥ 1) or a fraction in (0, 1). */
 export type MaxFeatures = "sqrt" | "log2" | "all" | number;
@@ -63,19 +63,21 @@ export interface RandomForestParams {
   maxBins: number;
 }
 
-/**
- * Trained state, all trees concatenated. Prediction walks `nodes`, two int32 per node so one
- * cache line serves a step: `nodes[2u]` is `feature << 8 | bin` (or -1 for a leaf) and
- * `nodes[2u + 1]` the absolute index of the left child (right = left + 1) or of the leaf value.
- */
+/** One tree ready for prediction; see TreeArrays for the node layout. */
+interface ForestTree {
+  readonly nodes: Int32Array;
+  /** Float32 view of `nodes`, to read two-class leaf probabilities. */
+  readonly nodesF32: Float32Array;
+  /** Leaf class probabilities for more than two classes (stride nClasses); empty otherwise. */
+  readonly leafValue: Float64Array;
+}
+
+/** Trained state. Trees stay separate arrays: concatenating them would briefly double a large forest's memory. */
 interface ForestState {
   nFeatures: number;
   classes: number[];
   edges: Float64Array[];
-  nodeOffset: Int32Array;
-  leafOffset: Int32Array;
-  nodes: Int32Array;
-  leafValue: Float64Array;
+  trees: ForestTree[];
   importances: Float64Array;
 }
 
@@ -101,13 +103,14 @@ export const randomForestJsonSchema = z.strictObject({
   params: paramsSchema,
   nFeatures: z.number().int().min(1),
   classes: z.array(z.number()).min(2),
+  /** Per feature, base64 Float64 bin thresholds. */
   edges: z.array(z.string()),
-  nodeOffset: z.string(),
-  leafOffset: z.string(),
-  feature: z.string(),
-  bin: z.string(),
-  child: z.string(),
-  leafValue: z.string(),
+  /** Base64 Int32: node count of each tree. */
+  treeNodes: z.string(),
+  /** Base64 Int32: all trees' nodes, concatenated (layout of TreeArrays.nodes). */
+  nodes: z.string(),
+  /** Base64 Float64 leaf probabilities for more than two classes, concatenated; "" otherwise. */
+  leafValues: z.string(),
   featureImportances: z.array(z.number()),
 });
 
@@ -188,12 +191,14 @@ export class RandomForestClassifier {
   }
 
   get nTrees(): number {
-    return this.#trained().nodeOffset.length - 1;
+    return this.#trained().trees.length;
   }
 
   /** Total node count over all trees (a size indicator). */
   get nNodes(): number {
-    return this.#trained().nodes.length / 2;
+    let total = 0;
+    for (const t of this.#trained().trees) total += t.nodes.length / 2;
+    return total;
   }
 
   /**
@@ -257,7 +262,7 @@ export class RandomForestClassifier {
       onTree: onProgress === undefined ? undefined : (done) => onProgress({ phase: "trees", done, total }),
       signal: options.signal,
     });
-    this.#setState(packNodes(assemble({ trees, nFeatures: nCols, classes, edges: [...binned.edges] })));
+    this.#setState(assemble({ trees, nFeatures: nCols, classes, edges: [...binned.edges] }));
     return this;
   }
 
@@ -267,61 +272,64 @@ export class RandomForestClassifier {
    */
   predictProbaOne(row: ArrayLike<number>, classIndex?: number): number {
     const s = this.#trained();
-    const nTrees = s.nodeOffset.length - 1;
-    const k = s.classes.length;
     const ci = this.#classIndex(classIndex);
     const codes = this.#encodeRow(row);
-    const { nodes, leafValue, nodeOffset } = s;
-    const stride = k === 2 ? 1 : k;
-    const col = k === 2 ? 0 : ci;
+    const { trees } = s;
+    const k = s.classes.length;
+    const nTrees = trees.length;
     let sum = 0;
     let t = 0;
     // Four trees walk in lockstep: their node loads are independent, so the CPU overlaps the
     // cache misses that dominate a lone walk (about 2x faster on a 300-tree forest).
     for (; t + 4 <= nTrees; t += 4) {
-      let u0 = nodeOffset[t] as number;
-      let u1 = nodeOffset[t + 1] as number;
-      let u2 = nodeOffset[t + 2] as number;
-      let u3 = nodeOffset[t + 3] as number;
-      let s0 = nodes[2 * u0] as number;
-      let s1 = nodes[2 * u1] as number;
-      let s2 = nodes[2 * u2] as number;
-      let s3 = nodes[2 * u3] as number;
+      const a = trees[t] as ForestTree;
+      const b = trees[t + 1] as ForestTree;
+      const c = trees[t + 2] as ForestTree;
+      const d = trees[t + 3] as ForestTree;
+      const na = a.nodes;
+      const nb = b.nodes;
+      const nc = c.nodes;
+      const nd = d.nodes;
+      let ua = 0;
+      let ub = 0;
+      let uc = 0;
+      let ud = 0;
+      let sa = na[0] as number;
+      let sb = nb[0] as number;
+      let sc = nc[0] as number;
+      let sd = nd[0] as number;
       // The AND of the four is negative only once all four are at a leaf (leaves are -1).
-      while ((s0 & s1 & s2 & s3) >= 0) {
-        if (s0 >= 0) {
-          u0 = (nodes[2 * u0 + 1] as number) + ((codes[s0 >> 8] as number) > (s0 & 255) ? 1 : 0);
-          s0 = nodes[2 * u0] as number;
+      while ((sa & sb & sc & sd) >= 0) {
+        if (sa >= 0) {
+          ua = (na[2 * ua + 1] as number) + ((codes[sa >> 8] as number) > (sa & 255) ? 1 : 0);
+          sa = na[2 * ua] as number;
         }
-        if (s1 >= 0) {
-          u1 = (nodes[2 * u1 + 1] as number) + ((codes[s1 >> 8] as number) > (s1 & 255) ? 1 : 0);
-          s1 = nodes[2 * u1] as number;
+        if (sb >= 0) {
+          ub = (nb[2 * ub + 1] as number) + ((codes[sb >> 8] as number) > (sb & 255) ? 1 : 0);
+          sb = nb[2 * ub] as number;
         }
-        if (s2 >= 0) {
-          u2 = (nodes[2 * u2 + 1] as number) + ((codes[s2 >> 8] as number) > (s2 & 255) ? 1 : 0);
-          s2 = nodes[2 * u2] as number;
+        if (sc >= 0) {
+          uc = (nc[2 * uc + 1] as number) + ((codes[sc >> 8] as number) > (sc & 255) ? 1 : 0);
+          sc = nc[2 * uc] as number;
         }
-        if (s3 >= 0) {
-          u3 = (nodes[2 * u3 + 1] as number) + ((codes[s3 >> 8] as number) > (s3 & 255) ? 1 : 0);
-          s3 = nodes[2 * u3] as number;
+        if (sd >= 0) {
+          ud = (nd[2 * ud + 1] as number) + ((codes[sd >> 8] as number) > (sd & 255) ? 1 : 0);
+          sd = nd[2 * ud] as number;
         }
       }
-      sum +=
-        (leafValue[(nodes[2 * u0 + 1] as number) * stride + col] as number) +
-        (leafValue[(nodes[2 * u1 + 1] as number) * stride + col] as number) +
-        (leafValue[(nodes[2 * u2 + 1] as number) * stride + col] as number) +
-        (leafValue[(nodes[2 * u3 + 1] as number) * stride + col] as number);
+      sum += leafProba(a, ua, k, ci) + leafProba(b, ub, k, ci) + leafProba(c, uc, k, ci) + leafProba(d, ud, k, ci);
     }
     for (; t < nTrees; t++) {
-      let u = nodeOffset[t] as number;
+      const tree = trees[t] as ForestTree;
+      const nodes = tree.nodes;
+      let u = 0;
       let split: number;
       while ((split = nodes[2 * u] as number) >= 0) {
         u = (nodes[2 * u + 1] as number) + ((codes[split >> 8] as number) > (split & 255) ? 1 : 0);
       }
-      sum += leafValue[(nodes[2 * u + 1] as number) * stride + col] as number;
+      sum += leafProba(tree, u, k, ci);
     }
-    const p = sum / nTrees;
-    return k !== 2 || ci === 1 ? p : 1 - p;
+    return sum / nTrees;
   }
 
   /** Probability of class `classIndex` (default: the last class) for every row, in a Float64Array. */
@@ -374,19 +382,26 @@ export class RandomForestClassifier {
   /** Serialisable form; the same trained forest always gives the same JSON text. */
   toJSON(): RandomForestJSON {
     const s = this.#trained();
-    const { feature, bin, child } = unpackNodes(s);
+    const treeNodes = Int32Array.from(s.trees, (t) => t.nodes.length / 2);
+    const nodes = new Int32Array(2 * treeNodes.reduce((a, b) => a + b, 0));
+    const leafValues = new Float64Array(s.trees.reduce((a, t) => a + t.leafValue.length, 0));
+    let at = 0;
+    let leafAt = 0;
+    for (const t of s.trees) {
+      nodes.set(t.nodes, at);
+      at += t.nodes.length;
+      leafValues.set(t.leafValue, leafAt);
+      leafAt += t.leafValue.length;
+    }
     return {
       name: FOREST_JSON_NAME,
       params: { ...this.#params },
       nFeatures: s.nFeatures,
       classes: [...s.classes],
       edges: s.edges.map((e) => encodeTypedArray(e)),
-      nodeOffset: encodeTypedArray(s.nodeOffset),
-      leafOffset: encodeTypedArray(s.leafOffset),
-      feature: encodeTypedArray(feature),
-      bin: encodeTypedArray(bin),
-      child: encodeTypedArray(child),
-      leafValue: encodeTypedArray(s.leafValue),
+      treeNodes: encodeTypedArray(treeNodes),
+      nodes: encodeTypedArray(nodes),
+      leafValues: encodeTypedArray(leafValues),
       featureImportances: Array.from(s.importances),
     };
   }
@@ -414,20 +429,18 @@ export class RandomForestClassifier {
       if (a === undefined) throw modelInvalid(`forest field ${name} is not valid base64 of ${ctor.BYTES_PER_ELEMENT}-byte values`);
       return a;
     };
-    const flat: FlatForest = {
+    const treeNodes = decode(Int32Array, j.treeNodes, "treeNodes");
+    const nodes = decode(Int32Array, j.nodes, "nodes");
+    const leafValues = decode(Float64Array, j.leafValues, "leafValues");
+    const state: ForestState = {
       nFeatures: j.nFeatures,
       classes: j.classes,
       edges: j.edges.map((e, f) => decode(Float64Array, e, `edges.${f}`)),
-      nodeOffset: decode(Int32Array, j.nodeOffset, "nodeOffset"),
-      leafOffset: decode(Int32Array, j.leafOffset, "leafOffset"),
-      feature: decode(Int16Array, j.feature, "feature"),
-      bin: decode(Uint8Array, j.bin, "bin"),
-      child: decode(Int32Array, j.child, "child"),
-      leafValue: decode(Float64Array, j.leafValue, "leafValue"),
+      trees: splitTrees({ treeNodes, nodes, leafValues, nClasses: j.classes.length }),
       importances: Float64Array.from(j.featureImportances),
     };
-    validateFlat(flat);
-    forest.#setState(packNodes(flat));
+    validateState(state);
+    forest.#setState(state);
     return forest;
   }
 
@@ -474,6 +487,44 @@ function modelInvalid(message: string): CoreError {
   });
 }
 
+function leafProba(tree: ForestTree, u: number, k: number, ci: number): number {
+  if (k === 2) {
+    const p1 = tree.nodesF32[2 * u + 1] as number;
+    return ci === 1 ? p1 : 1 - p1;
+  }
+  return tree.leafValue[(tree.nodes[2 * u + 1] as number) * k + ci] as number;
+}
+
+function toForestTree(nodes: Int32Array, leafValue: Float64Array): ForestTree {
+  return { nodes, nodesF32: new Float32Array(nodes.buffer, nodes.byteOffset, nodes.length), leafValue };
+}
+
+interface SplitTreesOptions {
+  treeNodes: Int32Array;
+  nodes: Int32Array;
+  leafValues: Float64Array;
+  nClasses: number;
+}
+
+/** Cuts the concatenated arrays of a model file back into trees (views, no copy). */
+function splitTrees({ treeNodes, nodes, leafValues, nClasses }: SplitTreesOptions): ForestTree[] {
+  const trees: ForestTree[] = [];
+  let at = 0;
+  let leafAt = 0;
+  for (const count of treeNodes) {
+    if (count < 1 || 2 * (at + count) > nodes.length) throw modelInvalid("forest node counts do not match the node array");
+    const tree = nodes.subarray(2 * at, 2 * (at + count));
+    let leaves = 0;
+    if (nClasses > 2) for (let u = 0; u < count; u++) if (tree[2 * u] === -1) leaves++;
+    if (leafAt + leaves * nClasses > leafValues.length) throw modelInvalid("forest leaf values are missing");
+    trees.push(toForestTree(tree, leafValues.subarray(leafAt, leafAt + leaves * nClasses)));
+    at += count;
+    leafAt += leaves * nClasses;
+  }
+  if (2 * at !== nodes.length || leafAt !== leafValues.length) throw modelInvalid("forest arrays are longer than its trees");
+  return trees;
+}
+
 interface AssembleOptions {
   trees: TreeArrays[];
   nFeatures: number;
@@ -481,80 +532,13 @@ interface AssembleOptions {
   edges: Float64Array[];
 }
 
-/** Trees concatenated with tree-local child and leaf indices: the form stored in JSON. */
-interface FlatForest {
-  nFeatures: number;
-  classes: number[];
-  edges: Float64Array[];
-  nodeOffset: Int32Array;
-  leafOffset: Int32Array;
-  feature: Int16Array;
-  bin: Uint8Array;
-  child: Int32Array;
-  leafValue: Float64Array;
-  importances: Float64Array;
-}
-
-function packNodes(f: FlatForest): ForestState {
-  const nTrees = f.nodeOffset.length - 1;
-  const nodes = new Int32Array(2 * f.feature.length);
-  for (let t = 0; t < nTrees; t++) {
-    const n0 = f.nodeOffset[t] as number;
-    const l0 = f.leafOffset[t] as number;
-    for (let u = n0; u < (f.nodeOffset[t + 1] as number); u++) {
-      const feat = f.feature[u] as number;
-      nodes[2 * u] = feat < 0 ? -1 : (feat << 8) | (f.bin[u] as number);
-      nodes[2 * u + 1] = (f.child[u] as number) + (feat < 0 ? l0 : n0);
-    }
-  }
-  const { nFeatures, classes, edges, nodeOffset, leafOffset, leafValue, importances } = f;
-  return { nFeatures, classes, edges, nodeOffset, leafOffset, nodes, leafValue, importances };
-}
-
-function unpackNodes(s: ForestState): { feature: Int16Array; bin: Uint8Array; child: Int32Array } {
-  const n = s.nodes.length / 2;
-  const feature = new Int16Array(n);
-  const bin = new Uint8Array(n);
-  const child = new Int32Array(n);
-  for (let t = 0; t + 1 < s.nodeOffset.length; t++) {
-    const n0 = s.nodeOffset[t] as number;
-    const l0 = s.leafOffset[t] as number;
-    for (let u = n0; u < (s.nodeOffset[t + 1] as number); u++) {
-      const split = s.nodes[2 * u] as number;
-      feature[u] = split < 0 ? -1 : split >> 8;
-      bin[u] = split < 0 ? 0 : split & 255;
-      child[u] = (s.nodes[2 * u + 1] as number) - (split < 0 ? l0 : n0);
-    }
-  }
-  return { feature, bin, child };
-}
-
-function assemble({ trees, nFeatures, classes, edges }: AssembleOptions): FlatForest {
-  const nodeOffset = new Int32Array(trees.length + 1);
-  const leafOffset = new Int32Array(trees.length + 1);
-  const stride = leafStride(classes.length);
-  for (let t = 0; t < trees.length; t++) {
-    const tree = trees[t] as TreeArrays;
-    nodeOffset[t + 1] = (nodeOffset[t] as number) + tree.feature.length;
-    leafOffset[t + 1] = (leafOffset[t] as number) + tree.leafValue.length / stride;
-  }
-  const nNodes = nodeOffset[trees.length] as number;
-  const feature = new Int16Array(nNodes);
-  const bin = new Uint8Array(nNodes);
-  const child = new Int32Array(nNodes);
-  const leafValue = new Float64Array((leafOffset[trees.length] as number) * stride);
+function assemble({ trees, nFeatures, classes, edges }: AssembleOptions): ForestState {
   const importances = new Float64Array(nFeatures);
-  let splitTrees = 0;
-  for (let t = 0; t < trees.length; t++) {
-    const tree = trees[t] as TreeArrays;
-    const o = nodeOffset[t] as number;
-    feature.set(tree.feature, o);
-    bin.set(tree.bin, o);
-    child.set(tree.child, o);
-    leafValue.set(tree.leafValue, (leafOffset[t] as number) * stride);
+  let splitTreeCount = 0;
+  for (const tree of trees) {
     // scikit-learn: each tree's importances are divided by its root weight, then by their sum;
     // the forest averages over trees that split at least once and normalises again.
-    if (tree.feature.length > 1) {
+    if (tree.nodes.length > 2) {
       let sum = 0;
       for (let f = 0; f < nFeatures; f++) sum += (tree.importance[f] as number) / tree.rootWeight;
       if (sum > 0) {
@@ -562,48 +546,44 @@ function assemble({ trees, nFeatures, classes, edges }: AssembleOptions): FlatFo
           importances[f] = (importances[f] as number) + (tree.importance[f] as number) / tree.rootWeight / sum;
         }
       }
-      splitTrees++;
+      splitTreeCount++;
     }
   }
-  if (splitTrees > 0) {
+  if (splitTreeCount > 0) {
     let sum = 0;
-    for (let f = 0; f < nFeatures; f++) sum += (importances[f] as number) / splitTrees;
-    for (let f = 0; f < nFeatures; f++) importances[f] = (importances[f] as number) / splitTrees / sum;
+    for (let f = 0; f < nFeatures; f++) sum += (importances[f] as number) / splitTreeCount;
+    for (let f = 0; f < nFeatures; f++) importances[f] = (importances[f] as number) / splitTreeCount / sum;
   }
-  return { nFeatures, classes, edges, nodeOffset, leafOffset, feature, bin, child, leafValue, importances };
+  return { nFeatures, classes, edges, trees: trees.map((t) => toForestTree(t.nodes, t.leafValue)), importances };
 }
 
 /** Checks that every index in a loaded forest stays in bounds and every path reaches a leaf. */
-function validateFlat(s: FlatForest): void {
-  const nTrees = s.nodeOffset.length - 1;
-  const stride = leafStride(s.classes.length);
-  if (nTrees < 1 || s.leafOffset.length !== nTrees + 1) throw modelInvalid("forest tree offsets are inconsistent");
+function validateState(s: ForestState): void {
+  if (s.trees.length < 1) throw modelInvalid("forest has no tree");
   if (s.edges.length !== s.nFeatures || s.importances.length !== s.nFeatures) {
     throw modelInvalid(`forest declares ${s.nFeatures} features but has ${s.edges.length} edge lists and ${s.importances.length} importances`);
   }
   if (s.edges.some((e) => e.length >= MAX_BINS)) throw modelInvalid("forest has a feature with more than 255 bin edges");
-  if (s.nodeOffset[0] !== 0 || s.leafOffset[0] !== 0) throw modelInvalid("forest tree offsets must start at 0");
-  if (s.nodeOffset[nTrees] !== s.feature.length || s.bin.length !== s.feature.length || s.child.length !== s.feature.length) {
-    throw modelInvalid("forest node arrays have different lengths");
-  }
-  if ((s.leafOffset[nTrees] as number) * stride !== s.leafValue.length) throw modelInvalid("forest leaf values do not match the leaf count");
-  for (let t = 0; t < nTrees; t++) {
-    const n0 = s.nodeOffset[t] as number;
-    const n1 = s.nodeOffset[t + 1] as number;
-    const nLeaves = (s.leafOffset[t + 1] as number) - (s.leafOffset[t] as number);
-    if (n1 <= n0 || nLeaves < 1) throw modelInvalid(`forest tree ${t} is empty`);
-    for (let u = n0; u < n1; u++) {
-      const f = s.feature[u] as number;
-      const c = s.child[u] as number;
-      if (f === -1) {
-        if (c < 0 || c >= nLeaves) throw modelInvalid(`forest tree ${t} node ${u - n0} points to missing leaf ${c}`);
-      } else if (f < 0 || f >= s.nFeatures) {
-        throw modelInvalid(`forest tree ${t} node ${u - n0} splits on unknown feature ${f}`);
-      } else if (c <= u - n0 || n0 + c + 1 >= n1) {
+  const k = s.classes.length;
+  s.trees.forEach((tree, t) => {
+    const count = tree.nodes.length / 2;
+    const nLeaves = tree.leafValue.length / k;
+    for (let u = 0; u < count; u++) {
+      const split = tree.nodes[2 * u] as number;
+      const next = tree.nodes[2 * u + 1] as number;
+      if (split === -1) {
+        if (k === 2) {
+          const p = tree.nodesF32[2 * u + 1] as number;
+          if (!(p >= 0 && p <= 1)) throw modelInvalid(`forest tree ${t} leaf ${u} has probability ${p}, outside [0, 1]`);
+        } else if (next < 0 || next >= nLeaves) {
+          throw modelInvalid(`forest tree ${t} node ${u} points to missing leaf ${next}`);
+        }
+      } else if (split < 0 || split >> 8 >= s.nFeatures) {
+        throw modelInvalid(`forest tree ${t} node ${u} splits on unknown feature ${split >> 8}`);
+      } else if (next <= u || next + 1 >= count) {
         // Children always come after their parent, which also rules out cycles.
-        throw modelInvalid(`forest tree ${t} node ${u - n0} has children out of range`);
+        throw modelInvalid(`forest tree ${t} node ${u} has children out of range`);
       }
     }
-  }
-  for (const v of s.leafValue) if (!(v >= 0 && v <= 1)) throw modelInvalid("forest leaf value outside [0, 1]");
+  });
 }

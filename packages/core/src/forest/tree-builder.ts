@@ -39,15 +39,15 @@ export interface TreeParams {
 }
 
 /**
- * A grown tree in flat arrays. Node 0 is the root. For an internal node, `feature >= 0`, rows with
- * bin code `<= bin` go to `child`, the others to `child + 1`. For a leaf, `feature === -1` and
- * `child` is the leaf's index into `leafValue` (stride: 1 for two classes, storing P(class 1);
- * nClasses otherwise).
+ * A grown tree, two int32 per node so a prediction step reads one cache line. Node 0 is the
+ * root. Internal node u: `nodes[2u] = feature << 8 | bin` and `nodes[2u + 1]` = its left child
+ * (the right child is the next node); rows with bin code <= bin go left. Leaf u: `nodes[2u] = -1`
+ * and `nodes[2u + 1]` holds, for two classes, the float32 bits of P(class 1) (read it through a
+ * Float32Array view); for more classes, the leaf's index into `leafValue` (stride nClasses).
  */
 export interface TreeArrays {
-  readonly feature: Int16Array<ArrayBuffer>;
-  readonly bin: Uint8Array<ArrayBuffer>;
-  readonly child: Int32Array<ArrayBuffer>;
+  readonly nodes: Int32Array<ArrayBuffer>;
+  /** Empty for two classes. */
   readonly leafValue: Float64Array<ArrayBuffer>;
   /** Per feature: sum over the tree's splits of the weighted impurity decrease (not normalised). */
   readonly importance: Float64Array<ArrayBuffer>;
@@ -57,11 +57,6 @@ export interface TreeArrays {
 
 // scikit-learn stops splitting a node whose impurity is at most machine epsilon.
 const EPSILON = 2.220446049250313e-16;
-
-/** Leaf-value stride for `nClasses` classes. */
-export function leafStride(nClasses: number): number {
-  return nClasses === 2 ? 1 : nClasses;
-}
 
 function gini(totals: Float64Array, offset: number, k: number, weight: number): number {
   let sq = 0;
@@ -370,7 +365,6 @@ interface Grower {
   readonly maxFeatures: number;
   readonly msl: number;
   readonly minSamplesSplit: number;
-  readonly stride: number;
   readonly feature: Int16Array;
   readonly bin: Uint8Array;
   readonly child: Int32Array;
@@ -386,7 +380,7 @@ interface Grower {
  */
 function growNode(g: Grower): void {
   const { codes, n, nf, k, rng, idx, pw, py, stack, features, constantFeatures, s, rec, totals, childTotals, part } = g;
-  const { binary, maxDepth, maxFeatures, msl, minSamplesSplit, stride, feature, bin, child, leafValue, importance } = g;
+  const { binary, maxDepth, maxFeatures, msl, minSamplesSplit, feature, bin, child, leafValue, importance } = g;
   stack.pop(rec, totals);
   const start = rec[0] as number;
   const end = rec[1] as number;
@@ -451,8 +445,7 @@ function growNode(g: Grower): void {
   if (bestFeature < 0) {
     feature[node] = -1;
     child[node] = g.leafCount;
-    if (stride === 1) leafValue[g.leafCount] = (totals[1] as number) / wNode;
-    else for (let c = 0; c < k; c++) leafValue[g.leafCount * k + c] = (totals[c] as number) / wNode;
+    for (let c = 0; c < k; c++) leafValue[g.leafCount * k + c] = (totals[c] as number) / wNode;
     g.leafCount++;
     return;
   }
@@ -519,8 +512,7 @@ export function buildTree(data: TreeTrainingData, params: TreeParams, seed: numb
   const feature = new Int16Array(maxNodes);
   const bin = new Uint8Array(maxNodes);
   const child = new Int32Array(maxNodes);
-  const stride = leafStride(k);
-  const leafValue = new Float64Array(Math.max(1, m) * stride);
+  const leafValue = new Float64Array(Math.max(1, m) * k);
   const importance = new Float64Array(nf);
 
   // Node class totals are plain sums over the node's rows (the root's here, the children's
@@ -574,7 +566,6 @@ export function buildTree(data: TreeTrainingData, params: TreeParams, seed: numb
     maxFeatures: params.maxFeatures,
     msl: params.minSamplesLeaf,
     minSamplesSplit: params.minSamplesSplit,
-    stride,
     feature,
     bin,
     child,
@@ -586,11 +577,22 @@ export function buildTree(data: TreeTrainingData, params: TreeParams, seed: numb
   while (stack.size > 0) growNode(g);
   const { nodeCount, leafCount } = g;
 
+  const nodes = new Int32Array(2 * nodeCount);
+  const nodeF32 = new Float32Array(nodes.buffer);
+  for (let u = 0; u < nodeCount; u++) {
+    const f = feature[u] as number;
+    if (f >= 0) {
+      nodes[2 * u] = (f << 8) | (bin[u] as number);
+      nodes[2 * u + 1] = child[u] as number;
+    } else {
+      nodes[2 * u] = -1;
+      if (k === 2) nodeF32[2 * u + 1] = leafValue[2 * (child[u] as number) + 1] as number;
+      else nodes[2 * u + 1] = child[u] as number;
+    }
+  }
   return {
-    feature: feature.slice(0, nodeCount),
-    bin: bin.slice(0, nodeCount),
-    child: child.slice(0, nodeCount),
-    leafValue: leafValue.slice(0, leafCount * stride),
+    nodes,
+    leafValue: k === 2 ? new Float64Array(0) : leafValue.slice(0, leafCount * k),
     importance,
     rootWeight,
   };

@@ -14,7 +14,7 @@ const { data, params } = workerData as TreeWorkerInit;
 port.on("message", (task: TreeWorkerTask) => {
   const tree = buildTree(data, params, task.seed);
   const reply: TreeWorkerReply = { type: "tree", treeIndex: task.treeIndex, tree };
-  port.postMessage(reply, [tree.feature.buffer, tree.bin.buffer, tree.child.buffer, tree.leafValue.buffer, tree.importance.buffer]);
+  port.postMessage(reply, [tree.nodes.buffer, tree.leafValue.buffer, tree.importance.buffer]);
 });
 const ready: TreeWorkerReply = { type: "ready" };
 port.postMessage(ready);
