@@ -7,3 +7,79 @@ export {
 export type { CoreErrorCode, StreamflowErrorOptions } from "./errors.ts";
 export { SILENT_LOGGER } from "./logger.ts";
 export type { Logger, ProgressEvent, ProgressListener } from "./logger.ts";
+
+/** Dense row-major matrix helpers for forest input. */
+export { toDenseMatrix } from "./matrix.ts";
+export type { DenseMatrix, MatrixInput } from "./matrix.ts";
+
+/** Random forest classifier (CART on Gini, bootstrap, balanced class weights, worker threads, seeded). */
+export { RandomForestClassifier, resolveMaxFeatures } from "./forest/random-forest.ts";
+export type {
+  MaxFeatures,
+  PredictProbaOptions,
+  RandomForestJSON,
+  RandomForestOptions,
+  RandomForestParams,
+  TrainOptions,
+} from "./forest/random-forest.ts";
+/** scikit-learn's balanced class weights, n_samples / (n_classes × count(c)). */
+export { computeClassWeights } from "./forest/class-weight.ts";
+export type { ClassWeightOptions } from "./forest/class-weight.ts";
+
+/** Schema-driven preprocessing (one-hot categoricals, NULL-aware booleans, median-imputed numerics) stored in the model. */
+export { Preprocessor, toLabFeatureSchema } from "./preprocessing/preprocessor.ts";
+export type {
+  FeatureRow,
+  FeatureSchema,
+  FeatureValue,
+  FitPreprocessorOptions,
+  LabFeatureSchema,
+  PreprocessorJSON,
+} from "./preprocessing/preprocessor.ts";
+/** Feature schema from the feature store's column types (text → categorical, boolean, integer/double → numeric). */
+export { featureSchemaFromColumns, rowsFromColumns } from "./preprocessing/columns.ts";
+export type { RowsFromColumnsOptions, TypedColumn } from "./preprocessing/columns.ts";
+
+/** Binary classification metrics with scikit-learn's conventions (ties, zero division, clipping). */
+export {
+  accuracy,
+  confusionMatrix,
+  evaluateBinary,
+  f1Score,
+  logLoss,
+  precision,
+  recall,
+  rocAuc,
+  rocCurve,
+  trapezoidArea,
+} from "./metrics/classification.ts";
+export type { BinaryMetrics, ConfusionMatrix, EvaluateBinaryOptions, RocCurve } from "./metrics/classification.ts";
+/** Deterministic stratified train/validation split with scikit-learn's per-class allocation. */
+export { stratifiedSplit } from "./metrics/split.ts";
+export type { StratifiedSplitOptions, StratifiedSplitResult } from "./metrics/split.ts";
+
+/** Versioned model file (`streamflow.model`, format 1): the model class, canonical serialisation and validated parsing. */
+export { MODEL_FORMAT, MODEL_FORMAT_VERSION, StreamflowModel, parseModel, serializeModel } from "./model-format/model-file.ts";
+export type {
+  FeatureImportance,
+  ModelFile,
+  ModelMetrics,
+  StreamflowModelOptions,
+  TrainingMetadata,
+} from "./model-format/model-file.ts";
+/** Canonical JSON text (keys sorted at every level) for hashing. */
+export { canonicalJson } from "./model-format/canonical-json.ts";
+/** Version of @streamflow/core written into model files. */
+export { TOOLKIT_VERSION } from "./version.ts";
+
+/** The lab's training run: split, preprocessing, forest, validation metrics. */
+export { LAB_FOREST_OPTIONS, trainModel } from "./training/train-model.ts";
+export type { TrainModelOptions, TrainModelResult } from "./training/train-model.ts";
+
+/** SVG charts for training reports: ROC curve, feature importances, confusion matrix. */
+export { renderConfusionMatrixSvg } from "./plots/confusion-matrix.ts";
+export type { ConfusionMatrixSvgOptions } from "./plots/confusion-matrix.ts";
+export { renderFeatureImportancesSvg } from "./plots/feature-importances.ts";
+export type { FeatureImportancesSvgOptions } from "./plots/feature-importances.ts";
+export { renderRocCurveSvg } from "./plots/roc-curve.ts";
+export type { RocCurveSvgOptions } from "./plots/roc-curve.ts";

@@ -37,10 +37,10 @@ export interface RandomForestOptions {
 /** Per-call training options that do not change the model. */
 export interface TrainOptions {
   /** Worker threads; 1 trains in the calling thread. The model is the same for every value. @default os.availableParallelism() */
-  jobs?: number;
+  jobs?: number | undefined;
   /** Receives `{ phase: "trees", done, total }` after each tree. */
-  onProgress?: ProgressListener;
-  signal?: AbortSignal;
+  onProgress?: ProgressListener | undefined;
+  signal?: AbortSignal | undefined;
 }
 
 export interface PredictProbaOptions {
