@@ -21,13 +21,13 @@ describe("binning", () => {
     }
   });
 
-  it("sends NaN to the last bin and encodes column-major", () => {
+  it("sends NaN to the last bin and encodes row-major", () => {
     const edges = Float64Array.from([1.5, 2.5]);
     expect(binCode(edges, Number.NaN)).toBe(2);
     expect(binCode(edges, 1.5)).toBe(0);
     expect(binCode(edges, 1.6)).toBe(1);
     const m = binMatrix({ data: Float64Array.from([1, 10, 2, 20, 3, 30]), nRows: 3, nCols: 2 });
-    expect(Array.from(m.codes)).toEqual([0, 1, 2, 0, 1, 2]);
+    expect(Array.from(m.codes)).toEqual([0, 0, 1, 1, 2, 2]);
   });
 
   it("rejects non-finite training values with the row and feature", () => {

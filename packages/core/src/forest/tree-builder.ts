@@ -6,10 +6,14 @@ import { Rng } from "./rng.ts";
  * The growth rules follow scikit-learn's `DecisionTreeClassifier` (BestSplitter +
  * DepthFirstTreeBuilder) so that a forest with the same parameters behaves like scikit-learn's:
  * bootstrap counts multiply the sample weights, `minSamplesSplit` and `minSamplesLeaf` count
- * distinct in-bag rows, features found constant in a node are not counted against `maxFeatures`
- * and are remembered for its descendants, and ties keep the first best split found. Only the
- * random stream differs, and thresholds are limited to bin edges for features with more than
- * 256 distinct values.
+ * distinct in-bag rows, each node examines `maxFeatures` features drawn without replacement,
+ * features found constant in a node do not count against `maxFeatures` and are remembered for
+ * its descendants, and ties keep the first best split found. Only the random stream differs,
+ * and thresholds are limited to bin edges for features with more than 256 distinct values.
+ *
+ * Speed: each tree copies its in-bag rows' codes (row-major, padded to whole words) and keeps
+ * them in node order, partitioning them with the rows, so every histogram pass streams through
+ * memory instead of jumping to random rows; the features drawn together share one pass.
  *
  * This module runs both in the main thread (`jobs: 1`) and in worker threads, so it imports
  * nothing but the RNG.
@@ -17,7 +21,7 @@ import { Rng } from "./rng.ts";
 
 /** What every tree of a forest reads; typed arrays may live in SharedArrayBuffers. */
 export interface TreeTrainingData {
-  /** Column-major uint8 bin codes, `codes[f * nRows + r]`. */
+  /** Row-major uint8 bin codes, `codes[r * nFeatures + f]`. */
   readonly codes: Uint8Array;
   readonly nRows: number;
   readonly nFeatures: number;
@@ -68,107 +72,138 @@ function gini(totals: Float64Array, offset: number, k: number, weight: number): 
 }
 
 /**
- * Per-tree working memory for split search. The hot loops below are small top-level functions
- * on purpose: V8 optimises a function after a few hundred calls, within the first tree, whereas
- * one big per-tree function waited about ten trees for on-stack replacement (≈ 200 ms per worker).
+ * Per-tree working memory for split search, one 256-bin slot per feature drawn in a batch. The
+ * hot loops are small top-level functions on purpose: V8 optimises a function after a few
+ * hundred calls, within the first tree, whereas one big per-tree function waited about ten
+ * trees for on-stack replacement (≈ 200 ms per worker).
  */
 interface Scratch {
-  /** Class weight per (bin, class); with two classes, even and odd rows use hist and hist2. */
+  /** Class weight per (slot, bin, class): index `(j * 256 + bin) * k + class`. */
   readonly hist: Float64Array;
-  readonly hist2: Float64Array;
-  /** Rows per bin (only needed when minSamplesLeaf > 1 or more than two classes). */
+  /** Rows per (slot, bin); only kept when minSamplesLeaf > 1 or there are more than two classes. */
   readonly cnt: Int32Array;
-  /** Occupied bins of the current feature, in discovery order, then sorted. */
+  /** Occupied bins per slot, in discovery order (then sorted): `touched[j * 256 + t]`. */
   readonly touched: Uint8Array;
-  /** mark[b] === stamp[0] once bin b is in `touched` for the current feature. */
+  /** Occupied-bin count per slot. */
+  readonly nt: Int32Array;
+  /** mark[j * 256 + b] === stamp[0] once bin b is in slot j's `touched` for the current batch. */
   readonly mark: Int32Array;
   readonly stamp: Int32Array;
+  /** Features of the current batch, by slot. */
+  readonly batch: Int32Array;
   readonly left: Float64Array;
   /** Best split so far in this node: [proxy, feature, bin]. */
   readonly best: Float64Array;
-  /** Bin walk of the current feature: [first bin, steps, 1 if walking `touched` else 0]. */
+  /** Bin walk of the current slot: [first bin, steps, 1 if walking `touched` else 0]. */
   readonly walk: Int32Array;
 }
 
-function histogramBinary(codes: Uint8Array, base: number, idx: Uint32Array, py: Uint8Array, pw: Float64Array, start: number, end: number, s: Scratch): number {
-  const { hist, hist2, mark, touched } = s;
+/** The in-bag rows in node order: codes (`stride` bytes per row), class and weight. */
+interface NodeRows {
+  pc: Uint8Array;
+  /** Word view of `pc`, to move a row's codes in stride / 4 steps. */
+  pc32: Uint32Array;
+  stride: number;
+  py: Uint8Array;
+  pw: Float64Array;
+  k: number;
+  /** Receives the left then the right side's class weights (length 2k) when partitioning. */
+  childTotals: Float64Array;
+}
+
+/** Fills slots 0..nb-1 for the node's rows [start, end); no row counts (two classes, minSamplesLeaf 1). */
+function histogramsBinary(o: NodeRows, s: Scratch, start: number, end: number, nb: number): void {
+  const { pc, stride, py, pw } = o;
+  const { hist, mark, touched, nt, batch } = s;
   const stamp = (s.stamp[0] as number) + 1;
   s.stamp[0] = stamp;
-  let nt = 0;
-  // Branch-free on the class (a coin flip to the branch predictor); the bin-marker branch is
-  // almost never taken. Even and odd rows add into separate histograms so that runs of one bin
-  // (common for booleans) do not serialise on a single memory slot. An odd last row pairs with
-  // itself at zero weight: a separate tail loop would be cold code whose missing type feedback
-  // deoptimises the function again and again.
-  for (let p = start; p < end; p += 2) {
-    const q = p + 1 < end ? p + 1 : p;
-    const b = codes[base + (idx[p] as number)] as number;
-    const b2 = codes[base + (idx[q] as number)] as number;
-    if (mark[b] !== stamp) {
-      mark[b] = stamp;
-      touched[nt++] = b;
-    }
-    if (mark[b2] !== stamp) {
-      mark[b2] = stamp;
-      touched[nt++] = b2;
-    }
-    const h = (b << 1) | (py[p] as number);
-    const h2 = (b2 << 1) | (py[q] as number);
-    hist[h] = (hist[h] as number) + (pw[p] as number);
-    hist2[h2] = (hist2[h2] as number) + (q === p ? 0 : (pw[q] as number));
-  }
-  return nt;
-}
-
-function histogramGeneral(codes: Uint8Array, base: number, idx: Uint32Array, py: Uint8Array, pw: Float64Array, start: number, end: number, k: number, s: Scratch): number {
-  const { hist, cnt, touched } = s;
-  let nt = 0;
+  nt.fill(0, 0, nb);
   for (let p = start; p < end; p++) {
-    const b = codes[base + (idx[p] as number)] as number;
-    const nb = cnt[b] as number;
-    if (nb === 0) touched[nt++] = b;
-    cnt[b] = nb + 1;
-    const h = b * k + (py[p] as number);
-    hist[h] = (hist[h] as number) + (pw[p] as number);
+    const row = p * stride;
+    const c = py[p] as number;
+    const w = pw[p] as number;
+    // Branch-free on the class (a coin flip to the branch predictor); the bin-marker branch is
+    // almost never taken. Slots interleave, so repeated bins do not serialise on one memory slot.
+    for (let j = 0; j < nb; j++) {
+      const b = pc[row + (batch[j] as number)] as number;
+      const slot = (j << 8) | b;
+      if (mark[slot] !== stamp) {
+        mark[slot] = stamp;
+        const t = nt[j] as number;
+        touched[(j << 8) | t] = b;
+        nt[j] = t + 1;
+      }
+      const h = (slot << 1) | c;
+      hist[h] = (hist[h] as number) + w;
+    }
   }
-  return nt;
 }
 
-function clearBins(s: Scratch, nt: number, k: number): void {
-  const { hist, hist2, cnt, touched } = s;
-  for (let t = 0; t < nt; t++) {
-    const b = touched[t] as number;
-    cnt[b] = 0;
-    for (let c = 0; c < k; c++) hist[b * k + c] = 0;
-    if (k === 2) {
-      hist2[2 * b] = 0;
-      hist2[2 * b + 1] = 0;
+/** Same as histogramsBinary for any class count, also counting rows per bin. */
+function histogramsGeneral(o: NodeRows, s: Scratch, start: number, end: number, nb: number): void {
+  const { pc, stride, py, pw, k } = o;
+  const { hist, cnt, touched, nt, batch } = s;
+  nt.fill(0, 0, nb);
+  for (let p = start; p < end; p++) {
+    const row = p * stride;
+    const c = py[p] as number;
+    const w = pw[p] as number;
+    for (let j = 0; j < nb; j++) {
+      const b = pc[row + (batch[j] as number)] as number;
+      const slot = (j << 8) | b;
+      const n = cnt[slot] as number;
+      if (n === 0) {
+        const t = nt[j] as number;
+        touched[(j << 8) | t] = b;
+        nt[j] = t + 1;
+      }
+      cnt[slot] = n + 1;
+      const h = slot * k + c;
+      hist[h] = (hist[h] as number) + w;
+    }
+  }
+}
+
+function clearSlot(s: Scratch, j: number, k: number, binary: boolean): void {
+  const { hist, cnt, touched } = s;
+  const n = s.nt[j] as number;
+  for (let t = 0; t < n; t++) {
+    const slot = (j << 8) | (touched[(j << 8) | t] as number);
+    if (binary) {
+      hist[slot << 1] = 0;
+      hist[(slot << 1) | 1] = 0;
+    } else {
+      cnt[slot] = 0;
+      for (let c = 0; c < k; c++) hist[slot * k + c] = 0;
     }
   }
 }
 
 /**
- * Decides how to visit the occupied bins in ascending order: a small node sorts its few bins, a
- * large one walks the whole bin range. Either way every occupied bin but the last is a candidate.
+ * Decides how to visit slot j's occupied bins in ascending order: a small node sorts its few
+ * bins, a large one walks the whole bin range. Either way every occupied bin but the last is a
+ * candidate threshold.
  */
-function planWalk(s: Scratch, nt: number): void {
+function planWalk(s: Scratch, j: number): void {
   const { touched, walk } = s;
+  const nt = s.nt[j] as number;
+  const base = j << 8;
   let lo = 255;
   let hi = 0;
   for (let t = 0; t < nt; t++) {
-    const b = touched[t] as number;
+    const b = touched[base + t] as number;
     if (b < lo) lo = b;
     if (b > hi) hi = b;
   }
   if (nt * 8 < hi - lo) {
     for (let t = 1; t < nt; t++) {
-      const b = touched[t] as number;
+      const b = touched[base + t] as number;
       let u = t - 1;
-      while (u >= 0 && (touched[u] as number) > b) {
-        touched[u + 1] = touched[u] as number;
+      while (u >= 0 && (touched[base + u] as number) > b) {
+        touched[base + u + 1] = touched[base + u] as number;
         u--;
       }
-      touched[u + 1] = b;
+      touched[base + u + 1] = b;
     }
     walk[0] = 0;
     walk[1] = nt - 1;
@@ -181,20 +216,23 @@ function planWalk(s: Scratch, nt: number): void {
 }
 
 /** Two classes, minSamplesLeaf 1: scikit-learn's Gini proxy sum_c wl_c²/wl + sum_c wr_c²/wr, larger is better. */
-function scanBinary(s: Scratch, totals: Float64Array, wNode: number, feature: number): void {
-  const { hist, hist2, touched, walk, best } = s;
+function scanBinary(s: Scratch, j: number, totals: Float64Array, wNode: number): void {
+  const { hist, touched, walk, best } = s;
+  const feature = s.batch[j] as number;
   const t0 = totals[0] as number;
   const t1 = totals[1] as number;
   const lo = walk[0] as number;
   const steps = walk[1] as number;
   const sparse = walk[2] === 1;
+  const base = j << 8;
   let bestProxy = best[0] as number;
   let l0 = 0;
   let l1 = 0;
   for (let t = 0; t < steps; t++) {
-    const b = sparse ? (touched[t] as number) : lo + t;
-    const a0 = (hist[2 * b] as number) + (hist2[2 * b] as number);
-    const a1 = (hist[2 * b + 1] as number) + (hist2[2 * b + 1] as number);
+    const b = sparse ? (touched[base + t] as number) : lo + t;
+    const h = (base | b) << 1;
+    const a0 = hist[h] as number;
+    const a1 = hist[h + 1] as number;
     // In-bag weights are > 0, so an empty bin is one with no weight.
     if (a0 === 0 && a1 === 0) continue;
     l0 += a0;
@@ -218,26 +256,28 @@ interface ScanGeneralOptions {
   wNode: number;
   nNode: number;
   msl: number;
-  feature: number;
 }
 
 /** Any class count and minSamplesLeaf, counting rows per side. */
-function scanGeneral(s: Scratch, o: ScanGeneralOptions): void {
+function scanGeneral(s: Scratch, j: number, o: ScanGeneralOptions): void {
   const { hist, cnt, touched, walk, best, left } = s;
-  const { k, totals, wNode, nNode, msl, feature } = o;
+  const { k, totals, wNode, nNode, msl } = o;
+  const feature = s.batch[j] as number;
   const lo = walk[0] as number;
   const steps = walk[1] as number;
   const sparse = walk[2] === 1;
+  const base = j << 8;
   left.fill(0);
   let nLeft = 0;
   let wLeft = 0;
   for (let t = 0; t < steps; t++) {
-    const b = sparse ? (touched[t] as number) : lo + t;
-    const nb = cnt[b] as number;
+    const b = sparse ? (touched[base + t] as number) : lo + t;
+    const slot = base | b;
+    const nb = cnt[slot] as number;
     if (nb === 0) continue;
     nLeft += nb;
     for (let c = 0; c < k; c++) {
-      const h = hist[b * k + c] as number;
+      const h = hist[slot * k + c] as number;
       left[c] = (left[c] as number) + h;
       wLeft += h;
     }
@@ -260,38 +300,32 @@ function scanGeneral(s: Scratch, o: ScanGeneralOptions): void {
   }
 }
 
-interface PartitionOptions {
-  codes: Uint8Array;
-  base: number;
-  idx: Uint32Array;
-  pw: Float64Array;
-  py: Uint8Array;
-  k: number;
-  /** Receives the left then the right side's class weights (length 2k). */
-  childTotals: Float64Array;
-}
-
-/** Moves rows with code <= bin before the others, summing each side's class weights; returns the split position. */
-function partition(o: PartitionOptions, start: number, end: number, bin: number): number {
-  const { codes, base, idx, pw, py, k, childTotals } = o;
+/** Moves rows whose code of `feature` is <= bin before the others, summing each side's class weights; returns the split position. */
+function partition(o: NodeRows, start: number, end: number, feature: number, bin: number): number {
+  const { pc, pc32, stride, pw, py, k, childTotals } = o;
+  const words = stride >> 2;
   childTotals.fill(0);
   let i = start;
   let j = end - 1;
   while (i <= j) {
-    const r = idx[i] as number;
     const w = pw[i] as number;
     const c = py[i] as number;
-    if ((codes[base + r] as number) <= bin) {
+    if ((pc[i * stride + feature] as number) <= bin) {
       childTotals[c] = (childTotals[c] as number) + w;
       i++;
     } else {
       childTotals[k + c] = (childTotals[k + c] as number) + w;
-      idx[i] = idx[j] as number;
-      idx[j] = r;
       pw[i] = pw[j] as number;
       pw[j] = w;
       py[i] = py[j] as number;
       py[j] = c;
+      const a = i * words;
+      const z = j * words;
+      for (let q = 0; q < words; q++) {
+        const t = pc32[a + q] as number;
+        pc32[a + q] = pc32[z + q] as number;
+        pc32[z + q] = t;
+      }
       j--;
     }
   }
@@ -343,22 +377,25 @@ class NodeStack {
 
 /** Everything one tree's growth reads and writes; `growNode` works on it one node at a time. */
 interface Grower {
-  readonly codes: Uint8Array;
-  readonly n: number;
   readonly nf: number;
   readonly k: number;
   readonly rng: Rng;
-  readonly idx: Uint32Array;
-  readonly pw: Float64Array;
-  readonly py: Uint8Array;
   readonly stack: NodeStack;
+  /**
+   * A permutation of the features: `[0, nConst)` are constant in the current node's ancestors.
+   * Only positions from nConst on are ever reordered, so a sibling popped later still finds its
+   * ancestors' constants in front (scikit-learn keeps the same invariant).
+   */
   readonly features: Int32Array;
-  readonly constantFeatures: Int32Array;
+  /** Per-node copy of `features` that the draws shuffle. */
+  readonly perm: Int32Array;
+  /** isConst[f] is 1 while f is a known constant of the node being split. */
+  readonly isConst: Uint8Array;
   readonly s: Scratch;
   readonly rec: Int32Array;
   readonly totals: Float64Array;
   readonly childTotals: Float64Array;
-  readonly part: PartitionOptions;
+  readonly rows: NodeRows;
   /** Two classes with minSamplesLeaf 1 (the defaults) need no row counts: that path is leaner. */
   readonly binary: boolean;
   readonly maxDepth: number;
@@ -375,18 +412,67 @@ interface Grower {
 }
 
 /**
+ * Finds the node's best split into s.best, drawing features as scikit-learn's BestSplitter
+ * does: uniformly without replacement from all features, `maxFeatures` draws in all, where a
+ * feature known (or found) constant costs a draw but no evaluation, and drawing goes on past
+ * `maxFeatures` only while no drawn feature has been usable. Draws are evaluated in batches so
+ * their histograms fill in one pass. Returns the new count of known constants.
+ */
+function searchSplit(g: Grower, start: number, end: number, nKnownConstants: number, wNode: number): number {
+  const { nf, k, rng, features, perm, isConst, s, totals, binary, msl, maxFeatures } = g;
+  perm.set(features);
+  for (let i = 0; i < nKnownConstants; i++) isConst[features[i] as number] = 1;
+  let nConst = nKnownConstants;
+  let pool = nf;
+  let visited = 0;
+  let usable = 0;
+  while (pool > 0 && (visited < maxFeatures || usable === 0)) {
+    const want = visited < maxFeatures ? maxFeatures - visited : 1;
+    let nb = 0;
+    for (let t = 0; t < want && pool > 0; t++) {
+      const pick = rng.below(pool);
+      pool--;
+      const f = perm[pick] as number;
+      perm[pick] = perm[pool] as number;
+      perm[pool] = f;
+      visited++;
+      if (isConst[f] === 0) s.batch[nb++] = f;
+    }
+    if (nb === 0) continue;
+    if (binary) histogramsBinary(g.rows, s, start, end, nb);
+    else histogramsGeneral(g.rows, s, start, end, nb);
+    for (let j = 0; j < nb; j++) {
+      if (s.nt[j] === 1) {
+        // Constant in this node, so in all its descendants: move it into the known prefix.
+        const f = s.batch[j] as number;
+        const at = features.indexOf(f, nConst);
+        features[at] = features[nConst] as number;
+        features[nConst] = f;
+        nConst++;
+      } else {
+        usable++;
+        planWalk(s, j);
+        if (binary) scanBinary(s, j, totals, wNode);
+        else scanGeneral(s, j, { k, totals, wNode, nNode: end - start, msl });
+      }
+      clearSlot(s, j, k, binary);
+    }
+  }
+  for (let i = 0; i < nKnownConstants; i++) isConst[features[i] as number] = 0;
+  return nConst;
+}
+
+/**
  * Pops one pending node and either makes it a leaf or splits it and pushes its children. A
  * function per node, not a loop body, so V8 optimises it during the first tree.
  */
 function growNode(g: Grower): void {
-  const { codes, n, nf, k, rng, idx, pw, py, stack, features, constantFeatures, s, rec, totals, childTotals, part } = g;
-  const { binary, maxDepth, maxFeatures, msl, minSamplesSplit, feature, bin, child, leafValue, importance } = g;
+  const { k, stack, s, rec, totals, childTotals, rows, feature, bin, child, leafValue, importance } = g;
   stack.pop(rec, totals);
   const start = rec[0] as number;
   const end = rec[1] as number;
   const depth = rec[2] as number;
   const node = rec[3] as number;
-  const nKnownConstants = rec[4] as number;
   let wNode = 0;
   for (let c = 0; c < k; c++) wNode += totals[c] as number;
   const nNode = end - start;
@@ -394,53 +480,10 @@ function growNode(g: Grower): void {
 
   s.best[0] = -Infinity;
   s.best[1] = -1;
-  let nTotalConstants = nKnownConstants;
-  if (depth < maxDepth && nNode >= minSamplesSplit && nNode >= 2 * msl && impurity > EPSILON) {
-    // Feature sampling without replacement, ported from scikit-learn's node_split_best:
-    // features[0 .. nKnownConstants) are constant in the parent; newly found constants are
-    // swapped in after them and do not count as visited.
-    let nVisited = 0;
-    let nFoundConstants = 0;
-    let nDrawnConstants = 0;
-    let fi = nf;
-    while (fi > nTotalConstants && (nVisited < maxFeatures || nVisited <= nFoundConstants + nDrawnConstants)) {
-      nVisited++;
-      let fj = nDrawnConstants + rng.below(fi - nFoundConstants - nDrawnConstants);
-      if (fj < nKnownConstants) {
-        const t = features[nDrawnConstants] as number;
-        features[nDrawnConstants] = features[fj] as number;
-        features[fj] = t;
-        nDrawnConstants++;
-        continue;
-      }
-      fj += nFoundConstants;
-      const f = features[fj] as number;
-      const base = f * n;
-      const nt = binary
-        ? histogramBinary(codes, base, idx, py, pw, start, end, s)
-        : histogramGeneral(codes, base, idx, py, pw, start, end, k, s);
-      if (nt === 1) {
-        clearBins(s, nt, k);
-        features[fj] = features[nTotalConstants] as number;
-        features[nTotalConstants] = f;
-        nFoundConstants++;
-        nTotalConstants++;
-        continue;
-      }
-      fi--;
-      features[fj] = features[fi] as number;
-      features[fi] = f;
-      planWalk(s, nt);
-      if (binary) scanBinary(s, totals, wNode, f);
-      else scanGeneral(s, { k, totals, wNode, nNode, msl, feature: f });
-      clearBins(s, nt, k);
-    }
-    // Restore the parent's constants in their original order for the siblings, and record the
-    // ones found here for the children (scikit-learn's invariant).
-    for (let i = 0; i < nKnownConstants; i++) features[i] = constantFeatures[i] as number;
-    for (let i = nKnownConstants; i < nTotalConstants; i++) constantFeatures[i] = features[i] as number;
+  let nConst = rec[4] as number;
+  if (depth < g.maxDepth && nNode >= g.minSamplesSplit && nNode >= 2 * g.msl && impurity > EPSILON) {
+    nConst = searchSplit(g, start, end, nConst, wNode);
   }
-
   const bestFeature = s.best[1] as number;
   if (bestFeature < 0) {
     feature[node] = -1;
@@ -450,8 +493,7 @@ function growNode(g: Grower): void {
     return;
   }
   const bestBin = s.best[2] as number;
-  part.base = bestFeature * n;
-  const mid = partition(part, start, end, bestBin);
+  const mid = partition(rows, start, end, bestFeature, bestBin);
 
   let wl = 0;
   let wr = 0;
@@ -469,8 +511,8 @@ function growNode(g: Grower): void {
   bin[node] = bestBin;
   child[node] = leftId;
   // Right pushed first so the left subtree is grown first, as scikit-learn does.
-  stack.push(mid, end, depth + 1, leftId + 1, nTotalConstants, childTotals, k);
-  stack.push(start, mid, depth + 1, leftId, nTotalConstants, childTotals, 0);
+  stack.push(mid, end, depth + 1, leftId + 1, nConst, childTotals, k);
+  stack.push(start, mid, depth + 1, leftId, nConst, childTotals, 0);
 }
 
 /** Grows one tree with its own RNG seeded by `seed`. */
@@ -492,15 +534,15 @@ export function buildTree(data: TreeTrainingData, params: TreeParams, seed: numb
     draws.fill(1);
     m = n;
   }
-  // In-bag rows, partitioned in place node by node; their weight and class travel alongside in
-  // position-aligned arrays so histogram building reads those sequentially.
-  const idx = new Uint32Array(m);
+  // In-bag rows in node order: codes, weight and class, partitioned together node by node.
+  const stride = (nf + 3) & ~3;
+  const pc = new Uint8Array(m * stride);
   const pw = new Float64Array(m);
   const py = new Uint8Array(m);
   for (let r = 0, j = 0; r < n; r++) {
     const d = draws[r] as number;
     if (d > 0) {
-      idx[j] = r;
+      for (let f = 0; f < nf; f++) pc[j * stride + f] = codes[r * nf + f] as number;
       pw[j] = d * (rowWeight[r] as number);
       py[j] = y[r] as number;
       j++;
@@ -513,7 +555,6 @@ export function buildTree(data: TreeTrainingData, params: TreeParams, seed: numb
   const bin = new Uint8Array(maxNodes);
   const child = new Int32Array(maxNodes);
   const leafValue = new Float64Array(Math.max(1, m) * k);
-  const importance = new Float64Array(nf);
 
   // Node class totals are plain sums over the node's rows (the root's here, the children's
   // during partitioning), never parent minus sibling: a class absent from a node weighs exactly 0.
@@ -529,38 +570,32 @@ export function buildTree(data: TreeTrainingData, params: TreeParams, seed: numb
 
   const features = new Int32Array(nf);
   for (let f = 0; f < nf; f++) features[f] = f;
-  const constantFeatures = new Int32Array(nf);
-
-  const s: Scratch = {
-    hist: new Float64Array(256 * k),
-    hist2: new Float64Array(512),
-    cnt: new Int32Array(256),
-    touched: new Uint8Array(256),
-    mark: new Int32Array(256),
-    stamp: new Int32Array(1),
-    left: new Float64Array(k),
-    best: new Float64Array(3),
-    walk: new Int32Array(3),
-  };
+  const slots = Math.min(nf, Math.max(1, params.maxFeatures));
   const childTotals = new Float64Array(2 * k);
-
   const g: Grower = {
-    codes,
-    n,
     nf,
     k,
     rng,
-    idx,
-    pw,
-    py,
     stack,
     features,
-    constantFeatures,
-    s,
+    perm: new Int32Array(nf),
+    isConst: new Uint8Array(nf),
+    s: {
+      hist: new Float64Array(slots * 256 * k),
+      cnt: new Int32Array(slots * 256),
+      touched: new Uint8Array(slots * 256),
+      nt: new Int32Array(slots),
+      mark: new Int32Array(slots * 256),
+      stamp: new Int32Array(1),
+      batch: new Int32Array(slots),
+      left: new Float64Array(k),
+      best: new Float64Array(3),
+      walk: new Int32Array(3),
+    },
     rec: new Int32Array(5),
     totals: new Float64Array(k),
     childTotals,
-    part: { codes, base: 0, idx, pw, py, k, childTotals },
+    rows: { pc, pc32: new Uint32Array(pc.buffer), stride, py, pw, k, childTotals },
     binary: k === 2 && params.minSamplesLeaf === 1,
     maxDepth: params.maxDepth > 0 ? params.maxDepth : Number.MAX_SAFE_INTEGER,
     maxFeatures: params.maxFeatures,
@@ -570,12 +605,12 @@ export function buildTree(data: TreeTrainingData, params: TreeParams, seed: numb
     bin,
     child,
     leafValue,
-    importance,
+    importance: new Float64Array(nf),
     nodeCount: 1,
     leafCount: 0,
   };
   while (stack.size > 0) growNode(g);
-  const { nodeCount, leafCount } = g;
+  const { nodeCount, leafCount, importance } = g;
 
   const nodes = new Int32Array(2 * nodeCount);
   const nodeF32 = new Float32Array(nodes.buffer);
@@ -593,7 +628,7 @@ export function buildTree(data: TreeTrainingData, params: TreeParams, seed: numb
   return {
     nodes,
     leafValue: k === 2 ? new Float64Array(0) : leafValue.slice(0, leafCount * k),
-    importance,
+    importance: importance as Float64Array<ArrayBuffer>,
     rootWeight,
   };
 }

@@ -85,8 +85,9 @@ export function stratifiedSplit({ y, testSize = 0.25, seed = 42 }: StratifiedSpl
     shuffle(perm, rng);
     const a = trainPerClass[c] as number;
     const b = testPerClass[c] as number;
-    train.push(...perm.slice(0, a));
-    test.push(...perm.slice(a, a + b));
+    // Plain loops: spreading a large class into push() overflows the call stack.
+    for (let i = 0; i < a; i++) train.push(perm[i] as number);
+    for (let i = a; i < a + b; i++) test.push(perm[i] as number);
   });
   return {
     trainIndex: Uint32Array.from(train).sort(),
