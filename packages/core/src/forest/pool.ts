@@ -60,7 +60,7 @@ function buildOnWorkers(options: BuildTreesOptions, jobs: number): Promise<TreeA
       options.signal?.removeEventListener("abort", onAbort);
       for (const w of workers) void w.terminate();
       if (error === undefined) resolve(trees as TreeArrays[]);
-      else reject(error);
+      else reject(error instanceof Error ? error : new Error("forest training failed", { cause: error }));
     };
     const onAbort = (): void => finish(abortError(options.signal as AbortSignal));
     if (options.signal?.aborted) {

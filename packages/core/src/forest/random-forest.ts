@@ -70,6 +70,7 @@ interface ForestTree {
   readonly nodesF32: Float32Array;
   /** Leaf class probabilities for more than two classes (stride nClasses); empty otherwise. */
   readonly leafValue: Float64Array;
+  readonly nClasses: number;
 }
 
 /** Trained state. Trees stay separate arrays: concatenating them would briefly double a large forest's memory. */
@@ -275,7 +276,6 @@ export class RandomForestClassifier {
     const ci = this.#classIndex(classIndex);
     const codes = this.#encodeRow(row);
     const { trees } = s;
-    const k = s.classes.length;
     const nTrees = trees.length;
     let sum = 0;
     let t = 0;
@@ -317,7 +317,7 @@ export class RandomForestClassifier {
           sd = nd[2 * ud] as number;
         }
       }
-      sum += leafProba(a, ua, k, ci) + leafProba(b, ub, k, ci) + leafProba(c, uc, k, ci) + leafProba(d, ud, k, ci);
+      sum += leafProba(a, ua, ci) + leafProba(b, ub, ci) + leafProba(c, uc, ci) + leafProba(d, ud, ci);
     }
     for (; t < nTrees; t++) {
       const tree = trees[t] as ForestTree;
@@ -327,7 +327,7 @@ export class RandomForestClassifier {
       while ((split = nodes[2 * u] as number) >= 0) {
         u = (nodes[2 * u + 1] as number) + ((codes[split >> 8] as number) > (split & 255) ? 1 : 0);
       }
-      sum += leafProba(tree, u, k, ci);
+      sum += leafProba(tree, u, ci);
     }
     return sum / nTrees;
   }
@@ -487,7 +487,9 @@ function modelInvalid(message: string): CoreError {
   });
 }
 
-function leafProba(tree: ForestTree, u: number, k: number, ci: number): number {
+/** Probability of class `ci` at leaf u. */
+function leafProba(tree: ForestTree, u: number, ci: number): number {
+  const k = tree.nClasses;
   if (k === 2) {
     const p1 = tree.nodesF32[2 * u + 1] as number;
     return ci === 1 ? p1 : 1 - p1;
@@ -495,8 +497,8 @@ function leafProba(tree: ForestTree, u: number, k: number, ci: number): number {
   return tree.leafValue[(tree.nodes[2 * u + 1] as number) * k + ci] as number;
 }
 
-function toForestTree(nodes: Int32Array, leafValue: Float64Array): ForestTree {
-  return { nodes, nodesF32: new Float32Array(nodes.buffer, nodes.byteOffset, nodes.length), leafValue };
+function toForestTree(nodes: Int32Array, leafValue: Float64Array, nClasses: number): ForestTree {
+  return { nodes, nodesF32: new Float32Array(nodes.buffer, nodes.byteOffset, nodes.length), leafValue, nClasses };
 }
 
 interface SplitTreesOptions {
@@ -517,7 +519,7 @@ function splitTrees({ treeNodes, nodes, leafValues, nClasses }: SplitTreesOption
     let leaves = 0;
     if (nClasses > 2) for (let u = 0; u < count; u++) if (tree[2 * u] === -1) leaves++;
     if (leafAt + leaves * nClasses > leafValues.length) throw modelInvalid("forest leaf values are missing");
-    trees.push(toForestTree(tree, leafValues.subarray(leafAt, leafAt + leaves * nClasses)));
+    trees.push(toForestTree(tree, leafValues.subarray(leafAt, leafAt + leaves * nClasses), nClasses));
     at += count;
     leafAt += leaves * nClasses;
   }
@@ -554,7 +556,7 @@ function assemble({ trees, nFeatures, classes, edges }: AssembleOptions): Forest
     for (let f = 0; f < nFeatures; f++) sum += (importances[f] as number) / splitTreeCount;
     for (let f = 0; f < nFeatures; f++) importances[f] = (importances[f] as number) / splitTreeCount / sum;
   }
-  return { nFeatures, classes, edges, trees: trees.map((t) => toForestTree(t.nodes, t.leafValue)), importances };
+  return { nFeatures, classes, edges, trees: trees.map((t) => toForestTree(t.nodes, t.leafValue, classes.length)), importances };
 }
 
 /** Checks that every index in a loaded forest stays in bounds and every path reaches a leaf. */

@@ -62,10 +62,11 @@ export interface TreeArrays {
 // scikit-learn stops splitting a node whose impurity is at most machine epsilon.
 const EPSILON = 2.220446049250313e-16;
 
-function gini(totals: Float64Array, offset: number, k: number, weight: number): number {
+/** Gini impurity of class weights `totals` summing to `weight`. */
+function gini(totals: Float64Array, weight: number): number {
   let sq = 0;
-  for (let c = 0; c < k; c++) {
-    const p = (totals[offset + c] as number) / weight;
+  for (let c = 0; c < totals.length; c++) {
+    const p = (totals[c] as number) / weight;
     sq += p * p;
   }
   return 1 - sq;
@@ -96,6 +97,13 @@ interface Scratch {
   readonly best: Float64Array;
   /** Bin walk of the current slot: [first bin, steps, 1 if walking `touched` else 0]. */
   readonly walk: Int32Array;
+  /** The node being split: [start, end, batch size], its class totals and [weight]. */
+  readonly span: Int32Array;
+  readonly totals: Float64Array;
+  readonly nodeWeight: Float64Array;
+  readonly k: number;
+  readonly binary: boolean;
+  readonly msl: number;
 }
 
 /** The in-bag rows in node order: codes (`stride` bytes per row), class and weight. */
@@ -112,9 +120,12 @@ interface NodeRows {
 }
 
 /** Fills slots 0..nb-1 for the node's rows [start, end); no row counts (two classes, minSamplesLeaf 1). */
-function histogramsBinary(o: NodeRows, s: Scratch, start: number, end: number, nb: number): void {
+function histogramsBinary(o: NodeRows, s: Scratch): void {
   const { pc, stride, py, pw } = o;
   const { hist, mark, touched, nt, batch } = s;
+  const start = s.span[0] as number;
+  const end = s.span[1] as number;
+  const nb = s.span[2] as number;
   const stamp = (s.stamp[0] as number) + 1;
   s.stamp[0] = stamp;
   nt.fill(0, 0, nb);
@@ -140,9 +151,12 @@ function histogramsBinary(o: NodeRows, s: Scratch, start: number, end: number, n
 }
 
 /** Same as histogramsBinary for any class count, also counting rows per bin. */
-function histogramsGeneral(o: NodeRows, s: Scratch, start: number, end: number, nb: number): void {
+function histogramsGeneral(o: NodeRows, s: Scratch): void {
   const { pc, stride, py, pw, k } = o;
   const { hist, cnt, touched, nt, batch } = s;
+  const start = s.span[0] as number;
+  const end = s.span[1] as number;
+  const nb = s.span[2] as number;
   nt.fill(0, 0, nb);
   for (let p = start; p < end; p++) {
     const row = p * stride;
@@ -164,8 +178,8 @@ function histogramsGeneral(o: NodeRows, s: Scratch, start: number, end: number, 
   }
 }
 
-function clearSlot(s: Scratch, j: number, k: number, binary: boolean): void {
-  const { hist, cnt, touched } = s;
+function clearSlot(s: Scratch, j: number): void {
+  const { hist, cnt, touched, k, binary } = s;
   const n = s.nt[j] as number;
   for (let t = 0; t < n; t++) {
     const slot = (j << 8) | (touched[(j << 8) | t] as number);
@@ -216,8 +230,9 @@ function planWalk(s: Scratch, j: number): void {
 }
 
 /** Two classes, minSamplesLeaf 1: scikit-learn's Gini proxy sum_c wl_c²/wl + sum_c wr_c²/wr, larger is better. */
-function scanBinary(s: Scratch, j: number, totals: Float64Array, wNode: number): void {
-  const { hist, touched, walk, best } = s;
+function scanBinary(s: Scratch, j: number): void {
+  const { hist, touched, walk, best, totals } = s;
+  const wNode = s.nodeWeight[0] as number;
   const feature = s.batch[j] as number;
   const t0 = totals[0] as number;
   const t1 = totals[1] as number;
@@ -250,18 +265,11 @@ function scanBinary(s: Scratch, j: number, totals: Float64Array, wNode: number):
   }
 }
 
-interface ScanGeneralOptions {
-  k: number;
-  totals: Float64Array;
-  wNode: number;
-  nNode: number;
-  msl: number;
-}
-
 /** Any class count and minSamplesLeaf, counting rows per side. */
-function scanGeneral(s: Scratch, j: number, o: ScanGeneralOptions): void {
-  const { hist, cnt, touched, walk, best, left } = s;
-  const { k, totals, wNode, nNode, msl } = o;
+function scanGeneral(s: Scratch, j: number): void {
+  const { hist, cnt, touched, walk, best, left, k, totals, msl } = s;
+  const wNode = s.nodeWeight[0] as number;
+  const nNode = (s.span[1] as number) - (s.span[0] as number);
   const feature = s.batch[j] as number;
   const lo = walk[0] as number;
   const steps = walk[1] as number;
@@ -300,9 +308,13 @@ function scanGeneral(s: Scratch, j: number, o: ScanGeneralOptions): void {
   }
 }
 
-/** Moves rows whose code of `feature` is <= bin before the others, summing each side's class weights; returns the split position. */
-function partition(o: NodeRows, start: number, end: number, feature: number, bin: number): number {
+/** Moves the node's rows whose code of the best feature is <= the best bin before the others, summing each side's class weights; returns the split position. */
+function partition(o: NodeRows, s: Scratch): number {
   const { pc, pc32, stride, pw, py, k, childTotals } = o;
+  const start = s.span[0] as number;
+  const end = s.span[1] as number;
+  const feature = s.best[1] as number;
+  const bin = s.best[2] as number;
   const words = stride >> 2;
   childTotals.fill(0);
   let i = start;
@@ -345,7 +357,8 @@ class NodeStack {
     this.#totals = new Float64Array(64 * k);
   }
 
-  push(start: number, end: number, depth: number, node: number, nConst: number, totals: Float64Array, off: number): void {
+  /** Pushes `rec` (start, end, depth, node, nConst) with class totals `totals[off .. off + k)`. */
+  push(rec: Int32Array, totals: Float64Array, off: number): void {
     const k = this.#k;
     if (this.size === this.#cap) {
       this.#cap *= 2;
@@ -356,12 +369,7 @@ class NodeStack {
       t.set(this.#totals);
       this.#totals = t;
     }
-    const at = this.size * 5;
-    this.#ints[at] = start;
-    this.#ints[at + 1] = end;
-    this.#ints[at + 2] = depth;
-    this.#ints[at + 3] = node;
-    this.#ints[at + 4] = nConst;
+    this.#ints.set(rec.subarray(0, 5), this.size * 5);
     for (let c = 0; c < k; c++) this.#totals[this.size * k + c] = totals[off + c] as number;
     this.size++;
   }
@@ -406,7 +414,7 @@ interface Grower {
   readonly bin: Uint8Array;
   readonly child: Int32Array;
   readonly leafValue: Float64Array;
-  readonly importance: Float64Array;
+  readonly importance: Float64Array<ArrayBuffer>;
   nodeCount: number;
   leafCount: number;
 }
@@ -418,8 +426,8 @@ interface Grower {
  * `maxFeatures` only while no drawn feature has been usable. Draws are evaluated in batches so
  * their histograms fill in one pass. Returns the new count of known constants.
  */
-function searchSplit(g: Grower, start: number, end: number, nKnownConstants: number, wNode: number): number {
-  const { nf, k, rng, features, perm, isConst, s, totals, binary, msl, maxFeatures } = g;
+function searchSplit(g: Grower, nKnownConstants: number): number {
+  const { nf, rng, features, perm, isConst, s, binary, maxFeatures } = g;
   perm.set(features);
   for (let i = 0; i < nKnownConstants; i++) isConst[features[i] as number] = 1;
   let nConst = nKnownConstants;
@@ -439,8 +447,9 @@ function searchSplit(g: Grower, start: number, end: number, nKnownConstants: num
       if (isConst[f] === 0) s.batch[nb++] = f;
     }
     if (nb === 0) continue;
-    if (binary) histogramsBinary(g.rows, s, start, end, nb);
-    else histogramsGeneral(g.rows, s, start, end, nb);
+    s.span[2] = nb;
+    if (binary) histogramsBinary(g.rows, s);
+    else histogramsGeneral(g.rows, s);
     for (let j = 0; j < nb; j++) {
       if (s.nt[j] === 1) {
         // Constant in this node, so in all its descendants: move it into the known prefix.
@@ -452,10 +461,10 @@ function searchSplit(g: Grower, start: number, end: number, nKnownConstants: num
       } else {
         usable++;
         planWalk(s, j);
-        if (binary) scanBinary(s, j, totals, wNode);
-        else scanGeneral(s, j, { k, totals, wNode, nNode: end - start, msl });
+        if (binary) scanBinary(s, j);
+        else scanGeneral(s, j);
       }
-      clearSlot(s, j, k, binary);
+      clearSlot(s, j);
     }
   }
   for (let i = 0; i < nKnownConstants; i++) isConst[features[i] as number] = 0;
@@ -476,15 +485,18 @@ function growNode(g: Grower): void {
   let wNode = 0;
   for (let c = 0; c < k; c++) wNode += totals[c] as number;
   const nNode = end - start;
-  const impurity = gini(totals, 0, k, wNode);
+  const impurity = gini(totals, wNode);
 
   s.best[0] = -Infinity;
   s.best[1] = -1;
   let nConst = rec[4] as number;
   if (depth < g.maxDepth && nNode >= g.minSamplesSplit && nNode >= 2 * g.msl && impurity > EPSILON) {
-    nConst = searchSplit(g, start, end, nConst, wNode);
+    s.span[0] = start;
+    s.span[1] = end;
+    s.nodeWeight[0] = wNode;
+    nConst = searchSplit(g, nConst);
   }
-  const bestFeature = s.best[1] as number;
+  const bestFeature = s.best[1] ?? -1;
   if (bestFeature < 0) {
     feature[node] = -1;
     child[node] = g.leafCount;
@@ -493,7 +505,7 @@ function growNode(g: Grower): void {
     return;
   }
   const bestBin = s.best[2] as number;
-  const mid = partition(rows, start, end, bestFeature, bestBin);
+  const mid = partition(rows, s);
 
   let wl = 0;
   let wr = 0;
@@ -503,7 +515,7 @@ function growNode(g: Grower): void {
   }
   importance[bestFeature] =
     (importance[bestFeature] as number) +
-    (wNode * impurity - wl * gini(childTotals, 0, k, wl) - wr * gini(childTotals, k, k, wr));
+    (wNode * impurity - wl * gini(childTotals.subarray(0, k), wl) - wr * gini(childTotals.subarray(k), wr));
 
   const leftId = g.nodeCount;
   g.nodeCount += 2;
@@ -511,8 +523,16 @@ function growNode(g: Grower): void {
   bin[node] = bestBin;
   child[node] = leftId;
   // Right pushed first so the left subtree is grown first, as scikit-learn does.
-  stack.push(mid, end, depth + 1, leftId + 1, nConst, childTotals, k);
-  stack.push(start, mid, depth + 1, leftId, nConst, childTotals, 0);
+  rec[0] = mid;
+  rec[1] = end;
+  rec[2] = depth + 1;
+  rec[3] = leftId + 1;
+  rec[4] = nConst;
+  stack.push(rec, childTotals, k);
+  rec[0] = start;
+  rec[1] = mid;
+  rec[3] = leftId;
+  stack.push(rec, childTotals, 0);
 }
 
 /** Grows one tree with its own RNG seeded by `seed`. */
@@ -566,12 +586,15 @@ export function buildTree(data: TreeTrainingData, params: TreeParams, seed: numb
     rootWeight += pw[j] as number;
   }
   const stack = new NodeStack(k);
-  stack.push(0, m, 0, 0, 0, rootTotals, 0);
+  stack.push(Int32Array.of(0, m, 0, 0, 0), rootTotals, 0);
 
   const features = new Int32Array(nf);
   for (let f = 0; f < nf; f++) features[f] = f;
   const slots = Math.min(nf, Math.max(1, params.maxFeatures));
   const childTotals = new Float64Array(2 * k);
+  const totals = new Float64Array(k);
+  // Two classes with minSamplesLeaf 1 (the defaults) need no row counts: that path is leaner.
+  const binary = k === 2 && params.minSamplesLeaf === 1;
   const g: Grower = {
     nf,
     k,
@@ -591,12 +614,18 @@ export function buildTree(data: TreeTrainingData, params: TreeParams, seed: numb
       left: new Float64Array(k),
       best: new Float64Array(3),
       walk: new Int32Array(3),
+      span: new Int32Array(3),
+      totals,
+      nodeWeight: new Float64Array(1),
+      k,
+      binary,
+      msl: params.minSamplesLeaf,
     },
     rec: new Int32Array(5),
-    totals: new Float64Array(k),
+    totals,
     childTotals,
     rows: { pc, pc32: new Uint32Array(pc.buffer), stride, py, pw, k, childTotals },
-    binary: k === 2 && params.minSamplesLeaf === 1,
+    binary,
     maxDepth: params.maxDepth > 0 ? params.maxDepth : Number.MAX_SAFE_INTEGER,
     maxFeatures: params.maxFeatures,
     msl: params.minSamplesLeaf,
@@ -628,7 +657,7 @@ export function buildTree(data: TreeTrainingData, params: TreeParams, seed: numb
   return {
     nodes,
     leafValue: k === 2 ? new Float64Array(0) : leafValue.slice(0, leafCount * k),
-    importance: importance as Float64Array<ArrayBuffer>,
+    importance,
     rootWeight,
   };
 }

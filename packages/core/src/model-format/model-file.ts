@@ -144,7 +144,7 @@ const RETRAIN_HINT = "Train the model again with `streamflow train`, or fetch th
  * Reads a model file's text (or its parsed JSON), checking format, version and every field.
  * @throws CoreError MODEL_FORMAT_INVALID when the text is not JSON, not a streamflow model, of an unknown format version, or malformed.
  */
-export function parseModel(input: string | unknown): StreamflowModel {
+export function parseModel(input: unknown): StreamflowModel {
   let json: unknown = input;
   if (typeof input === "string") {
     try {

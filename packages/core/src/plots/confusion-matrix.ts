@@ -56,5 +56,5 @@ export function renderConfusionMatrixSvg({
   body.push(`<rect x="${x0}" y="${y0}" width="${2 * cell}" height="${2 * cell}" fill="none" stroke="${GRID}"/>`);
   const acc = total === 0 ? 0 : (matrix.tn + matrix.tp) / total;
   body.push(text(`${total} rows · accuracy ${(100 * acc).toFixed(1)}%`, { x: x0 + cell, y: y0 + 2 * cell + 34, size: 12, anchor: "middle", fill: MUTED }));
-  return svgDocument(W, H, title, body);
+  return svgDocument({ width: W, height: H, title, body });
 }

@@ -41,5 +41,5 @@ export function renderFeatureImportancesSvg({
   });
   body.push(`<line x1="${m.left}" y1="${m.top}" x2="${m.left}" y2="${m.top + ph}" stroke="${INK}"/>`);
   body.push(text("Importance (share of total impurity decrease)", { x: m.left + pw / 2, y: H - 14, size: 13, anchor: "middle" }));
-  return svgDocument(W, H, title, body);
+  return svgDocument({ width: W, height: H, title, body });
 }

@@ -44,5 +44,5 @@ export function renderRocCurveSvg({ fpr, tpr, auc, title = "ROC curve (validatio
   body.push(text(`model (AUC = ${auc.toFixed(3)})`, { x: lx + 44, y: ly + 18, size: 12, baseline: "middle" }));
   body.push(`<line x1="${num(lx + 12)}" y1="${num(ly + 38)}" x2="${num(lx + 36)}" y2="${num(ly + 38)}" stroke="${MUTED}" stroke-width="1.2" stroke-dasharray="5 4"/>`);
   body.push(text("chance (AUC = 0.5)", { x: lx + 44, y: ly + 38, size: 12, baseline: "middle", fill: MUTED }));
-  return svgDocument(W, H, `${title}, AUC ${auc.toFixed(3)}`, body);
+  return svgDocument({ width: W, height: H, title: `${title}, AUC ${auc.toFixed(3)}`, body });
 }

@@ -47,7 +47,14 @@ export function formatTick(v: number): string {
   return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(4)));
 }
 
-export function svgDocument(width: number, height: number, title: string, body: string[]): string {
+export interface SvgDocumentOptions {
+  width: number;
+  height: number;
+  title: string;
+  body: readonly string[];
+}
+
+export function svgDocument({ width, height, title, body }: SvgDocumentOptions): string {
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="${FONT}" role="img" aria-label="${escapeXml(title)}">`,
     `<title>${escapeXml(title)}</title>`,

@@ -49,7 +49,8 @@ describe("Preprocessor", () => {
     expect(Array.from(pre.transformRow(row))).toEqual([1, 0, 0, 12, 20.5, 1, 0, 0]);
     expect(() => pre.transformRow({ ...row, monthly_fee: "abc" }, undefined, 7)).toThrow(/'monthly_fee' of row 7/);
     expect(() => pre.transformRow({ ...row, plan_stream_tv: 3 })).toThrow(CoreError);
-    const { monthly_fee: _dropped, ...missing } = row;
+    const missing: Record<string, string> = { ...row };
+    delete missing["monthly_fee"];
     expect(() => pre.transformRow(missing)).toThrow(expect.objectContaining({ code: "DATA_INVALID" }) as CoreError);
   });
 
