@@ -1,0 +1,48 @@
+"""scikit-learn side of `pnpm bench forest`: fits the lab recipe on the split the TypeScript side
+wrote (float64 little-endian matrices) and prints one JSON line."""
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import sklearn
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.metrics import roc_auc_score
+
+
+def main() -> None:
+    d = Path(sys.argv[1])
+    meta = json.loads((d / "meta.json").read_text())
+    n_cols = meta["nCols"]
+    x_train = np.fromfile(d / "x_train.f64", dtype="<f8").reshape(-1, n_cols)
+    y_train = np.fromfile(d / "y_train.f64", dtype="<f8")
+    x_val = np.fromfile(d / "x_val.f64", dtype="<f8").reshape(-1, n_cols)
+    y_val = np.fromfile(d / "y_val.f64", dtype="<f8")
+    model = RandomForestClassifier(
+        n_estimators=meta["nEstimators"],
+        max_features="sqrt",
+        class_weight="balanced",
+        random_state=42,
+        n_jobs=-1,
+    )
+    started = time.perf_counter()
+    model.fit(x_train, y_train)
+    fit_seconds = time.perf_counter() - started
+    auc = roc_auc_score(y_val, model.predict_proba(x_val)[:, 1])
+    nodes = sum(e.tree_.node_count for e in model.estimators_)
+    print(
+        json.dumps(
+            {
+                "seconds": fit_seconds,
+                "auc": auc,
+                "rssMiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "nodes": nodes,
+                "version": sklearn.__version__,
+            }
+        )
+    )
+
+
+main()
