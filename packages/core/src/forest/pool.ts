@@ -12,99 +12,85 @@ export interface BuildTreesOptions {
   readonly params: TreeParams;
   readonly seed: number;
   readonly nTrees: number;
-  /** 1 builds in this thread; more spawns that many worker threads. */
+  /** Threads building trees: this one plus jobs - 1 workers. */
   readonly jobs: number;
   /** Called after each finished tree with the number finished so far. */
   readonly onTree?: ((done: number) => void) | undefined;
   readonly signal?: AbortSignal | undefined;
 }
 
+// Tasks in flight per worker: the second keeps a worker busy while this thread is inside a
+// tree of its own and cannot hand out the next one.
+const PREFETCH = 2;
+
 /**
  * Builds `nTrees` trees and returns them in tree order. Tree i always gets the seed
- * deriveTreeSeed(seed, i), so the result does not depend on `jobs` or on which worker finished first.
+ * deriveTreeSeed(seed, i), so the result does not depend on `jobs` or on which thread built it.
+ * The calling thread builds trees too (it would otherwise wait idle), so `jobs: 2` starts one
+ * worker; trees are handed out one at a time, whoever is free takes the next.
  */
 export async function buildTrees(options: BuildTreesOptions): Promise<TreeArrays[]> {
-  const jobs = Math.max(1, Math.min(options.jobs, options.nTrees));
-  return jobs === 1 ? buildInThread(options) : buildOnWorkers(options, jobs);
-}
-
-// Like fetch and timers/promises, an aborted build rejects with the signal's reason.
-function abortError(signal: AbortSignal): unknown {
-  return signal.reason;
-}
-
-async function buildInThread(options: BuildTreesOptions): Promise<TreeArrays[]> {
-  const trees: TreeArrays[] = [];
-  for (let i = 0; i < options.nTrees; i++) {
-    if (options.signal?.aborted) throw abortError(options.signal);
-    trees.push(buildTree(options.data, options.params, deriveTreeSeed(options.seed, i)));
-    options.onTree?.(i + 1);
-    // Yield between trees so an abort signal, timers and progress rendering get a turn.
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  }
-  return trees;
-}
-
-function buildOnWorkers(options: BuildTreesOptions, jobs: number): Promise<TreeArrays[]> {
-  const init: TreeWorkerInit = { data: options.data, params: options.params };
-  const trees = new Array<TreeArrays | undefined>(options.nTrees);
+  const { nTrees, signal } = options;
+  const jobs = Math.max(1, Math.min(options.jobs, nTrees));
+  const trees = new Array<TreeArrays | undefined>(nTrees);
   const workers: Worker[] = [];
   let next = 0;
   let done = 0;
-  let settled = false;
-
-  return new Promise<TreeArrays[]>((resolve, reject) => {
-    const finish = (error?: unknown): void => {
-      if (settled) return;
-      settled = true;
-      options.signal?.removeEventListener("abort", onAbort);
-      for (const w of workers) void w.terminate();
-      if (error === undefined) resolve(trees as TreeArrays[]);
-      else reject(error instanceof Error ? error : new Error("forest training failed", { cause: error }));
-    };
-    const onAbort = (): void => finish(abortError(options.signal as AbortSignal));
-    if (options.signal?.aborted) {
-      onAbort();
-      return;
-    }
-    options.signal?.addEventListener("abort", onAbort);
-
-    const dispatch = (worker: Worker): void => {
-      if (next >= options.nTrees) return;
-      const task: TreeWorkerTask = { treeIndex: next, seed: deriveTreeSeed(options.seed, next) };
-      next++;
-      worker.postMessage(task);
-    };
-
-    for (let j = 0; j < jobs; j++) {
-      let worker: Worker;
-      try {
-        worker = spawnTreeWorker(init);
-      } catch (error) {
-        finish(error);
-        return;
-      }
+  let failure: Error | undefined;
+  let wake: (() => void) | undefined;
+  const record = (treeIndex: number, tree: TreeArrays): void => {
+    trees[treeIndex] = tree;
+    done++;
+    options.onTree?.(done);
+  };
+  const dispatch = (worker: Worker): void => {
+    if (next >= nTrees || failure !== undefined) return;
+    const task: TreeWorkerTask = { treeIndex: next, seed: deriveTreeSeed(options.seed, next) };
+    next++;
+    worker.postMessage(task);
+  };
+  const fail = (error: Error): void => {
+    failure ??= error;
+    wake?.();
+  };
+  const onAbort = (): void => wake?.();
+  signal?.addEventListener("abort", onAbort);
+  try {
+    const init: TreeWorkerInit = { data: options.data, params: options.params };
+    for (let j = 1; j < jobs; j++) {
+      const worker = spawnTreeWorker(init);
       workers.push(worker);
       worker.on("message", (reply: TreeWorkerReply) => {
-        if (settled) return;
-        if (reply.type === "tree") {
-          trees[reply.treeIndex] = reply.tree;
-          done++;
-          options.onTree?.(done);
-          if (done === options.nTrees) {
-            finish();
-            return;
-          }
-        }
-        dispatch(worker);
+        if (reply.type === "tree") record(reply.treeIndex, reply.tree);
+        for (let t = reply.type === "ready" ? PREFETCH : 1; t > 0; t--) dispatch(worker);
+        wake?.();
       });
       // A worker failure is a bug, not a user error: it surfaces as a plain Error.
-      worker.on("error", (error) => finish(new Error(`a forest worker thread failed: ${error.message}`, { cause: error })));
+      worker.on("error", (error) => fail(new Error(`a forest worker thread failed: ${error.message}`, { cause: error })));
       worker.on("exit", (code) => {
-        if (!settled) finish(new Error(`a forest worker thread exited early with code ${code}`));
+        if (done < nTrees) fail(new Error(`a forest worker thread exited early with code ${code}`));
       });
     }
-  });
+    for (;;) {
+      if (failure !== undefined) throw failure;
+      // Like fetch and timers/promises, an aborted build rejects with the signal's reason.
+      if (signal?.aborted) throw signal.reason;
+      if (next < nTrees) {
+        const i = next++;
+        record(i, buildTree(options.data, options.params, deriveTreeSeed(options.seed, i)));
+        // Yield between trees: worker replies, the abort signal and progress rendering get a turn.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      } else if (done === nTrees) {
+        return trees as TreeArrays[];
+      } else {
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+      }
+    }
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+    for (const w of workers) void w.terminate();
+  }
 }
 
 /**

@@ -115,17 +115,17 @@ describe("RandomForestClassifier", () => {
     expect(() => forest.predictProbaOne([1, 2])).toThrow(expect.objectContaining({ code: "INVALID_ARGUMENT" }) as CoreError);
   });
 
-  it("stops when the signal aborts", async () => {
+  it.each([1, 2])("stops when the signal aborts (jobs %i)", async (jobs) => {
     const controller = new AbortController();
     const forest = new RandomForestClassifier({ nEstimators: 50, seed: 1 });
     const run = forest.train(x, y, {
-      jobs: 1,
+      jobs,
       signal: controller.signal,
       onProgress: (e) => (e.done === 2 ? controller.abort(new Error("enough")) : undefined),
     });
     await expect(run).rejects.toThrow("enough");
     expect(forest.isTrained).toBe(false);
-  });
+  }, 30_000);
 
   it("resolves maxFeatures with scikit-learn's rounding", () => {
     expect(resolveMaxFeatures("sqrt", 18)).toBe(4);
