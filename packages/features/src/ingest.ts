@@ -2,9 +2,10 @@ import type { Logger, ProgressListener } from "@streamflow/core";
 import { SILENT_LOGGER } from "@streamflow/core";
 import { FeaturesError } from "./errors.ts";
 import type { Database, SqlExecutor } from "./internal/db.ts";
-import { readMonthDirectory, type ValidatedFile } from "./internal/month-reader.ts";
+import { checkMonthDirectory, readMonthDirectory, type MonthFile } from "./internal/month-reader.ts";
+import type { ChunkSource } from "./internal/db.ts";
 import { formatDate, parseDateOption } from "./internal/dates.ts";
-import { FEATURE_VIEWS, LABEL_SNAPSHOT, type SourceFileName } from "./schema.ts";
+import { FEATURE_VIEWS, LABEL_SNAPSHOT, SOURCE_FILES, type SourceFileName } from "./schema.ts";
 
 export interface IngestMonthOptions {
   db: Database;
@@ -30,8 +31,11 @@ export interface IngestMonthResult {
   rows: Record<SourceFileName, number>;
   /** Rows written into each snapshot table (0 for all when noop). */
   snapshotRows: Record<string, number>;
-  /** Where the time went: CSV validation, then each table's load (staging + upsert, or snapshot insert). */
-  timingsMs: { validate: number; tables: Record<string, number> };
+  /**
+   * Where the time went, per table: validating and staging its CSV plus upserting it (live
+   * tables), or inserting its snapshot.
+   */
+  timingsMs: { tables: Record<string, number> };
   durationMs: number;
 }
 
@@ -44,24 +48,57 @@ function stageTable(name: SourceFileName): string {
   return `streamflow_stage_${name}`;
 }
 
-async function stage(tx: SqlExecutor, file: ValidatedFile): Promise<void> {
+async function stage(tx: SqlExecutor, file: MonthFile, chunks: ChunkSource): Promise<void> {
   const table = stageTable(file.name);
   // Same column types as the live table, no constraints: COPY stays fast, the upsert checks keys.
   await tx.exec(`CREATE TEMP TABLE ${table} (LIKE ${file.name}) ON COMMIT DROP`);
-  await tx.copyIn(table, file.columns, file.copyChunks);
+  await tx.copyIn(table, file.columns, chunks);
 }
 
-async function upsertLive(tx: SqlExecutor, file: ValidatedFile): Promise<void> {
-  const cols = file.columns.join(", ");
+/**
+ * Last write wins, set-based: update the rows whose values changed, then insert the new ones in
+ * key order. Measured on 1M rows: 3 s into an empty table and 1 s when nothing changed, against
+ * 9-11 s for INSERT … ON CONFLICT DO UPDATE. Ingestions are serialised by an advisory lock, so
+ * no other writer races the two statements.
+ */
+async function upsertLive(tx: SqlExecutor, file: MonthFile): Promise<void> {
+  const stageName = stageTable(file.name);
   const values = file.columns.filter((c) => c !== "user_id");
-  // Rows whose values did not change are left alone: most of a month repeats the last one, and
-  // an update writes a whole new row version.
   await tx.execute(
-    `INSERT INTO ${file.name} AS live (${cols}) SELECT ${cols} FROM ${stageTable(file.name)}
-     ON CONFLICT (user_id) DO UPDATE SET ${values.map((c) => `${c} = EXCLUDED.${c}`).join(", ")}
-     WHERE (${values.map((c) => `live.${c}`).join(", ")}) IS DISTINCT FROM (${values.map((c) => `EXCLUDED.${c}`).join(", ")})`,
+    `UPDATE ${file.name} AS live SET ${values.map((c) => `${c} = s.${c}`).join(", ")}
+     FROM ${stageName} s
+     WHERE live.user_id = s.user_id
+       AND (${values.map((c) => `live.${c}`).join(", ")}) IS DISTINCT FROM (${values.map((c) => `s.${c}`).join(", ")})`,
+  );
+  const cols = file.columns.join(", ");
+  await tx.execute(
+    `INSERT INTO ${file.name} (${cols})
+     SELECT ${cols} FROM ${stageName} s
+     WHERE NOT EXISTS (SELECT 1 FROM ${file.name} live WHERE live.user_id = s.user_id)
+     ORDER BY user_id COLLATE "C"`,
   );
 }
+
+/** Writes one staged file: its live table, and the snapshots of the views it feeds. */
+async function writeFile(
+  tx: SqlExecutor,
+  { file, asOf, timed }: { file: MonthFile; asOf: string; timed: Timer },
+): Promise<void> {
+  await timed(file.name, "upserted", () => upsertLive(tx, file));
+  for (const s of SNAPSHOTS.filter((x) => x.source === file.name)) {
+    const cols = s.columns.join(", ");
+    await timed(s.table, "inserted", () =>
+      tx.execute(
+        `INSERT INTO ${s.table} (user_id, as_of, ${cols})
+         SELECT user_id, $1::date, ${cols} FROM ${stageTable(s.source)} ORDER BY user_id COLLATE "C"`,
+        [asOf],
+      ),
+    );
+  }
+}
+
+/** Runs one step of a table's load and adds its duration to the table's account. */
+type Timer = (table: string, what: string, work: () => Promise<unknown>) => Promise<void>;
 
 /**
  * Validates a month directory, then in one transaction upserts the live tables (last write wins)
@@ -76,26 +113,47 @@ export async function ingestMonth(options: IngestMonthOptions): Promise<IngestMo
   const { db, monthDir } = options;
   const logger = options.logger ?? SILENT_LOGGER;
   const asOf = formatDate(parseDateOption(options.asOf, "asOf"));
-  const month = await readMonthDirectory(monthDir, options.onProgress);
-  const validateMs = Math.round(performance.now() - started);
+  await checkMonthDirectory(monthDir);
   const tableMs: Record<string, number> = {};
-  const rows = Object.fromEntries(month.files.map((f) => [f.name, f.rows])) as Record<SourceFileName, number>;
-  logger.info(`validated ${monthDir}: ${month.files.map((f) => `${f.name} ${f.rows}`).join(", ")}`);
+  const timed: Timer = async (table, what, work) => {
+    const since = performance.now();
+    await work();
+    const ms = performance.now() - since;
+    tableMs[table] = (tableMs[table] ?? 0) + ms;
+    logger.debug(`${what} ${table} in ${Math.round(ms)} ms`);
+  };
 
   const outcome = await db.transaction(async (tx) => {
     // Serialise ingestions of the same database: the no-op/conflict decision must see committed state.
     await tx.exec("SELECT pg_advisory_xact_lock(7409237402)");
-    const existing = await tx.query<{ content_sha256: string }>(
-      "SELECT content_sha256 FROM ingestions WHERE as_of = $1",
+    // Sorts of a million keys stay in memory instead of spilling; reverts at commit.
+    await tx.exec("SET LOCAL work_mem = '256MB'");
+    const previous = (
+      await tx.query<{ content_sha256: string }>("SELECT content_sha256 FROM ingestions WHERE as_of = $1", [asOf])
+    )[0]?.content_sha256;
+    const labelSnapshots = await tx.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${LABEL_SNAPSHOT.snapshotTable} WHERE as_of = $1 LIMIT 1) x`,
       [asOf],
     );
-    const previous = existing[0]?.content_sha256;
-    const snapshotCounts = await tx.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM ${LABEL_SNAPSHOT.snapshotTable} WHERE as_of = $1`,
-      [asOf],
-    );
-    const hasSnapshot = previous !== undefined || (snapshotCounts[0]?.n ?? 0) > 0;
-    if (previous === month.contentSha256) return { noop: true, replaced: false, snapshotRows: {} };
+    const hasSnapshot = previous !== undefined || (labelSnapshots[0]?.n ?? 0) > 0;
+
+    // Rows stream into temporary staging tables while they are validated; any problem throws and
+    // the transaction rolls back, so nothing visible is written unless every file is valid. A new
+    // date (the usual case) is written file by file behind the reader; a date seen before waits for
+    // the content hash, which decides between no-op, conflict and replace.
+    let index = 0;
+    const month = await readMonthDirectory(monthDir, {
+      onProgress: options.onProgress,
+      load: async (file, chunks) => {
+        options.onProgress?.({ phase: "load", done: index++, total: SOURCE_FILES.length });
+        await timed(file.name, "validated and staged", () => stage(tx, file, chunks));
+        if (!hasSnapshot) await writeFile(tx, { file, asOf, timed });
+      },
+    });
+    const rows = Object.fromEntries(month.files.map((f) => [f.name, f.rows])) as Record<SourceFileName, number>;
+    logger.info(`validated ${monthDir}: ${month.files.map((f) => `${f.name} ${f.rows}`).join(", ")}`);
+    const base = { rows, contentSha256: month.contentSha256 };
+    if (previous === month.contentSha256) return { ...base, noop: true, replaced: false, snapshotRows: {} };
     if (hasSnapshot && !options.replace) {
       throw new FeaturesError(
         "SNAPSHOT_CONFLICT",
@@ -106,57 +164,37 @@ export async function ingestMonth(options: IngestMonthOptions): Promise<IngestMo
         },
       );
     }
-
-    let mark = performance.now();
-    const timed = (table: string, what: string) => {
-      const now = performance.now();
-      tableMs[table] = (tableMs[table] ?? 0) + (now - mark);
-      logger.debug(`${what} ${table} in ${Math.round(now - mark)} ms`);
-      mark = now;
-    };
-    for (const file of month.files) {
-      options.onProgress?.({ phase: "load", done: month.files.indexOf(file), total: month.files.length });
-      await stage(tx, file);
-      timed(file.name, "staged");
-    }
-    for (const file of month.files) {
-      await upsertLive(tx, file);
-      timed(file.name, "upserted");
-    }
-
     if (hasSnapshot) {
       for (const s of SNAPSHOTS) await tx.execute(`DELETE FROM ${s.table} WHERE as_of = $1`, [asOf]);
+      for (const file of month.files) await writeFile(tx, { file, asOf, timed });
     }
-    const snapshotRows: Record<string, number> = {};
-    for (const s of SNAPSHOTS) {
-      const cols = s.columns.join(", ");
-      snapshotRows[s.table] = await tx.execute(
-        `INSERT INTO ${s.table} (user_id, as_of, ${cols})
-         SELECT user_id, $1::date, ${cols} FROM ${stageTable(s.source)}`,
-        [asOf],
-      );
-      timed(s.table, "inserted");
-    }
+    const snapshotRows = Object.fromEntries(
+      await Promise.all(
+        SNAPSHOTS.map(async (s) => {
+          const n = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${s.table} WHERE as_of = $1`, [asOf]);
+          return [s.table, n[0]?.n ?? 0] as const;
+        }),
+      ),
+    );
     await tx.execute(
       `INSERT INTO ingestions (as_of, content_sha256, source, row_counts) VALUES ($1, $2, $3, $4)
        ON CONFLICT (as_of) DO UPDATE SET content_sha256 = EXCLUDED.content_sha256,
          source = EXCLUDED.source, row_counts = EXCLUDED.row_counts, ingested_at = now()`,
       [asOf, month.contentSha256, monthDir, JSON.stringify(rows)],
     );
-    return { noop: false, replaced: hasSnapshot, snapshotRows };
+    return { ...base, noop: false, replaced: hasSnapshot, snapshotRows };
   });
-  options.onProgress?.({ phase: "load", done: month.files.length, total: month.files.length });
+  options.onProgress?.({ phase: "load", done: SOURCE_FILES.length, total: SOURCE_FILES.length });
 
   return {
     asOf,
     monthDir,
     noop: outcome.noop,
     replaced: outcome.replaced,
-    contentSha256: month.contentSha256,
-    rows,
+    contentSha256: outcome.contentSha256,
+    rows: outcome.rows,
     snapshotRows: Object.fromEntries(SNAPSHOTS.map((s) => [s.table, outcome.snapshotRows[s.table] ?? 0])),
     timingsMs: {
-      validate: validateMs,
       tables: Object.fromEntries(Object.entries(tableMs).map(([t, ms]) => [t, Math.round(ms)])),
     },
     durationMs: Math.round(performance.now() - started),

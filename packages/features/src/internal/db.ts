@@ -9,6 +9,9 @@ import { FeaturesError } from "../errors.ts";
 
 export type Row = Record<string, unknown>;
 
+/** COPY text in pieces; async when it is produced while being loaded. */
+export type ChunkSource = Iterable<string> | AsyncIterable<string>;
+
 /** What every query site needs, inside or outside a transaction. */
 export interface SqlExecutor {
   query<TRow extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<TRow[]>;
@@ -17,7 +20,7 @@ export interface SqlExecutor {
   /** Multi-statement SQL without parameters (migrations). */
   exec(sql: string): Promise<void>;
   /** Bulk-loads rows given in COPY text format (tab-separated, `\N` for NULL, LF-terminated). */
-  copyIn(table: string, columns: readonly string[], chunks: readonly string[]): Promise<void>;
+  copyIn(table: string, columns: readonly string[], chunks: ChunkSource): Promise<void>;
 }
 
 /** A connection to the StreamFlow database: a pooled PostgreSQL server or an embedded PGlite. */
@@ -69,8 +72,8 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
 // which shifts the day in any timezone west of UTC.
 const DATE_OID = 1082;
 const pgTypes = {
-  getTypeParser: ((oid: number, format?: "text" | "binary") =>
-    oid === DATE_OID ? (v: string) => v : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+  getTypeParser: ((oid: number, format?: "text" | "binary"): unknown =>
+    oid === DATE_OID ? (v: string) => v : (pg.types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser,
 };
 
 const UNAVAILABLE_CODES = new Set([
@@ -110,45 +113,38 @@ function wrapPgError(location: string, error: unknown): unknown {
 class PgExecutor implements SqlExecutor {
   readonly #client: pg.ClientBase | pg.Pool;
   readonly #location: string;
+  // One connection runs one statement at a time: callers that overlap (a load running behind a
+  // reader) queue here instead of inside pg, which deprecates concurrent client.query calls.
+  #tail: Promise<unknown> = Promise.resolve();
   constructor(client: pg.ClientBase | pg.Pool, location: string) {
     this.#client = client;
     this.#location = location;
   }
-  async query<TRow extends Row = Row>(sql: string, params: readonly unknown[] = []): Promise<TRow[]> {
-    try {
-      const result = await this.#client.query<TRow>(sql, params as unknown[]);
-      return result.rows;
-    } catch (error) {
+  #serial<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#tail.then(work, work);
+    this.#tail = run.catch(() => undefined);
+    return run.catch((error: unknown) => {
       throw wrapPgError(this.#location, error);
-    }
+    });
   }
-  async execute(sql: string, params: readonly unknown[] = []): Promise<number> {
-    try {
-      const result = await this.#client.query(sql, params as unknown[]);
-      return result.rowCount ?? 0;
-    } catch (error) {
-      throw wrapPgError(this.#location, error);
-    }
+  query<TRow extends Row = Row>(sql: string, params: readonly unknown[] = []): Promise<TRow[]> {
+    return this.#serial(async () => (await this.#client.query<TRow>(sql, params as unknown[])).rows);
   }
-  async exec(sql: string): Promise<void> {
-    try {
+  execute(sql: string, params: readonly unknown[] = []): Promise<number> {
+    return this.#serial(async () => (await this.#client.query(sql, params as unknown[])).rowCount ?? 0);
+  }
+  exec(sql: string): Promise<void> {
+    return this.#serial(async () => {
       await this.#client.query(sql);
-    } catch (error) {
-      throw wrapPgError(this.#location, error);
-    }
+    });
   }
-  async copyIn(table: string, columns: readonly string[], chunks: readonly string[]): Promise<void> {
-    if (!("release" in this.#client) && this.#client instanceof pg.Pool) {
-      throw new Error("copyIn needs a transaction client");
-    }
-    const stream = (this.#client as pg.ClientBase).query(
-      copyFrom(`COPY ${table} (${columns.join(", ")}) FROM STDIN`),
-    );
-    try {
+  copyIn(table: string, columns: readonly string[], chunks: ChunkSource): Promise<void> {
+    if (this.#client instanceof pg.Pool) throw new Error("copyIn needs a transaction client");
+    const client = this.#client;
+    return this.#serial(async () => {
+      const stream = client.query(copyFrom(`COPY ${table} (${columns.join(", ")}) FROM STDIN`));
       await pipeline(Readable.from(chunks), stream);
-    } catch (error) {
-      throw wrapPgError(this.#location, error);
-    }
+    });
   }
 }
 
@@ -235,7 +231,7 @@ class PgliteExecutor implements SqlExecutor {
   async exec(sql: string): Promise<void> {
     await this.#db.exec(sql);
   }
-  async copyIn(table: string, columns: readonly string[], chunks: readonly string[]): Promise<void> {
+  async copyIn(table: string, columns: readonly string[], chunks: ChunkSource): Promise<void> {
     // PGlite reads COPY input from a virtual file; batching keeps the blob (and WASM heap) small.
     const BATCH_BYTES = 32 * 1024 * 1024;
     let batch: string[] = [];
@@ -248,7 +244,7 @@ class PgliteExecutor implements SqlExecutor {
       batch = [];
       size = 0;
     };
-    for (const chunk of chunks) {
+    for await (const chunk of chunks) {
       batch.push(chunk);
       size += chunk.length;
       if (size >= BATCH_BYTES) await flush();
@@ -292,7 +288,7 @@ function isAlive(pid: number): boolean {
 }
 
 async function openPglite(dataDir: string | undefined): Promise<Database> {
-  const unlock = dataDir === undefined ? async () => undefined : await lockDataDir(dataDir);
+  const unlock = dataDir === undefined ? () => Promise.resolve() : await lockDataDir(dataDir);
   let db: PGlite;
   try {
     db = await PGlite.create(dataDir);

@@ -32,13 +32,28 @@ export type ValidationRule =
   | "non_negative"
   | "date";
 
-/** A validated CSV, converted to COPY text in the table's column order. */
-export interface ValidatedFile {
+/** A CSV's destination: its name and the table's column order (user_id, then the spec's columns). */
+export interface MonthFile {
   name: SourceFileName;
-  /** Database column order: user_id, then the spec's columns. */
   columns: string[];
+}
+
+/** A validated CSV. */
+export interface ValidatedFile extends MonthFile {
   rows: number;
+  /** The rows as COPY text, when no `load` callback consumed them. */
   copyChunks: string[];
+}
+
+/**
+ * Receives a file's rows as COPY text (tab-separated, `\N` for NULL) while they are validated, so
+ * a month never has to sit in memory whole. It stops receiving rows once any problem is found.
+ */
+export type LoadFile = (file: MonthFile, chunks: AsyncIterable<string>) => Promise<void>;
+
+export interface ReadMonthOptions {
+  onProgress?: ProgressListener | undefined;
+  load?: LoadFile | undefined;
 }
 
 export interface ValidatedMonth {
@@ -115,7 +130,7 @@ function convertCell(spec: ColumnSpec, raw: string): string | { rule: Validation
  * Calls `onLine` for every line of a file (LF or CRLF, BOM dropped), synchronously within each
  * read chunk: an async iterator per line costs more than the validation itself.
  */
-async function forEachLine(path: string, onLine: (line: string) => boolean): Promise<void> {
+async function forEachLine(path: string, onLine: (line: string) => boolean, afterBuffer: () => Promise<void>): Promise<void> {
   const decoder = new StringDecoder("utf8");
   let rest = "";
   let first = true;
@@ -136,6 +151,7 @@ async function forEachLine(path: string, onLine: (line: string) => boolean): Pro
       start = nl + 1;
     }
     rest = text.slice(start);
+    await afterBuffer();
     if (stopped) {
       stream.destroy();
       return;
@@ -154,13 +170,17 @@ interface FileContext {
   onProgress: ProgressListener | undefined;
 }
 
-async function validateFile(dir: string, name: SourceFileName, ctx: FileContext): Promise<{ file: ValidatedFile; users: Set<string> }> {
+async function validateFile(
+  dir: string,
+  name: SourceFileName,
+  ctx: FileContext & { emit: ((chunk: string) => Promise<void>) | undefined },
+): Promise<{ file: ValidatedFile; users: Set<string> }> {
   const spec = SOURCE_FILES.find((f) => f.name === name)!;
   const fileName = `${name}.csv`;
   const path = join(dir, fileName);
   const columns = ["user_id", ...spec.columns.map((c) => c.name)];
-  const issue = (line: number, column: string, value: string, rule: ValidationRule, message: string) => {
-    if (ctx.issues.length < MAX_ISSUES) ctx.issues.push({ file: fileName, line, column, value, rule, message });
+  const issue = (found: Omit<ValidationIssue, "file">) => {
+    if (ctx.issues.length < MAX_ISSUES) ctx.issues.push({ file: fileName, ...found });
   };
 
   let total = 0;
@@ -175,6 +195,7 @@ async function validateFile(dir: string, name: SourceFileName, ctx: FileContext)
 
   const users = new Set<string>();
   const chunks: string[] = [];
+  let ready: string[] = [];
   let pending: string[] = [];
   let lineNo = 0;
   let rows = 0;
@@ -183,6 +204,15 @@ async function validateFile(dir: string, name: SourceFileName, ctx: FileContext)
   let order: number[] | undefined; // CSV field index for each database column
   let specs: ColumnSpec[] = [];
   ctx.hash.update(`${name}\n`);
+  // Rows go to the loader a read buffer at a time (with its backpressure), or are kept.
+  async function flush(): Promise<void> {
+    const out = ready;
+    ready = [];
+    for (const chunk of out) {
+      if (ctx.emit === undefined) chunks.push(chunk);
+      else if (ctx.issues.length === 0) await ctx.emit(chunk);
+    }
+  }
 
   await forEachLine(path, (line) => {
     lineNo++;
@@ -198,7 +228,7 @@ async function validateFile(dir: string, name: SourceFileName, ctx: FileContext)
           missing.length > 0 ? `missing ${missing.join(", ")}` : "",
           extra.length > 0 ? `unexpected or repeated ${extra.join(", ")}` : "",
         ].filter(Boolean);
-        issue(1, "(header)", line, "header_columns", `header must name exactly ${columns.join(", ")}: ${parts.join("; ")}`);
+        issue({ line: 1, column: "(header)", value: line, rule: "header_columns", message: `header must name exactly ${columns.join(", ")}: ${parts.join("; ")}` });
         return false;
       }
       order = columns.map((c) => header.indexOf(c));
@@ -210,27 +240,27 @@ async function validateFile(dir: string, name: SourceFileName, ctx: FileContext)
       return true;
     }
     if (blankRun > 0) {
-      issue(lineNo - blankRun, "(line)", "", "empty_line", "empty line inside the data");
+      issue({ line: lineNo - blankRun, column: "(line)", value: "", rule: "empty_line", message: "empty line inside the data" });
       blankRun = 0;
     }
     const fields = line.split(",");
     if (fields.length !== columns.length) {
-      issue(lineNo, "(line)", line, "field_count", `has ${fields.length} fields, the header has ${columns.length} (fields must not contain commas)`);
+      issue({ line: lineNo, column: "(line)", value: line, rule: "field_count", message: `has ${fields.length} fields, the header has ${columns.length} (fields must not contain commas)` });
       return true;
     }
     rows++;
     const userId = fields[order[0]!]!;
     if (userId.trim() === "") {
-      issue(lineNo, "user_id", userId, "user_id_required", "must not be empty");
+      issue({ line: lineNo, column: "user_id", value: userId, rule: "user_id_required", message: "must not be empty" });
       return true;
     }
     if (users.has(userId)) {
-      issue(lineNo, "user_id", userId, "user_id_unique", "appears more than once in the file");
+      issue({ line: lineNo, column: "user_id", value: userId, rule: "user_id_unique", message: "appears more than once in the file" });
       return true;
     }
     users.add(userId);
     if (ctx.knownUsers !== undefined && !ctx.knownUsers.has(userId)) {
-      issue(lineNo, "user_id", userId, "user_exists", "is not in users.csv of this month");
+      issue({ line: lineNo, column: "user_id", value: userId, rule: "user_exists", message: "is not in users.csv of this month" });
     }
     let out = copyEscape(userId);
     for (let c = 0; c < specs.length; c++) {
@@ -240,53 +270,71 @@ async function validateFile(dir: string, name: SourceFileName, ctx: FileContext)
       if (typeof converted === "string") {
         out += "\t" + converted;
       } else {
-        issue(lineNo, colSpec.name, raw, converted.rule, converted.message);
+        issue({ line: lineNo, column: colSpec.name, value: raw, rule: converted.rule, message: converted.message });
       }
     }
     pending.push(out);
     if (pending.length === CHUNK_LINES) {
       const chunk = pending.join("\n") + "\n";
       ctx.hash.update(chunk);
-      chunks.push(chunk);
+      ready.push(chunk);
       pending = [];
     }
     return true;
-  });
+  }, flush);
   if (pending.length > 0) {
     const chunk = pending.join("\n") + "\n";
     ctx.hash.update(chunk);
-    chunks.push(chunk);
+    ready.push(chunk);
   }
+  await flush();
   if (order === undefined && ctx.issues.length === 0) {
-    issue(1, "(header)", "", "header_columns", `file is empty; the header must name ${columns.join(", ")}`);
+    issue({ line: 1, column: "(header)", value: "", rule: "header_columns", message: `file is empty; the header must name ${columns.join(", ")}` });
   } else if (order !== undefined && rows === 0 && ctx.issues.length === 0) {
-    issue(2, "(line)", "", "rows_required", "has a header but no data rows");
+    issue({ line: 2, column: "(line)", value: "", rule: "rows_required", message: "has a header but no data rows" });
   }
   ctx.onProgress?.({ phase: `validate ${fileName}`, done: total, total });
   return { file: { name, columns, rows, copyChunks: chunks }, users };
 }
 
 /**
- * Reads and validates the six CSVs of a month directory without touching any database, so that
- * nothing is written unless every file is valid.
+ * Reads and validates the six CSVs of a month directory. With `load`, each file's rows stream to
+ * it while they are validated (the caller loads them inside a transaction it rolls back if this
+ * throws); without, they are returned in memory.
  *
  * @throws FeaturesError INPUT_NOT_FOUND when a file is missing, INPUT_INVALID listing every broken rule (first 50).
  */
-export async function readMonthDirectory(dir: string, onProgress?: ProgressListener): Promise<ValidatedMonth> {
-  try {
-    if (!(await stat(dir)).isDirectory()) throw new Error("not a directory");
-  } catch {
-    throw new FeaturesError("INPUT_NOT_FOUND", `month directory '${dir}' does not exist or is not a directory`, {
-      hint: "Pass the directory that holds the six CSVs of one month, e.g. --month-dir data/month_000.",
-      details: { dir },
-    });
-  }
-  const ctx: FileContext = { issues: [], knownUsers: undefined, hash: createHash("sha256"), onProgress };
+export async function readMonthDirectory(dir: string, options: ReadMonthOptions = {}): Promise<ValidatedMonth> {
+  await checkMonthDirectory(dir);
+  const ctx: FileContext = { issues: [], knownUsers: undefined, hash: createHash("sha256"), onProgress: options.onProgress };
   const files: ValidatedFile[] = [];
-  for (const spec of SOURCE_FILES) {
-    const { file, users } = await validateFile(dir, spec.name, ctx);
-    if (spec.name === "users") ctx.knownUsers = users;
-    files.push(file);
+  // Loads run behind validation: while the database loads one file, the next one is read.
+  const loads: Promise<void>[] = [];
+  try {
+    for (const spec of SOURCE_FILES) {
+      const target: MonthFile = { name: spec.name, columns: ["user_id", ...spec.columns.map((c) => c.name)] };
+      let result: { file: ValidatedFile; users: Set<string> };
+      if (options.load === undefined) {
+        result = await validateFile(dir, spec.name, { ...ctx, emit: undefined });
+      } else {
+        const queue = new ChunkQueue();
+        const loading = options.load(target, queue);
+        loads.push(loading);
+        loading.catch((error: unknown) => queue.fail(error));
+        try {
+          result = await validateFile(dir, spec.name, { ...ctx, emit: (chunk) => queue.push(chunk) });
+        } finally {
+          queue.end();
+        }
+      }
+      if (spec.name === "users") ctx.knownUsers = result.users;
+      files.push(result.file);
+    }
+  } finally {
+    // Settle every load before returning or throwing: the caller's transaction outlives none of them.
+    const settled = await Promise.allSettled(loads);
+    const failed = settled.find((r) => r.status === "rejected");
+    if (failed && ctx.issues.length === 0) throw failed.reason;
   }
   if (ctx.issues.length > 0) {
     const first = ctx.issues[0]!;
@@ -302,4 +350,83 @@ export async function readMonthDirectory(dir: string, onProgress?: ProgressListe
     );
   }
   return { files, contentSha256: ctx.hash.digest("hex") };
+}
+
+/**
+ * Checks that the directory and its six files exist, before anything is read or loaded.
+ *
+ * @throws FeaturesError INPUT_NOT_FOUND.
+ */
+export async function checkMonthDirectory(dir: string): Promise<void> {
+  try {
+    if (!(await stat(dir)).isDirectory()) throw new Error("not a directory");
+  } catch {
+    throw new FeaturesError("INPUT_NOT_FOUND", `month directory '${dir}' does not exist or is not a directory`, {
+      hint: "Pass the directory that holds the six CSVs of one month, e.g. --month-dir data/month_000.",
+      details: { dir },
+    });
+  }
+  for (const spec of SOURCE_FILES) {
+    const path = join(dir, `${spec.name}.csv`);
+    const found = await stat(path).then((st) => st.isFile(), () => false);
+    if (!found) {
+      throw new FeaturesError("INPUT_NOT_FOUND", `${spec.name}.csv is missing in ${dir}`, {
+        hint: "A month directory holds users.csv, subscriptions.csv, usage_agg_30d.csv, payments_agg_90d.csv, support_agg_90d.csv and labels.csv.",
+        details: { file: path },
+      });
+    }
+  }
+}
+
+/** A bounded hand-off between the CSV reader and the database loader, with backpressure both ways. */
+class ChunkQueue implements AsyncIterable<string> {
+  readonly #items: string[] = [];
+  // ~16k rows a chunk: up to ~32 MB waits here while the database is busy with the previous file.
+  readonly #limit = 32;
+  #ended = false;
+  #error: unknown;
+  #failed = false;
+  #wakeConsumer: (() => void) | undefined;
+  #wakeProducer: (() => void) | undefined;
+
+  async push(chunk: string): Promise<void> {
+    if (this.#failed) throw this.#error;
+    this.#items.push(chunk);
+    this.#wake("consumer");
+    while (this.#items.length >= this.#limit && !this.#failed) {
+      await new Promise<void>((resolve) => (this.#wakeProducer = resolve));
+    }
+    if (this.#failed) throw this.#error;
+  }
+
+  end(): void {
+    this.#ended = true;
+    this.#wake("consumer");
+  }
+
+  fail(error: unknown): void {
+    this.#failed = true;
+    this.#error = error;
+    this.#wake("producer");
+  }
+
+  #wake(who: "consumer" | "producer"): void {
+    const wake = who === "consumer" ? this.#wakeConsumer : this.#wakeProducer;
+    if (who === "consumer") this.#wakeConsumer = undefined;
+    else this.#wakeProducer = undefined;
+    wake?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<string> {
+    for (;;) {
+      const next = this.#items.shift();
+      if (next !== undefined) {
+        this.#wake("producer");
+        yield next;
+        continue;
+      }
+      if (this.#ended) return;
+      await new Promise<void>((resolve) => (this.#wakeConsumer = resolve));
+    }
+  }
 }
