@@ -29,7 +29,7 @@ async function cli(args: string[], env: Record<string, string | undefined>): Pro
   const rssFile = join(tmpdir(), `sf-rss-${process.pid}-${Math.random().toString(36).slice(2)}`);
   const started = performance.now();
   const child = spawn(process.execPath, ["--import", PROBE, CLI, ...args, "--json"], {
-    env: { ...process.env, ...env, STREAMFLOW_BENCH_RSS_FILE: rssFile } as NodeJS.ProcessEnv,
+    env: { ...process.env, ...env, STREAMFLOW_BENCH_RSS_FILE: rssFile },
     stdio: ["ignore", "pipe", "inherit"],
   });
   let stdout = "";
@@ -105,7 +105,17 @@ export async function run(args: string[]): Promise<void> {
     const env = { STREAMFLOW_DATABASE_URL: url };
     for (const [i, asOf] of [[0, "2024-01-31"], [1, "2024-02-29"]] as const) {
       const m = await cli(["ingest", "--month-dir", join(data, `month_00${i}`), "--as-of", asOf], env);
-      report(`ingest month_00${i} (${fmt(users, 0)} rows × 6 files), PostgreSQL`, m, `${fmt(users / m.seconds, 0)} rows/s per table, ${fmt((users * 6) / m.seconds, 0)} CSV rows/s in all`, "goal ≥ 100,000 rows/s per table, RSS ≤ 1024 MiB");
+      const tables = (JSON.parse(m.stdout) as { timings_ms: { tables: Record<string, number> } }).timings_ms.tables;
+      // A table's own time: its statements (staging includes waiting for the CSV reader).
+      const rates = Object.entries(tables).map(([t, ms]) => [t, users / (ms / 1000)] as const).sort((a, b) => a[1] - b[1]);
+      const slowest = rates[0]!;
+      report(
+        `ingest month_00${i} (${fmt(users, 0)} rows × 6 files), PostgreSQL`,
+        m,
+        `whole ingest ${fmt(users / m.seconds, 0)} rows/s per table (${fmt((users * 11) / m.seconds, 0)} rows/s written over 11 tables); slowest table on its own time: ${slowest[0]} ${fmt(slowest[1], 0)} rows/s`,
+        "goal ≥ 100,000 rows/s per table, RSS ≤ 1024 MiB",
+      );
+      console.log(`  per table (rows/s on its own statements): ${rates.map(([t, r]) => `${t} ${fmt(r, 0)}`).join(", ")}`);
     }
     const anchor = await copyAnchor(join(data, "month_001"));
     report("anchor: psql \\copy of month_001 into bare tables", { seconds: anchor }, `${fmt(users / anchor, 0)} rows/s per table`);

@@ -1,6 +1,6 @@
 import { CommanderError } from "commander";
 import { isStreamflowError, type StreamflowError } from "@streamflow/core";
-import { resolveConfig, type GlobalFlags } from "./config.ts";
+import { resolveConfig } from "./config.ts";
 import { createContext, type CommandContext } from "./context.ts";
 import { EXIT, exitCodeFor } from "./exit-codes.ts";
 import { processIo, type CliIo } from "./io.ts";
@@ -11,13 +11,14 @@ function causeChain(error: unknown): string[] {
   const lines: string[] = [];
   let cause = (error as { cause?: unknown } | null)?.cause;
   while (cause !== undefined && cause !== null && lines.length < 8) {
-    lines.push(cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause));
+    lines.push(cause instanceof Error ? `${cause.name}: ${cause.message}` : JSON.stringify(cause));
     cause = (cause as { cause?: unknown }).cause;
   }
   return lines;
 }
 
-function renderKnown(error: StreamflowError, io: CliIo, ctx: CommandContext | undefined, verbose: boolean): void {
+function renderKnown(error: StreamflowError, where: { io: CliIo; ctx: CommandContext | undefined; verbose: boolean }): void {
+  const { io, ctx, verbose } = where;
   ctx?.finishProgress();
   io.stderr.write(`error [${error.code}]: ${error.message}\n`);
   if (error.hint) io.stderr.write(`hint: ${error.hint}\n`);
@@ -36,10 +37,11 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   let ctx: CommandContext | undefined;
   let verbose = argv.includes("--verbose");
   const dispatch = async (load: () => Promise<Handler>, flags: Record<string, unknown>) => {
-    const config = await resolveConfig(flags as GlobalFlags, io);
+    const config = await resolveConfig(flags, io);
     verbose = config.verbose;
     ctx = createContext(io, config);
-    const handler = (await load()) as (c: CommandContext, f: Record<string, unknown>) => Promise<void>;
+    // Commander has parsed and typed the flags each handler declares; the cast is the seam.
+    const handler = (await load()) as unknown as (c: CommandContext, f: Record<string, unknown>) => Promise<void>;
     await handler(ctx, flags);
     ctx.finishProgress();
   };
@@ -59,7 +61,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       return error.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
     }
     if (isStreamflowError(error)) {
-      renderKnown(error, io, ctx, verbose);
+      renderKnown(error, { io, ctx, verbose });
       return exitCodeFor(error.code);
     }
     ctx?.finishProgress();

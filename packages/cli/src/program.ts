@@ -1,5 +1,4 @@
 import { Command, Option } from "commander";
-import type { GlobalFlags } from "./config.ts";
 import { EXIT_CODES_HELP } from "./exit-codes.ts";
 import { parseDay, parseIdList, parseNonNegativeInt, parsePositiveInt, parseShare } from "./parsers.ts";
 

@@ -94,7 +94,7 @@ function csvCell(value: unknown): string {
   if (value === null || value === undefined) return "";
   if (typeof value === "boolean") return value ? "true" : "false";
   if (typeof value === "number") return String(value);
-  return csvText(String(value));
+  return csvText(typeof value === "string" ? value : JSON.stringify(value));
 }
 
 async function checkCoverage(db: SqlExecutor, asOf: string, labelAsOf: string): Promise<void> {

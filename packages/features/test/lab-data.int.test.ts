@@ -65,7 +65,7 @@ describe.skipIf(missing !== undefined)(`lab data round trip${missing ? ` — SKI
       const db = await openFeatureStore({ url: target.url });
       try {
         for (const i of sequence) {
-          const m = MONTHS[i]!;
+          const m = MONTHS[i];
           await ingestMonth({ db, monthDir: join(labDataDir(), m.dir), asOf: new Date(`${m.asOf}T00:00:00Z`) });
         }
         for (const m of MONTHS) {

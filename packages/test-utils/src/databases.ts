@@ -32,7 +32,7 @@ export interface TestDatabase extends AsyncDisposable {
  */
 export async function createTestDatabase(engine: TestEngine, dataDir?: string): Promise<TestDatabase> {
   if (engine === "pglite") {
-    return { engine, url: undefined, dataDir, [Symbol.asyncDispose]: async () => undefined };
+    return { engine, url: undefined, dataDir, [Symbol.asyncDispose]: () => Promise.resolve() };
   }
   const admin = testServerUrl();
   const name = `sf_test_${randomBytes(6).toString("hex")}`;

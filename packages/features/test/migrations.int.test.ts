@@ -1,0 +1,74 @@
+import { describe, expect, it } from "vitest";
+import { createTestDatabase, TEST_ENGINES } from "@streamflow/test-utils";
+import { FEATURE_VIEWS, LABEL_SNAPSHOT, LATEST_SCHEMA_VERSION, migrate, openDatabase, SOURCE_FILES, type ColumnType } from "@streamflow/features";
+
+const SQL_TYPE: Record<ColumnType, string> = {
+  text: "text",
+  date: "date",
+  boolean: "boolean",
+  integer: "integer",
+  double: "double precision",
+};
+
+describe.each(TEST_ENGINES)("migrations on %s", (engine) => {
+  it("create tables that match the declared schema, and are idempotent", async () => {
+    await using target = await createTestDatabase(engine);
+    const db = await openDatabase({ url: target.url });
+    try {
+      expect(await migrate(db)).toEqual({ applied: [1], version: LATEST_SCHEMA_VERSION });
+      expect(await migrate(db)).toEqual({ applied: [], version: LATEST_SCHEMA_VERSION });
+      const columns = await db.query<{ table_name: string; column_name: string; data_type: string; is_nullable: string }>(
+        "SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns WHERE table_schema = current_schema()",
+      );
+      const typeOf = (table: string, column: string) => columns.find((c) => c.table_name === table && c.column_name === column);
+      for (const file of SOURCE_FILES) {
+        expect(typeOf(file.name, "user_id")?.data_type).toBe("text");
+        for (const col of file.columns) {
+          expect(typeOf(file.name, col.name), `${file.name}.${col.name}`).toMatchObject({
+            data_type: SQL_TYPE[col.type],
+            is_nullable: col.nullable ? "YES" : "NO",
+          });
+        }
+        expect(columns.filter((c) => c.table_name === file.name)).toHaveLength(file.columns.length + 1);
+      }
+      for (const snap of [...FEATURE_VIEWS.map((v) => ({ table: v.snapshotTable, features: v.features })), { table: LABEL_SNAPSHOT.snapshotTable, features: [LABEL_SNAPSHOT.column] }]) {
+        for (const col of snap.features) {
+          expect(typeOf(snap.table, col.name)?.data_type, `${snap.table}.${col.name}`).toBe(SQL_TYPE[col.type]);
+        }
+        expect(typeOf(snap.table, "as_of")?.data_type).toBe("date");
+      }
+      for (const view of FEATURE_VIEWS) {
+        for (const col of view.features) expect(typeOf("online_user_features", col.name)?.data_type).toBe(SQL_TYPE[col.type]);
+        expect(typeOf("online_user_features", `${view.name}_as_of`)?.data_type).toBe("date");
+      }
+    } finally {
+      await db.close();
+    }
+  });
+
+  it("refuses a database migrated by a newer StreamFlow", async () => {
+    await using target = await createTestDatabase(engine);
+    const db = await openDatabase({ url: target.url });
+    try {
+      await migrate(db);
+      await db.execute("INSERT INTO streamflow_schema_migrations (version, name) VALUES (999, 'future')");
+      await expect(migrate(db)).rejects.toMatchObject({ code: "DATABASE_SCHEMA_NEWER" });
+    } finally {
+      await db.close();
+    }
+  });
+});
+
+describe("migrations on postgres, concurrently", () => {
+  it("let two processes migrate at once: one applies, the other finds nothing to do", async () => {
+    await using target = await createTestDatabase("postgres");
+    const a = await openDatabase({ url: target.url });
+    const b = await openDatabase({ url: target.url });
+    try {
+      const results = await Promise.all([migrate(a), migrate(b)]);
+      expect(results.map((r) => r.applied).sort()).toEqual([[], [1]]);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+});
