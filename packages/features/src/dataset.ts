@@ -4,7 +4,7 @@ import { rename, rm, stat } from "node:fs/promises";
 import { dirname, extname, resolve } from "node:path";
 import { once } from "node:events";
 import type { Logger, ProgressListener } from "@streamflow/core";
-import { SILENT_LOGGER } from "@streamflow/core";
+import { CoreError, SILENT_LOGGER } from "@streamflow/core";
 import { FeaturesError } from "./errors.ts";
 import type { Database, SqlExecutor } from "./internal/db.ts";
 import { formatDate, parseDateOption } from "./internal/dates.ts";
@@ -19,6 +19,12 @@ export interface DatasetOptions {
   asOf: Date;
   /** Label cutoff; defaults to `asOf`. */
   labelAsOf?: Date | undefined;
+  /**
+   * Per-view ttl in days, overriding the views' declarations: a snapshot older than the cutoff
+   * minus the ttl is not used (the view's features come back NULL for that user).
+   * @default each view's `ttlDays` (none for the lab's views)
+   */
+  ttlDays?: Readonly<Record<string, number | undefined>> | undefined;
   onProgress?: ProgressListener;
   logger?: Logger;
 }
@@ -70,10 +76,11 @@ const OUTPUT_COLUMNS = ["user_id", ...FEATURE_COLUMNS.map((c) => c.name), LABEL_
  * probe per user on (user_id, as_of), so the cost does not grow with the history's length.
  * Ordering uses the C collation so PGlite and any server order (and fingerprint) rows alike.
  */
-function datasetSql(): string {
+function datasetSql(ttlDays: DatasetOptions["ttlDays"]): string {
   const selects = FEATURE_VIEWS.flatMap((v, i) => v.features.map((f) => `v${i}.${f.name}`));
   const laterals = FEATURE_VIEWS.map((v, i) => {
-    const ttl = v.ttlDays === undefined ? "" : ` AND s.as_of >= $1::date - ${Math.floor(v.ttlDays)}`;
+    const days = ttlDays !== undefined && Object.hasOwn(ttlDays, v.name) ? ttlDays[v.name] : v.ttlDays;
+    const ttl = days === undefined ? "" : ` AND s.as_of >= $1::date - ${Math.floor(days)}`;
     return `LEFT JOIN LATERAL (
       SELECT ${v.features.map((f) => f.name).join(", ")} FROM ${v.snapshotTable} s
       WHERE s.user_id = l.user_id AND s.as_of <= $1::date${ttl}
@@ -152,7 +159,12 @@ async function streamDataset(
     )[0]?.n;
     logger.info(`building dataset: features as of ${asOf}, labels as of ${labelAsOf}, ${total} users`);
     // Literal dates: a cursor's query cannot take bind parameters on every driver.
-    const sql = datasetSql().replace(/\$1/g, `'${asOf}'`).replace(/\$2/g, `'${labelAsOf}'`);
+    for (const [view, days] of Object.entries(options.ttlDays ?? {})) {
+      if (!FEATURE_VIEWS.some((v) => v.name === view) || (days !== undefined && !(Number.isInteger(days) && days >= 0))) {
+        throw new CoreError("INVALID_ARGUMENT", `ttlDays needs known views and whole days >= 0, got ${view}=${String(days)}`);
+      }
+    }
+    const sql = datasetSql(options.ttlDays).replace(/\$1/g, `'${asOf}'`).replace(/\$2/g, `'${labelAsOf}'`);
     await tx.exec(`DECLARE streamflow_dataset NO SCROLL CURSOR FOR ${sql}`);
     for (;;) {
       const batch = await tx.query(`FETCH ${FETCH_ROWS} FROM streamflow_dataset`);

@@ -70,6 +70,20 @@ describe.each(TEST_ENGINES)("point-in-time dataset on %s", (engine) => {
     });
   });
 
+  it("honours a view's ttl: a snapshot older than the cutoff minus the ttl is not used", async () => {
+    await withStore(engine, async (db, dir) => {
+      await ingestHistory(db, dir);
+      const ds = await loadDataset({ db, asOf: day("2024-03-31"), ttlDays: { usage_agg_30d_fv: 30 } });
+      const watch = ds.features[ds.featureColumns.findIndex((c) => c.name === "watch_hours_30d")]!;
+      const fee = ds.features[ds.featureColumns.findIndex((c) => c.name === "monthly_fee")]!;
+      expect(watch).toEqual([3.5, null]); // u2's latest usage is February 29: 31 days before the cutoff
+      expect(fee).toEqual([29.85, 29.85]); // other views keep no lower bound
+      const inclusive = await loadDataset({ db, asOf: day("2024-03-31"), ttlDays: { usage_agg_30d_fv: 31 } });
+      expect(inclusive.features[ds.featureColumns.findIndex((c) => c.name === "watch_hours_30d")]).toEqual([3.5, 20.25]);
+      await expect(loadDataset({ db, asOf: day("2024-03-31"), ttlDays: { nope_fv: 1 } })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    });
+  });
+
   it("refuses a date before any data with NO_DATA_AS_OF", async () => {
     await withStore(engine, async (db, dir) => {
       await ingestHistory(db, dir);
