@@ -94,13 +94,12 @@ export class StreamflowModel {
     return this.forest.predictProbaOne(this.preprocessor.transformRow(row, this.#row));
   }
 
-  /** Churn probability of every row. */
+  /**
+   * Churn probability of every row.
+   * @throws CoreError DATA_INVALID naming the first row that lacks a feature or holds a value of the wrong type.
+   */
   predictProba(rows: readonly FeatureRow[]): Float64Array {
-    const out = new Float64Array(rows.length);
-    rows.forEach((row, i) => {
-      out[i] = this.forest.predictProbaOne(this.preprocessor.transformRow(row, this.#row, i));
-    });
-    return out;
+    return this.forest.predictProba(this.preprocessor.transform(rows));
   }
 
   /** Impurity importances by encoded column (`net_service=DSL`…), largest first. */

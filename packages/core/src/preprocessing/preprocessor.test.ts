@@ -47,7 +47,8 @@ describe("Preprocessor", () => {
   it("accepts store-style text values and refuses wrong types with the row and column", () => {
     const row = { net_service: "DSL", months_active: "12", monthly_fee: "20.5", paperless_billing: "t", plan_stream_tv: "False" };
     expect(Array.from(pre.transformRow(row))).toEqual([1, 0, 0, 12, 20.5, 1, 0, 0]);
-    expect(() => pre.transformRow({ ...row, monthly_fee: "abc" }, undefined, 7)).toThrow(/'monthly_fee' of row 7/);
+    expect(() => pre.transformRow({ ...row, monthly_fee: "abc" })).toThrow(/'monthly_fee' should be a number, got 'abc'/);
+    expect(() => pre.transform([row, { ...row, monthly_fee: "abc" }])).toThrow(/'monthly_fee' of row 1/);
     expect(() => pre.transformRow({ ...row, plan_stream_tv: 3 })).toThrow(CoreError);
     const missing: Record<string, string> = { ...row };
     delete missing["monthly_fee"];

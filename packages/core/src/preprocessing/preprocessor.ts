@@ -56,10 +56,18 @@ function dataInvalid(message: string, details?: Record<string, unknown>): CoreEr
   return new CoreError("DATA_INVALID", message, details === undefined ? {} : { details });
 }
 
+/** " of row N" for messages, or nothing for a lone row (index -1). */
+function ofRow(rowIndex: number): string {
+  return rowIndex < 0 ? "" : ` of row ${rowIndex}`;
+}
+
 function valueOf(row: FeatureRow, name: string, rowIndex: number): FeatureValue {
   const v = row[name];
   if (v === undefined) {
-    throw dataInvalid(`row ${rowIndex} has no value for feature '${name}'`, { row: rowIndex, feature: name });
+    throw dataInvalid(`feature '${name}' is missing${ofRow(rowIndex)}; every schema column needs a value (null for NULL)`, {
+      row: rowIndex,
+      feature: name,
+    });
   }
   return v;
 }
@@ -72,7 +80,7 @@ function toNumber(v: FeatureValue, name: string, rowIndex: number): number {
   // PostgreSQL NUMERIC arrives as text through node-postgres.
   const n = v.trim() === "" ? Number.NaN : Number(v);
   if (Number.isNaN(n) && v.trim() !== "") {
-    throw dataInvalid(`feature '${name}' of row ${rowIndex} should be a number, got '${v}'`, { row: rowIndex, feature: name });
+    throw dataInvalid(`feature '${name}'${ofRow(rowIndex)} should be a number, got '${v}'`, { row: rowIndex, feature: name });
   }
   return n;
 }
@@ -91,7 +99,7 @@ function toBoolean(v: FeatureValue, name: string, rowIndex: number): 0 | 1 | nul
     if (TRUE_TEXT.has(t)) return 1;
     if (FALSE_TEXT.has(t)) return 0;
   }
-  throw dataInvalid(`feature '${name}' of row ${rowIndex} should be a boolean or NULL, got ${JSON.stringify(v)}`, {
+  throw dataInvalid(`feature '${name}'${ofRow(rowIndex)} should be a boolean or NULL, got ${JSON.stringify(v)}`, {
     row: rowIndex,
     feature: name,
   });
@@ -213,8 +221,16 @@ export class Preprocessor {
     return this.#columnNames;
   }
 
-  /** Encodes one row into `out` (allocated when absent) and returns it. */
-  transformRow(row: FeatureRow, out: Float64Array = new Float64Array(this.#columnNames.length), rowIndex = 0): Float64Array {
+  /**
+   * Encodes one row into `out` (allocated when absent) and returns it.
+   * @throws CoreError DATA_INVALID when the row lacks a schema column or holds a value of the wrong type.
+   */
+  transformRow(row: FeatureRow, out: Float64Array = new Float64Array(this.#columnNames.length)): Float64Array {
+    return this.#encode(row, out, -1);
+  }
+
+  /** `rowIndex` only names the row in error messages; -1 for a lone row. */
+  #encode(row: FeatureRow, out: Float64Array, rowIndex: number): Float64Array {
     if (out.length < this.#columnNames.length) {
       throw new CoreError("INVALID_ARGUMENT", `out holds ${out.length} values, ${this.#columnNames.length} are needed`);
     }
@@ -236,7 +252,7 @@ export class Preprocessor {
     for (const spec of numeric) {
       const v = toNumber(valueOf(row, spec.name, rowIndex), spec.name, rowIndex);
       if (!Number.isNaN(v) && !Number.isFinite(v)) {
-        throw dataInvalid(`feature '${spec.name}' of row ${rowIndex} is ${v}`, { row: rowIndex, feature: spec.name });
+        throw dataInvalid(`feature '${spec.name}'${ofRow(rowIndex)} is ${v}`, { row: rowIndex, feature: spec.name });
       }
       out[j++] = Number.isNaN(v) ? spec.median : v;
     }
@@ -248,11 +264,14 @@ export class Preprocessor {
     return out;
   }
 
-  /** Encodes rows into a dense row-major matrix. */
+  /**
+   * Encodes rows into a dense row-major matrix.
+   * @throws CoreError DATA_INVALID naming the first row that lacks a schema column or holds a value of the wrong type.
+   */
   transform(rows: readonly FeatureRow[]): DenseMatrix {
     const nCols = this.#columnNames.length;
     const data = new Float64Array(rows.length * nCols);
-    rows.forEach((row, i) => this.transformRow(row, data.subarray(i * nCols, (i + 1) * nCols), i));
+    rows.forEach((row, i) => this.#encode(row, data.subarray(i * nCols, (i + 1) * nCols), i));
     return { data, nRows: rows.length, nCols };
   }
 
