@@ -83,20 +83,16 @@ interface Scratch {
   readonly hist: Float64Array;
   /** Rows per (slot, bin); only kept when minSamplesLeaf > 1 or there are more than two classes. */
   readonly cnt: Int32Array;
-  /** Occupied bins per slot, in discovery order (then sorted): `touched[j * 256 + t]`. */
-  readonly touched: Uint8Array;
-  /** Occupied-bin count per slot. */
-  readonly nt: Int32Array;
-  /** mark[j * 256 + b] === stamp[0] once bin b is in slot j's `touched` for the current batch. */
-  readonly mark: Int32Array;
-  readonly stamp: Int32Array;
+  /**
+   * Occupied bins per slot as a 256-bit set (8 words from `j * 8`): set without a branch while
+   * filling, and read back in ascending bin order for free.
+   */
+  readonly bits: Int32Array;
   /** Features of the current batch, by slot. */
   readonly batch: Int32Array;
   readonly left: Float64Array;
   /** Best split so far in this node: [proxy, feature, bin]. */
   readonly best: Float64Array;
-  /** Bin walk of the current slot: [first bin, steps, 1 if walking `touched` else 0]. */
-  readonly walk: Int32Array;
   /** The node being split: [start, end, batch size], its class totals and [weight]. */
   readonly span: Int32Array;
   readonly totals: Float64Array;
@@ -119,32 +115,24 @@ interface NodeRows {
   childTotals: Float64Array;
 }
 
-/** Fills slots 0..nb-1 for the node's rows [start, end); no row counts (two classes, minSamplesLeaf 1). */
+/** Fills slots 0..nb-1 for the node's rows; no row counts (two classes, minSamplesLeaf 1). */
 function histogramsBinary(o: NodeRows, s: Scratch): void {
   const { pc, stride, py, pw } = o;
-  const { hist, mark, touched, nt, batch } = s;
+  const { hist, bits, batch } = s;
   const start = s.span[0] as number;
   const end = s.span[1] as number;
   const nb = s.span[2] as number;
-  const stamp = (s.stamp[0] as number) + 1;
-  s.stamp[0] = stamp;
-  nt.fill(0, 0, nb);
   for (let p = start; p < end; p++) {
     const row = p * stride;
     const c = py[p] as number;
     const w = pw[p] as number;
-    // Branch-free on the class (a coin flip to the branch predictor); the bin-marker branch is
-    // almost never taken. Slots interleave, so repeated bins do not serialise on one memory slot.
+    // Branch-free throughout (the class is a coin flip to a branch predictor). Slots
+    // interleave, so a run of one bin does not serialise on one memory word.
     for (let j = 0; j < nb; j++) {
       const b = pc[row + (batch[j] as number)] as number;
-      const slot = (j << 8) | b;
-      if (mark[slot] !== stamp) {
-        mark[slot] = stamp;
-        const t = nt[j] as number;
-        touched[(j << 8) | t] = b;
-        nt[j] = t + 1;
-      }
-      const h = (slot << 1) | c;
+      const wi = (j << 3) | (b >>> 5);
+      bits[wi] = (bits[wi] as number) | (1 << (b & 31));
+      const h = (((j << 8) | b) << 1) | c;
       hist[h] = (hist[h] as number) + w;
     }
   }
@@ -153,157 +141,140 @@ function histogramsBinary(o: NodeRows, s: Scratch): void {
 /** Same as histogramsBinary for any class count, also counting rows per bin. */
 function histogramsGeneral(o: NodeRows, s: Scratch): void {
   const { pc, stride, py, pw, k } = o;
-  const { hist, cnt, touched, nt, batch } = s;
+  const { hist, cnt, bits, batch } = s;
   const start = s.span[0] as number;
   const end = s.span[1] as number;
   const nb = s.span[2] as number;
-  nt.fill(0, 0, nb);
   for (let p = start; p < end; p++) {
     const row = p * stride;
     const c = py[p] as number;
     const w = pw[p] as number;
     for (let j = 0; j < nb; j++) {
       const b = pc[row + (batch[j] as number)] as number;
+      const wi = (j << 3) | (b >>> 5);
+      bits[wi] = (bits[wi] as number) | (1 << (b & 31));
       const slot = (j << 8) | b;
-      const n = cnt[slot] as number;
-      if (n === 0) {
-        const t = nt[j] as number;
-        touched[(j << 8) | t] = b;
-        nt[j] = t + 1;
-      }
-      cnt[slot] = n + 1;
+      cnt[slot] = (cnt[slot] as number) + 1;
       const h = slot * k + c;
       hist[h] = (hist[h] as number) + w;
     }
   }
 }
 
+/** Whether slot j saw a single bin (the feature is constant in the node). */
+function isConstantSlot(s: Scratch, j: number): boolean {
+  let seen = 0;
+  for (let i = j << 3; i < (j + 1) << 3; i++) {
+    const x = s.bits[i] as number;
+    if (x === 0) continue;
+    if (seen > 0 || (x & (x - 1)) !== 0) return false;
+    seen = 1;
+  }
+  return true;
+}
+
+/** Zeroes slot j's occupied bins and its bit set. */
 function clearSlot(s: Scratch, j: number): void {
-  const { hist, cnt, touched, k, binary } = s;
-  const n = s.nt[j] as number;
-  for (let t = 0; t < n; t++) {
-    const slot = (j << 8) | (touched[(j << 8) | t] as number);
-    if (binary) {
-      hist[slot << 1] = 0;
-      hist[(slot << 1) | 1] = 0;
-    } else {
-      cnt[slot] = 0;
-      for (let c = 0; c < k; c++) hist[slot * k + c] = 0;
+  const { hist, cnt, bits, k, binary } = s;
+  for (let i = j << 3; i < (j + 1) << 3; i++) {
+    let x = bits[i] as number;
+    while (x !== 0) {
+      const low = x & -x;
+      const slot = (j << 8) | (((i & 7) << 5) | (31 - Math.clz32(low)));
+      x ^= low;
+      if (binary) {
+        hist[slot << 1] = 0;
+        hist[(slot << 1) | 1] = 0;
+      } else {
+        cnt[slot] = 0;
+        for (let c = 0; c < k; c++) hist[slot * k + c] = 0;
+      }
     }
+    bits[i] = 0;
   }
 }
 
 /**
- * Decides how to visit slot j's occupied bins in ascending order: a small node sorts its few
- * bins, a large one walks the whole bin range. Either way every occupied bin but the last is a
- * candidate threshold.
+ * Two classes, minSamplesLeaf 1: scikit-learn's Gini proxy sum_c wl_c²/wl + sum_c wr_c²/wr,
+ * larger is better, for a threshold after every occupied bin but the last.
  */
-function planWalk(s: Scratch, j: number): void {
-  const { touched, walk } = s;
-  const nt = s.nt[j] as number;
-  const base = j << 8;
-  let lo = 255;
-  let hi = 0;
-  for (let t = 0; t < nt; t++) {
-    const b = touched[base + t] as number;
-    if (b < lo) lo = b;
-    if (b > hi) hi = b;
-  }
-  if (nt * 8 < hi - lo) {
-    for (let t = 1; t < nt; t++) {
-      const b = touched[base + t] as number;
-      let u = t - 1;
-      while (u >= 0 && (touched[base + u] as number) > b) {
-        touched[base + u + 1] = touched[base + u] as number;
-        u--;
-      }
-      touched[base + u + 1] = b;
-    }
-    walk[0] = 0;
-    walk[1] = nt - 1;
-    walk[2] = 1;
-  } else {
-    walk[0] = lo;
-    walk[1] = hi - lo;
-    walk[2] = 0;
-  }
-}
-
-/** Two classes, minSamplesLeaf 1: scikit-learn's Gini proxy sum_c wl_c²/wl + sum_c wr_c²/wr, larger is better. */
 function scanBinary(s: Scratch, j: number): void {
-  const { hist, touched, walk, best, totals } = s;
-  const wNode = s.nodeWeight[0] as number;
+  const { hist, bits, best, totals } = s;
   const feature = s.batch[j] as number;
+  const wNode = s.nodeWeight[0] as number;
   const t0 = totals[0] as number;
   const t1 = totals[1] as number;
-  const lo = walk[0] as number;
-  const steps = walk[1] as number;
-  const sparse = walk[2] === 1;
-  const base = j << 8;
   let bestProxy = best[0] as number;
   let l0 = 0;
   let l1 = 0;
-  for (let t = 0; t < steps; t++) {
-    const b = sparse ? (touched[base + t] as number) : lo + t;
-    const h = (base | b) << 1;
-    const a0 = hist[h] as number;
-    const a1 = hist[h + 1] as number;
-    // In-bag weights are > 0, so an empty bin is one with no weight.
-    if (a0 === 0 && a1 === 0) continue;
-    l0 += a0;
-    l1 += a1;
-    const wl = l0 + l1;
-    const r0 = t0 - l0;
-    const r1 = t1 - l1;
-    const proxy = (l0 * l0 + l1 * l1) / wl + (r0 * r0 + r1 * r1) / (wNode - wl);
-    if (proxy > bestProxy) {
-      bestProxy = proxy;
-      best[0] = proxy;
-      best[1] = feature;
-      best[2] = b;
+  let prev = -1;
+  for (let i = j << 3; i < (j + 1) << 3; i++) {
+    let x = bits[i] as number;
+    while (x !== 0) {
+      const low = x & -x;
+      const b = ((i & 7) << 5) | (31 - Math.clz32(low));
+      x ^= low;
+      if (prev >= 0) {
+        // Split after the previous occupied bin: everything up to it goes left.
+        const wl = l0 + l1;
+        const r0 = t0 - l0;
+        const r1 = t1 - l1;
+        const proxy = (l0 * l0 + l1 * l1) / wl + (r0 * r0 + r1 * r1) / (wNode - wl);
+        if (proxy > bestProxy) {
+          bestProxy = proxy;
+          best[0] = proxy;
+          best[1] = feature;
+          best[2] = prev;
+        }
+      }
+      const h = ((j << 8) | b) << 1;
+      l0 += hist[h] as number;
+      l1 += hist[h + 1] as number;
+      prev = b;
     }
   }
 }
 
 /** Any class count and minSamplesLeaf, counting rows per side. */
 function scanGeneral(s: Scratch, j: number): void {
-  const { hist, cnt, touched, walk, best, left, k, totals, msl } = s;
+  const { hist, cnt, bits, best, left, k, totals, msl } = s;
+  const feature = s.batch[j] as number;
   const wNode = s.nodeWeight[0] as number;
   const nNode = (s.span[1] as number) - (s.span[0] as number);
-  const feature = s.batch[j] as number;
-  const lo = walk[0] as number;
-  const steps = walk[1] as number;
-  const sparse = walk[2] === 1;
-  const base = j << 8;
   left.fill(0);
   let nLeft = 0;
   let wLeft = 0;
-  for (let t = 0; t < steps; t++) {
-    const b = sparse ? (touched[base + t] as number) : lo + t;
-    const slot = base | b;
-    const nb = cnt[slot] as number;
-    if (nb === 0) continue;
-    nLeft += nb;
-    for (let c = 0; c < k; c++) {
-      const h = hist[slot * k + c] as number;
-      left[c] = (left[c] as number) + h;
-      wLeft += h;
-    }
-    if (nLeft < msl) continue;
-    if (nNode - nLeft < msl) break;
-    let sqL = 0;
-    let sqR = 0;
-    for (let c = 0; c < k; c++) {
-      const l = left[c] as number;
-      const rr = (totals[c] as number) - l;
-      sqL += l * l;
-      sqR += rr * rr;
-    }
-    const proxy = sqL / wLeft + sqR / (wNode - wLeft);
-    if (proxy > (best[0] as number)) {
-      best[0] = proxy;
-      best[1] = feature;
-      best[2] = b;
+  let prev = -1;
+  for (let i = j << 3; i < (j + 1) << 3; i++) {
+    let x = bits[i] as number;
+    while (x !== 0) {
+      const low = x & -x;
+      const b = ((i & 7) << 5) | (31 - Math.clz32(low));
+      x ^= low;
+      if (prev >= 0 && nLeft >= msl && nNode - nLeft >= msl) {
+        let sqL = 0;
+        let sqR = 0;
+        for (let c = 0; c < k; c++) {
+          const l = left[c] as number;
+          const rr = (totals[c] as number) - l;
+          sqL += l * l;
+          sqR += rr * rr;
+        }
+        const proxy = sqL / wLeft + sqR / (wNode - wLeft);
+        if (proxy > (best[0] as number)) {
+          best[0] = proxy;
+          best[1] = feature;
+          best[2] = prev;
+        }
+      }
+      const slot = (j << 8) | b;
+      nLeft += cnt[slot] as number;
+      for (let c = 0; c < k; c++) {
+        const h = hist[slot * k + c] as number;
+        left[c] = (left[c] as number) + h;
+        wLeft += h;
+      }
+      prev = b;
     }
   }
 }
@@ -403,6 +374,9 @@ interface Grower {
   readonly rec: Int32Array;
   readonly totals: Float64Array;
   readonly childTotals: Float64Array;
+  /** Views of childTotals' two halves. */
+  readonly leftTotals: Float64Array;
+  readonly rightTotals: Float64Array;
   readonly rows: NodeRows;
   /** Two classes with minSamplesLeaf 1 (the defaults) need no row counts: that path is leaner. */
   readonly binary: boolean;
@@ -451,7 +425,7 @@ function searchSplit(g: Grower, nKnownConstants: number): number {
     if (binary) histogramsBinary(g.rows, s);
     else histogramsGeneral(g.rows, s);
     for (let j = 0; j < nb; j++) {
-      if (s.nt[j] === 1) {
+      if (isConstantSlot(s, j)) {
         // Constant in this node, so in all its descendants: move it into the known prefix.
         const f = s.batch[j] as number;
         const at = features.indexOf(f, nConst);
@@ -460,7 +434,6 @@ function searchSplit(g: Grower, nKnownConstants: number): number {
         nConst++;
       } else {
         usable++;
-        planWalk(s, j);
         if (binary) scanBinary(s, j);
         else scanGeneral(s, j);
       }
@@ -515,7 +488,7 @@ function growNode(g: Grower): void {
   }
   importance[bestFeature] =
     (importance[bestFeature] as number) +
-    (wNode * impurity - wl * gini(childTotals.subarray(0, k), wl) - wr * gini(childTotals.subarray(k), wr));
+    (wNode * impurity - wl * gini(g.leftTotals, wl) - wr * gini(g.rightTotals, wr));
 
   const leftId = g.nodeCount;
   g.nodeCount += 2;
@@ -606,14 +579,10 @@ export function buildTree(data: TreeTrainingData, params: TreeParams, seed: numb
     s: {
       hist: new Float64Array(slots * 256 * k),
       cnt: new Int32Array(slots * 256),
-      touched: new Uint8Array(slots * 256),
-      nt: new Int32Array(slots),
-      mark: new Int32Array(slots * 256),
-      stamp: new Int32Array(1),
+      bits: new Int32Array(slots * 8),
       batch: new Int32Array(slots),
       left: new Float64Array(k),
       best: new Float64Array(3),
-      walk: new Int32Array(3),
       span: new Int32Array(3),
       totals,
       nodeWeight: new Float64Array(1),
@@ -624,6 +593,8 @@ export function buildTree(data: TreeTrainingData, params: TreeParams, seed: numb
     rec: new Int32Array(5),
     totals,
     childTotals,
+    leftTotals: childTotals.subarray(0, k),
+    rightTotals: childTotals.subarray(k),
     rows: { pc, pc32: new Uint32Array(pc.buffer), stride, py, pw, k, childTotals },
     binary,
     maxDepth: params.maxDepth > 0 ? params.maxDepth : Number.MAX_SAFE_INTEGER,
