@@ -183,12 +183,12 @@ export async function run(args: string[]): Promise<void> {
     console.log(
       `\npredictProba, ${nEstimators} trees (lab model): one row ${fmt(o.predictRowMicros ?? Number.NaN, 1)} µs (goal <= 50), batch of 1000 rows ${fmt(o.predictBatch1000Ms ?? Number.NaN, 1)} ms`,
     );
-    const ml = await runJson(process.execPath, ["--import", "tsx", join(ROOT, "bench/forest-child.ts"), "mlrf", lab.split.dir, "1000", "10"]);
+    const ml = await runJson(process.execPath, ["--import", "tsx", join(ROOT, "bench/forest-child.ts"), "mlrf", lab.split.dir, "2000", "20"]);
     const theirs = ml["mlRandomForestSeconds"];
     const ours = ml["oursSeconds"] as number;
     console.log(
       typeof theirs === "number"
-        ? `ml-random-forest 2.1.0, ${String(ml["rows"])} lab rows × 10 trees, one thread: ${fmt(theirs)} s vs ours ${fmt(ours, 3)} s → ×${fmt(theirs / ours, 0)}`
+        ? `ml-random-forest 2.1.0, ${String(ml["rows"])} lab rows × ${String(ml["trees"])} trees, one thread: ${fmt(theirs)} s vs ours ${fmt(ours, 3)} s → ×${fmt(theirs / ours, 0)}`
         : `ml-random-forest 2.1.0 ${String(theirs)} (ours: ${fmt(ours, 3)} s)`,
     );
     await rm(lab.split.dir, { recursive: true, force: true });
