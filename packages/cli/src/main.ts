@@ -45,13 +45,13 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     await handler(ctx, flags);
     ctx.finishProgress();
   };
-  const program = buildProgram(dispatch, VERSION)
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
-  for (const sub of program.commands) {
-    sub.exitOverride();
-    for (const nested of sub.commands) nested.exitOverride();
-  }
+  const program = buildProgram(dispatch, VERSION);
+  // Settings set after .command() do not reach subcommands: apply them to the whole tree.
+  const configure = (cmd: typeof program): void => {
+    cmd.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+    cmd.commands.forEach(configure);
+  };
+  configure(program);
   try {
     await program.parseAsync([...argv], { from: "user" });
     return EXIT.OK;

@@ -39,3 +39,19 @@ export function parseIdList(value: string): string[] {
   if (ids.length === 0) throw new InvalidArgumentError(`expected comma-separated user ids, got '${value}'`);
   return ids;
 }
+
+/** `sqrt`, `log2`, `all`, a whole count (`4`) or a share with a point (`0.5`), as scikit-learn reads them. */
+export function parseMaxFeatures(value: string): "sqrt" | "log2" | "all" | number {
+  if (value === "sqrt" || value === "log2" || value === "all") return value;
+  if (/^\d+$/.test(value) && Number(value) >= 1) return Number(value);
+  if (/^(0?\.\d+|1\.0*)$/.test(value) && Number(value) > 0) return Number(value) === 1 ? "all" : Number(value);
+  throw new InvalidArgumentError(`expected sqrt, log2, all, a whole number >= 1 or a share in (0, 1], got '${value}'`);
+}
+
+export function parseTestSize(value: string): number {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || n <= 0 || n >= 1) {
+    throw new InvalidArgumentError(`expected a share strictly between 0 and 1, got '${value}'`);
+  }
+  return n;
+}

@@ -1,6 +1,14 @@
 import { Command, Option } from "commander";
 import { EXIT_CODES_HELP } from "./exit-codes.ts";
-import { parseDay, parseIdList, parseNonNegativeInt, parsePositiveInt, parseShare } from "./parsers.ts";
+import {
+  parseDay,
+  parseIdList,
+  parseMaxFeatures,
+  parseNonNegativeInt,
+  parsePositiveInt,
+  parseShare,
+  parseTestSize,
+} from "./parsers.ts";
 
 import type { CommandContext } from "./context.ts";
 
@@ -70,6 +78,26 @@ export function buildProgram(dispatch: Dispatch, version: string): Command {
 
   common(
     program
+      .command("train")
+      .description("Train the churn model (random forest) on the point-in-time dataset and write model, metrics and plots")
+      .requiredOption("--as-of <date>", "feature cutoff, YYYY-MM-DD", parseDay)
+      .option("--label-as-of <date>", "label cutoff, YYYY-MM-DD (default: --as-of)", parseDay)
+      .option("--n-estimators <n>", "trees", parsePositiveInt, 300)
+      .option("--max-features <m>", "features tried per split: sqrt, log2, all, a count or a share", parseMaxFeatures, "sqrt")
+      .addOption(new Option("--class-weight <w>", "class weighting").choices(["balanced", "none"]).default("balanced"))
+      .option("--max-depth <n>", "deepest tree level (default: grow until pure)", parsePositiveInt)
+      .option("--seed <n>", "seed of the split and the forest", parseNonNegativeInt, 42)
+      .option("--test-size <share>", "stratified validation share", parseTestSize, 0.25)
+      .option("--jobs <n>", "worker threads (default: all cores; the model does not depend on it)", parsePositiveInt)
+      .option("--out-dir <dir>", "where model.json, feature_schema.json, metrics.json and the SVG plots go (default: $STREAMFLOW_HOME/runs/<run name>)")
+      .addHelpText(
+        "after",
+        "\nThe defaults are the lab's recipe: 300 trees, sqrt, balanced, seed 42, stratified 25% validation.\nSame data, options and seed give a byte-identical model.json (whatever --jobs).\n\nExample:\n  streamflow train --as-of 2024-01-31\n  streamflow train --as-of 2024-01-31 --label-as-of 2024-02-29 --json",
+      ),
+  ).action(act(async () => (await import("./commands/train.ts")).runTrain));
+
+  common(
+    program
       .command("generate-data")
       .description("Write deterministic synthetic months in the lab's CSV format (month_000, month_001, …)")
       .requiredOption("--out <dir>", "output directory")
@@ -82,7 +110,7 @@ export function buildProgram(dispatch: Dispatch, version: string): Command {
   common(
     program
       .command("quickstart")
-      .description("Generate a small dataset, ingest two months, build a training set, materialize and check the online store")
+      .description("Generate a small dataset, ingest two months, build a training set, materialize and check the online store, train the model")
       .option("--users <n>", "synthetic users", parsePositiveInt, 5_000)
       .option("--seed <n>", "random seed", parseNonNegativeInt, 42),
   ).action(act(async () => (await import("./commands/quickstart.ts")).runQuickstart));

@@ -1,0 +1,48 @@
+import type { MaxFeatures } from "@streamflow/core";
+import type { CommandContext } from "../context.ts";
+import { runTraining } from "../training.ts";
+
+export interface TrainFlags {
+  asOf: Date;
+  labelAsOf?: Date;
+  nEstimators: number;
+  maxFeatures: MaxFeatures;
+  classWeight: "balanced" | "none";
+  maxDepth?: number;
+  seed: number;
+  testSize: number;
+  jobs?: number;
+  outDir?: string;
+}
+
+const f4 = (x: number) => x.toFixed(4);
+
+export async function runTrain(ctx: CommandContext, flags: TrainFlags): Promise<void> {
+  const r = await runTraining(ctx, flags);
+  const m = r.metrics;
+  ctx.result(
+    {
+      metrics: { auc: m.auc, f1: m.f1, accuracy: m.accuracy, precision: m.precision, recall: m.recall, log_loss: m.log_loss },
+      train_seconds: r.trainSeconds,
+      rows: r.rows,
+      n_train: r.nTrain,
+      n_val: r.nVal,
+      dataset_fingerprint: r.datasetFingerprint,
+      model_sha256: r.modelSha256,
+      out_dir: r.outDir,
+      run_name: r.runName,
+      as_of: r.asOf,
+      label_as_of: r.labelAsOf,
+      params: r.params,
+    },
+    () =>
+      [
+        `[OK] Trained ${r.runName}. AUC=${f4(m.auc)} F1=${f4(m.f1)} ACC=${f4(m.accuracy)} in ${r.trainSeconds.toFixed(2)} s`,
+        `  ${r.rows.toLocaleString("en-US")} rows (train ${r.nTrain.toLocaleString("en-US")} / validation ${r.nVal.toLocaleString("en-US")}), features as of ${r.asOf}, labels as of ${r.labelAsOf}`,
+        `  precision ${f4(m.precision)} · recall ${f4(m.recall)} · log loss ${f4(m.log_loss)}`,
+        `  model sha256 ${r.modelSha256}`,
+        `  dataset fingerprint ${r.datasetFingerprint}`,
+        `  wrote ${r.files.join(", ")} to ${r.outDir}`,
+      ].join("\n"),
+  );
+}
