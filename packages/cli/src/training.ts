@@ -49,7 +49,6 @@ export interface TrainingOutcome {
   params: Record<string, string | number | null>;
 }
 
-const day = (d: Date) => d.toISOString().slice(0, 10);
 
 async function writeAtomically(path: string, text: string): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}`;
