@@ -8,8 +8,10 @@ set -euo pipefail
 
 line="${1:-}"
 case "$line" in
-  # 2.16 is the line the lab ran; 2.16.2 is its last patch. 3.17.2 is the newest 3.x that installs: mlflow 3.18.0 pins mlflow-skinny==3.18.0, which PyPI does not have.
-  2) spec="mlflow==2.16.2" ;;
+  # 2.16 is the line the lab ran; 2.16.2 is its last patch. Its server imports a pool class that
+  # SQLAlchemy 2.1 removed, so SQLAlchemy stays at the lab's 2.0.36.
+  # 3.17.2 is the newest 3.x that installs: mlflow 3.18.0 pins mlflow-skinny==3.18.0, which PyPI does not have.
+  2) spec="mlflow==2.16.2 sqlalchemy==2.0.36" ;;
   3) spec="mlflow==3.17.2" ;;
   *) echo "usage: $0 2|3" >&2; exit 2 ;;
 esac
@@ -57,7 +59,8 @@ echo "mlflow-venv: creating $venv with $spec (a few minutes the first time)" >&2
 rm -rf "$venv"
 "$python" -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
-if ! "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$spec" >&2; then
+# shellcheck disable=SC2086 # $spec is a list of requirements
+if ! "$venv/bin/python" -m pip install --quiet --disable-pip-version-check $spec >&2; then
   echo "mlflow-venv: 'pip install $spec' failed (is PyPI reachable? see pip's output above)." >&2
   rm -rf "$venv"
   exit 1

@@ -1,2 +1,58 @@
-// TODO(#4): MLflow REST client and local registry — remove this placeholder when F3 lands.
-export const REGISTRY_CLIENT_PENDING = true;
+/** Registry errors: the closed code table the CLI maps to exit codes, and the error class. */
+export { REGISTRY_ERROR_CODES, RegistryError, isRegistryError } from "./errors.ts";
+export type { RegistryErrorCode, RegistryErrorOptions } from "./errors.ts";
+
+/** The registry interface both implementations share, its DTOs and option objects. */
+export { MODEL_STAGES, RUN_STATUSES } from "./types.ts";
+export type {
+  ArtifactFile,
+  CreateExperimentOptions,
+  CreateModelVersionOptions,
+  CreateRegisteredModelOptions,
+  CreateRunOptions,
+  DownloadArtifactsOptions,
+  DownloadModelResult,
+  Experiment,
+  ListArtifactsOptions,
+  LogArtifactContentOptions,
+  LogArtifactOptions,
+  LogArtifactsOptions,
+  LogBatchOptions,
+  LoggedModelRecord,
+  Metric,
+  MetricInput,
+  ModelStage,
+  ModelVersion,
+  RegisteredModel,
+  Registry,
+  RegistryInfo,
+  ResolvedArtifactLocation,
+  Run,
+  RunData,
+  RunInfo,
+  RunStatus,
+  SearchModelVersionsOptions,
+  SearchRegisteredModelsOptions,
+  SearchRunsOptions,
+  SetAliasOptions,
+  TransitionStageOptions,
+  UpdateRunOptions,
+} from "./types.ts";
+
+/** MLflow REST client (servers 2.x and 3.x): retries, artifact proxy, registry, model URIs. */
+export { createMlflowClient } from "./mlflow-client.ts";
+export type { MlflowClientOptions } from "./mlflow-client.ts";
+
+/** The zero-setup registry in a local folder, safe for concurrent processes. */
+export { createLocalRegistry } from "./local-registry.ts";
+export type { LocalRegistryOptions } from "./local-registry.ts";
+
+/** Parsing of `models:/` and `runs:/` URIs by MLflow's rules. */
+export { canonicalStage, parseModelUri } from "./model-uri.ts";
+export type { ModelUri } from "./model-uri.ts";
+
+/** Removes `user:password@` from a URL, for messages and `--json` output. */
+export { redactUrl } from "./internal/redact.ts";
+
+/** Server-side limits of `runs/log-batch`, which `logBatch` chunks to. */
+export { LOG_BATCH_LIMITS } from "./internal/batch.ts";

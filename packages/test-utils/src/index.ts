@@ -3,3 +3,5 @@ export type { TestDatabase, TestEngine } from "./databases.ts";
 export { labDataDir, labDataMissingReason, REPO_ROOT } from "./lab-data.ts";
 export { LAB_HEADERS, monthFixture, writeMonth } from "./month-fixture.ts";
 export type { FixtureUser, MonthFixture } from "./month-fixture.ts";
+export { MLFLOW_LINES, startMlflowServer } from "./mlflow-server.ts";
+export type { MlflowLine, MlflowServer, StartMlflowServerOptions } from "./mlflow-server.ts";
