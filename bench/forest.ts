@@ -12,7 +12,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { availableParallelism, tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { generateSynth } from "./forest-synth.ts";
@@ -146,13 +146,23 @@ function fmt(v: number, digits = 2): string {
   return v.toFixed(digits);
 }
 
+/** CPU time over all threads: less sensitive than wall time to other work on a shared machine. */
+function cpu(c: Case): string {
+  const o = c.ours.cpuSeconds;
+  const s = c.sklearn.cpuSeconds;
+  return o === undefined || s === undefined ? "–" : `${fmt(o)} / ${fmt(s)} (${fmt(o / s)})`;
+}
+
 function report(cases: Case[]): void {
-  console.log("\n| data | train rows | ours s | sklearn s | ratio (goal <= 0.5) | AUC ours | AUC sklearn | ours peak RSS MiB | sklearn peak RSS MiB |");
-  console.log("|---|---|---|---|---|---|---|---|---|");
+  console.log(`\nload average at the end: ${loadavg().map((l) => l.toFixed(2)).join(" ")} (other work on the machine slows both sides unevenly)`);
+  console.log(
+    "\n| data | train rows | ours s | sklearn s | ratio (goal <= 0.5) | CPU s ours / sklearn (ratio) | AUC ours | AUC sklearn | ours peak RSS MiB | sklearn peak RSS MiB |",
+  );
+  console.log("|---|---|---|---|---|---|---|---|---|---|");
   for (const c of cases) {
     const ratio = c.ours.seconds / c.sklearn.seconds;
     console.log(
-      `| ${c.name} | ${c.rows} | ${fmt(c.ours.seconds)} | ${fmt(c.sklearn.seconds)} | ${fmt(ratio)}${ratio <= 0.5 ? "" : " (over)"} | ${fmt(c.ours.auc, 4)} | ${fmt(c.sklearn.auc, 4)} | ${fmt(c.ours.rssMiB, 0)} | ${fmt(c.sklearn.rssMiB, 0)} |`,
+      `| ${c.name} | ${c.rows} | ${fmt(c.ours.seconds)} | ${fmt(c.sklearn.seconds)} | ${fmt(ratio)}${ratio <= 0.5 ? "" : " (over)"} | ${cpu(c)} | ${fmt(c.ours.auc, 4)} | ${fmt(c.sklearn.auc, 4)} | ${fmt(c.ours.rssMiB, 0)} | ${fmt(c.sklearn.rssMiB, 0)} |`,
     );
   }
   const big = cases.filter((c) => c.name.startsWith("synthetic"));
@@ -171,7 +181,9 @@ export async function run(args: string[]): Promise<void> {
   const nEstimators = treesArg === undefined ? 300 : Number(treesArg.slice("--trees=".length));
   ensureVenv();
   const core = (await import(pathToFileURL(join(ROOT, "packages/core/dist/index.mjs")).href)) as Core;
-  console.log(`cores: ${availableParallelism()}; trees: ${nEstimators}; scikit-learn ${SKLEARN_VERSION} (n_jobs=-1) vs streamflow (jobs=${availableParallelism()})`);
+  console.log(
+    `cores: ${availableParallelism()}; load average ${loadavg().map((l) => l.toFixed(2)).join(" ")}; trees: ${nEstimators}; scikit-learn ${SKLEARN_VERSION} (n_jobs=-1) vs streamflow (jobs=${availableParallelism()})`,
+  );
   const cases: Case[] = [];
   const lab = await labCase(core, nEstimators);
   if (lab !== undefined) cases.push(lab.result);
