@@ -52,9 +52,13 @@ export class Rng {
     return result;
   }
 
-  /** Uniform integer in [0, n) for 0 < n ≤ 2^32; the bias of the multiply-shift is below 2^-11 for n ≤ 2^21. */
+  /**
+   * Uniform integer in [0, n) for 0 < n ≤ 2^32, from 53 random bits (bias below 2^-21 for any
+   * n here). Going through nextFloat also keeps V8's type feedback stable: a raw uint32 above
+   * 2^30 is not a small integer and deoptimised every caller the first few times it appeared.
+   */
   below(n: number): number {
-    return Math.floor((this.nextU32() / 4294967296) * n);
+    return Math.floor(this.nextFloat() * n);
   }
 
   /** Uniform double in [0, 1) with 53 random bits. */

@@ -508,26 +508,33 @@ function growNode(g: Grower): void {
   stack.push(rec, childTotals, 0);
 }
 
-/** Grows one tree with its own RNG seeded by `seed`. */
-export function buildTree(data: TreeTrainingData, params: TreeParams, seed: number): TreeArrays {
-  const { codes, nRows: n, nFeatures: nf, y, nClasses: k, rowWeight } = data;
-  const rng = new Rng(seed);
-
-  // Bootstrap: draw n rows with replacement; the draw count multiplies the row's weight, as in
-  // scikit-learn, and rows never drawn are left out of the tree entirely.
+/**
+ * Bootstrap: n draws of a row with replacement; a row's draw count multiplies its weight, as in
+ * scikit-learn, and rows never drawn are left out of the tree. Setup loops live in their own
+ * small functions: V8 optimises them on their own instead of deoptimising buildTree.
+ */
+function drawBootstrap(n: number, bootstrap: boolean, rng: Rng): Uint32Array {
   const draws = new Uint32Array(n);
-  let m = 0;
-  if (params.bootstrap) {
-    for (let i = 0; i < n; i++) {
-      const r = rng.below(n);
-      draws[r] = (draws[r] as number) + 1;
-    }
-    for (let r = 0; r < n; r++) if ((draws[r] as number) > 0) m++;
-  } else {
-    draws.fill(1);
-    m = n;
+  if (!bootstrap) return draws.fill(1);
+  for (let i = 0; i < n; i++) {
+    const r = rng.below(n);
+    draws[r] = (draws[r] as number) + 1;
   }
-  // In-bag rows in node order: codes, weight and class, partitioned together node by node.
+  return draws;
+}
+
+interface InBag {
+  pc: Uint8Array<ArrayBuffer>;
+  pw: Float64Array<ArrayBuffer>;
+  py: Uint8Array<ArrayBuffer>;
+  stride: number;
+}
+
+/** Copies the in-bag rows' codes (word-padded rows), weights and classes, in row order. */
+function gatherInBag(data: TreeTrainingData, draws: Uint32Array): InBag {
+  const { codes, nRows: n, nFeatures: nf, y, rowWeight } = data;
+  let m = 0;
+  for (let r = 0; r < n; r++) if ((draws[r] as number) > 0) m++;
   const stride = (nf + 3) & ~3;
   const pc = new Uint8Array(m * stride);
   const pw = new Float64Array(m);
@@ -541,6 +548,36 @@ export function buildTree(data: TreeTrainingData, params: TreeParams, seed: numb
       j++;
     }
   }
+  return { pc, pw, py, stride };
+}
+
+/** The grown tree in its final two-int32-per-node layout (see TreeArrays). */
+function packNodes(g: Grower): Int32Array<ArrayBuffer> {
+  const { feature, bin, child, leafValue, k, nodeCount } = g;
+  const nodes = new Int32Array(2 * nodeCount);
+  const nodeF32 = new Float32Array(nodes.buffer);
+  for (let u = 0; u < nodeCount; u++) {
+    const f = feature[u] as number;
+    if (f >= 0) {
+      nodes[2 * u] = (f << 8) | (bin[u] as number);
+      nodes[2 * u + 1] = child[u] as number;
+    } else {
+      nodes[2 * u] = -1;
+      if (k === 2) nodeF32[2 * u + 1] = leafValue[2 * (child[u] as number) + 1] as number;
+      else nodes[2 * u + 1] = child[u] as number;
+    }
+  }
+  return nodes;
+}
+
+/** Grows one tree with its own RNG seeded by `seed`. */
+export function buildTree(data: TreeTrainingData, params: TreeParams, seed: number): TreeArrays {
+  const { nRows: n, nFeatures: nf, nClasses: k } = data;
+  const rng = new Rng(seed);
+
+  const draws = drawBootstrap(n, params.bootstrap, rng);
+  const { pc, pw, py, stride } = gatherInBag(data, draws);
+  const m = pw.length;
 
   // A binary tree over m distinct rows has at most 2m - 1 nodes and m leaves.
   const maxNodes = Math.max(1, 2 * m - 1);
@@ -610,21 +647,9 @@ export function buildTree(data: TreeTrainingData, params: TreeParams, seed: numb
     leafCount: 0,
   };
   while (stack.size > 0) growNode(g);
-  const { nodeCount, leafCount, importance } = g;
+  const { leafCount, importance } = g;
 
-  const nodes = new Int32Array(2 * nodeCount);
-  const nodeF32 = new Float32Array(nodes.buffer);
-  for (let u = 0; u < nodeCount; u++) {
-    const f = feature[u] as number;
-    if (f >= 0) {
-      nodes[2 * u] = (f << 8) | (bin[u] as number);
-      nodes[2 * u + 1] = child[u] as number;
-    } else {
-      nodes[2 * u] = -1;
-      if (k === 2) nodeF32[2 * u + 1] = leafValue[2 * (child[u] as number) + 1] as number;
-      else nodes[2 * u + 1] = child[u] as number;
-    }
-  }
+  const nodes = packNodes(g);
   return {
     nodes,
     leafValue: k === 2 ? new Float64Array(0) : leafValue.slice(0, leafCount * k),
