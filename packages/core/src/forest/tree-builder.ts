@@ -513,14 +513,56 @@ function growNode(g: Grower): void {
  * scikit-learn, and rows never drawn are left out of the tree. Setup loops live in their own
  * small functions: V8 optimises them on their own instead of deoptimising buildTree.
  */
-function drawBootstrap(n: number, bootstrap: boolean, rng: Rng): Uint32Array {
-  const draws = new Uint32Array(n);
+function drawBootstrap(draws: Uint32Array, bootstrap: boolean, rng: Rng): Uint32Array {
+  const n = draws.length;
   if (!bootstrap) return draws.fill(1);
+  draws.fill(0);
   for (let i = 0; i < n; i++) {
     const r = rng.below(n);
     draws[r] = (draws[r] as number) + 1;
   }
   return draws;
+}
+
+/**
+ * Working arrays sized for the largest possible tree of a dataset (every row in bag), kept
+ * per dataset and thread so that each tree reuses them: allocating and zero-filling them per
+ * tree cost collector pauses on small data and tens of megabytes per tree on large data.
+ * Trees slice views of the length they need; nothing here is part of a returned tree.
+ */
+interface TreeBuffers {
+  draws: Uint32Array<ArrayBuffer>;
+  pc: Uint8Array<ArrayBuffer>;
+  pw: Float64Array<ArrayBuffer>;
+  py: Uint8Array<ArrayBuffer>;
+  /** Node arrays: a binary tree over m distinct rows has at most 2m - 1 nodes and m leaves. */
+  feature: Int16Array<ArrayBuffer>;
+  bin: Uint8Array<ArrayBuffer>;
+  child: Int32Array<ArrayBuffer>;
+  leafValue: Float64Array<ArrayBuffer>;
+}
+
+// Keyed by the dataset's code array, so the buffers go when the dataset does.
+const BUFFERS = new WeakMap<Uint8Array, TreeBuffers>();
+
+function buffersFor(data: TreeTrainingData): TreeBuffers {
+  let b = BUFFERS.get(data.codes);
+  if (b === undefined) {
+    const n = Math.max(1, data.nRows);
+    const maxNodes = 2 * n - 1;
+    b = {
+      draws: new Uint32Array(n),
+      pc: new Uint8Array(n * ((data.nFeatures + 3) & ~3)),
+      pw: new Float64Array(n),
+      py: new Uint8Array(n),
+      feature: new Int16Array(maxNodes),
+      bin: new Uint8Array(maxNodes),
+      child: new Int32Array(maxNodes),
+      leafValue: new Float64Array(n * data.nClasses),
+    };
+    BUFFERS.set(data.codes, b);
+  }
+  return b;
 }
 
 interface InBag {
@@ -531,14 +573,15 @@ interface InBag {
 }
 
 /** Copies the in-bag rows' codes (word-padded rows), weights and classes, in row order. */
-function gatherInBag(data: TreeTrainingData, draws: Uint32Array): InBag {
+function gatherInBag(data: TreeTrainingData, buffers: TreeBuffers): InBag {
   const { codes, nRows: n, nFeatures: nf, y, rowWeight } = data;
+  const { draws } = buffers;
   let m = 0;
   for (let r = 0; r < n; r++) if ((draws[r] as number) > 0) m++;
   const stride = (nf + 3) & ~3;
-  const pc = new Uint8Array(m * stride);
-  const pw = new Float64Array(m);
-  const py = new Uint8Array(m);
+  const pc = buffers.pc.subarray(0, m * stride);
+  const pw = buffers.pw.subarray(0, m);
+  const py = buffers.py.subarray(0, m);
   for (let r = 0, j = 0; r < n; r++) {
     const d = draws[r] as number;
     if (d > 0) {
@@ -575,16 +618,12 @@ export function buildTree(data: TreeTrainingData, params: TreeParams, seed: numb
   const { nRows: n, nFeatures: nf, nClasses: k } = data;
   const rng = new Rng(seed);
 
-  const draws = drawBootstrap(n, params.bootstrap, rng);
-  const { pc, pw, py, stride } = gatherInBag(data, draws);
+  const buffers = buffersFor(data);
+  drawBootstrap(buffers.draws.subarray(0, n), params.bootstrap, rng);
+  const { pc, pw, py, stride } = gatherInBag(data, buffers);
   const m = pw.length;
 
-  // A binary tree over m distinct rows has at most 2m - 1 nodes and m leaves.
-  const maxNodes = Math.max(1, 2 * m - 1);
-  const feature = new Int16Array(maxNodes);
-  const bin = new Uint8Array(maxNodes);
-  const child = new Int32Array(maxNodes);
-  const leafValue = new Float64Array(Math.max(1, m) * k);
+  const { feature, bin, child, leafValue } = buffers;
 
   // Node class totals are plain sums over the node's rows (the root's here, the children's
   // during partitioning), never parent minus sibling: a class absent from a node weighs exactly 0.
