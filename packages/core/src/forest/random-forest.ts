@@ -299,21 +299,22 @@ export class RandomForestClassifier {
       let sc = nc[0] as number;
       let sd = nd[0] as number;
       // The AND of the four is negative only once all four are at a leaf (leaves are -1).
+      // (bin - code) >>> 31 is 1 when code > bin: the right child, without a branch.
       while ((sa & sb & sc & sd) >= 0) {
         if (sa >= 0) {
-          ua = (na[2 * ua + 1] as number) + ((codes[sa >> 8] as number) > (sa & 255) ? 1 : 0);
+          ua = (na[2 * ua + 1] as number) + (((sa & 255) - (codes[sa >> 8] as number)) >>> 31);
           sa = na[2 * ua] as number;
         }
         if (sb >= 0) {
-          ub = (nb[2 * ub + 1] as number) + ((codes[sb >> 8] as number) > (sb & 255) ? 1 : 0);
+          ub = (nb[2 * ub + 1] as number) + (((sb & 255) - (codes[sb >> 8] as number)) >>> 31);
           sb = nb[2 * ub] as number;
         }
         if (sc >= 0) {
-          uc = (nc[2 * uc + 1] as number) + ((codes[sc >> 8] as number) > (sc & 255) ? 1 : 0);
+          uc = (nc[2 * uc + 1] as number) + (((sc & 255) - (codes[sc >> 8] as number)) >>> 31);
           sc = nc[2 * uc] as number;
         }
         if (sd >= 0) {
-          ud = (nd[2 * ud + 1] as number) + ((codes[sd >> 8] as number) > (sd & 255) ? 1 : 0);
+          ud = (nd[2 * ud + 1] as number) + (((sd & 255) - (codes[sd >> 8] as number)) >>> 31);
           sd = nd[2 * ud] as number;
         }
       }
@@ -325,7 +326,7 @@ export class RandomForestClassifier {
       let u = 0;
       let split: number;
       while ((split = nodes[2 * u] as number) >= 0) {
-        u = (nodes[2 * u + 1] as number) + ((codes[split >> 8] as number) > (split & 255) ? 1 : 0);
+        u = (nodes[2 * u + 1] as number) + (((split & 255) - (codes[split >> 8] as number)) >>> 31);
       }
       sum += leafProba(tree, u, ci);
     }
