@@ -8,10 +8,12 @@ import { fromWireValue, toWireValue, type WireMetric } from "./internal/batch.ts
 import { withFileLock } from "./internal/file-lock.ts";
 import { listFilesRecursive, mapLimit, tempSibling, writeFileAtomic } from "./internal/files.ts";
 import {
+  byCodePoint,
   isLaterMetric,
   joinArtifactPath,
   requireStage,
   validateAlias,
+  validateArchiveStage,
   validateArtifactPath,
   validateKey,
 } from "./internal/validation.ts";
@@ -115,8 +117,6 @@ interface ModelFile {
   aliases: Record<string, string>;
   versions: StoredVersion[];
 }
-
-const ACTIVE_STAGES: ReadonlySet<ModelStage> = new Set(["Staging", "Production"]);
 
 function notFound(message: string, details?: Record<string, unknown>): RegistryError {
   return new RegistryError("REGISTRY_NOT_FOUND", message, details === undefined ? {} : { details });
@@ -495,7 +495,7 @@ class LocalRegistry implements Registry {
       const path = joinArtifactPath(rel, e.name);
       out.push({ path, isDir: e.isDirectory(), fileSize: e.isDirectory() ? undefined : (await stat(join(dir, e.name))).size });
     }
-    return out.sort((a, b) => a.path.localeCompare(b.path));
+    return out.sort((a, b) => byCodePoint(a.path, b.path));
   }
 
   async downloadArtifacts(options: DownloadArtifactsOptions): Promise<string> {
@@ -625,7 +625,7 @@ class LocalRegistry implements Registry {
       return [];
     }
     const files = await Promise.all(names.filter((n) => n.startsWith("m_") && n.endsWith(".json")).map((n) => this.#read<ModelFile>(this.#path("models", n))));
-    return files.filter((f): f is ModelFile => f !== undefined).sort((a, b) => a.name.localeCompare(b.name));
+    return files.filter((f): f is ModelFile => f !== undefined).sort((a, b) => byCodePoint(a.name, b.name));
   }
 
   async searchRegisteredModels(options: SearchRegisteredModelsOptions = {}): Promise<RegisteredModel[]> {
@@ -670,7 +670,7 @@ class LocalRegistry implements Registry {
     return files
       .flatMap((f) => (f === undefined ? [] : f.versions.map((v) => this.#toVersion(f, v))))
       .filter((v) => options.runId === undefined || v.runId === options.runId)
-      .sort((a, b) => a.name.localeCompare(b.name) || Number(b.version) - Number(a.version))
+      .sort((a, b) => byCodePoint(a.name, b.name) || Number(b.version) - Number(a.version))
       .slice(0, options.maxResults ?? 1000);
   }
 
@@ -688,9 +688,7 @@ class LocalRegistry implements Registry {
   async transitionModelVersionStage(options: TransitionStageOptions): Promise<ModelVersion> {
     const stage = requireStage(options.stage);
     const archive = options.archiveExistingVersions ?? false;
-    if (archive && !ACTIVE_STAGES.has(stage)) {
-      throw invalid(`archive_existing_versions applies only to Staging and Production, not '${stage}'.`);
-    }
+    validateArchiveStage(stage, archive);
     return this.#locked(async () => {
       const file = await this.#requireModel(options.name);
       const target = this.#requireVersion(file, options.version);

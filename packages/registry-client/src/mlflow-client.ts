@@ -13,11 +13,13 @@ import { HttpTransport, type QueryValue, type RequestSpec } from "./internal/htt
 import { redactUrl, splitCredentials } from "./internal/redact.ts";
 import { parseJsonBody, responseError } from "./internal/responses.ts";
 import {
+  byCodePoint,
   isLaterMetric,
   joinArtifactPath,
   requireStage,
   runFilterString,
   validateAlias,
+  validateArchiveStage,
   validateArtifactPath,
 } from "./internal/validation.ts";
 import type {
@@ -254,12 +256,14 @@ interface CallOptions {
 class MlflowClient implements Registry {
   readonly #http: HttpTransport;
   readonly #baseUrl: string;
+  readonly #displayUrl: string;
   readonly #now: () => Date;
   readonly #artifactRoots = new Map<string, string>();
 
   constructor(http: HttpTransport, now: () => Date) {
     this.#http = http;
     this.#baseUrl = http.baseUrl;
+    this.#displayUrl = http.displayUrl;
     this.#now = now;
   }
 
@@ -275,7 +279,7 @@ class MlflowClient implements Registry {
         : {}),
     };
     const response = await this.#http.request(spec);
-    const context = { baseUrl: this.#baseUrl, request: this.#http.describe(spec) };
+    const context = { displayUrl: this.#displayUrl, request: this.#http.describe(spec) };
     if (response.status < 200 || response.status >= 300) throw responseError(context, response);
     return parseJsonBody(context, response) as T;
   }
@@ -287,9 +291,9 @@ class MlflowClient implements Registry {
     // /version answers a bare version string; anything else (404 from an old server) leaves it unknown.
     const serverVersion = response.status === 200 && /^\d+\.\d+/.test(text) ? text : undefined;
     if (response.status === 401 || response.status === 403) {
-      throw responseError({ baseUrl: this.#baseUrl, request: this.#http.describe(spec) }, response);
+      throw responseError({ displayUrl: this.#displayUrl, request: this.#http.describe(spec) }, response);
     }
-    return { kind: "mlflow", location: redactUrl(this.#baseUrl), serverVersion };
+    return { kind: "mlflow", location: this.#displayUrl, serverVersion };
   }
 
   // ---------------------------------------------------------------- experiments
@@ -328,7 +332,7 @@ class MlflowClient implements Registry {
     }
     const created = await this.getExperimentByName(name);
     if (created === undefined) {
-      throw new RegistryError("REGISTRY_NOT_FOUND", `Experiment '${name}' was created but cannot be read back from ${redactUrl(this.#baseUrl)}.`);
+      throw new RegistryError("REGISTRY_NOT_FOUND", `Experiment '${name}' was created but cannot be read back from ${this.#displayUrl}.`);
     }
     return created;
   }
@@ -361,7 +365,7 @@ class MlflowClient implements Registry {
       return run;
     } catch (error) {
       if (error instanceof RegistryError && error.code === "REGISTRY_NOT_FOUND") {
-        throw new RegistryError("REGISTRY_NOT_FOUND", `Run '${runId}' does not exist in MLflow at ${redactUrl(this.#baseUrl)}.`, {
+        throw new RegistryError("REGISTRY_NOT_FOUND", `Run '${runId}' does not exist in MLflow at ${this.#displayUrl}.`, {
           cause: error,
           httpStatus: error.httpStatus,
           mlflowErrorCode: error.mlflowErrorCode,
@@ -465,7 +469,7 @@ class MlflowClient implements Registry {
     };
     const response = await this.#http.request(spec);
     if (response.status < 200 || response.status >= 300) {
-      throw responseError({ baseUrl: this.#baseUrl, request: this.#http.describe(spec) }, response);
+      throw responseError({ displayUrl: this.#displayUrl, request: this.#http.describe(spec) }, response);
     }
   }
 
@@ -500,7 +504,7 @@ class MlflowClient implements Registry {
       idempotent: true,
     };
     const response = await this.#http.request(spec);
-    const context = { baseUrl: this.#baseUrl, request: this.#http.describe(spec) };
+    const context = { displayUrl: this.#displayUrl, request: this.#http.describe(spec) };
     if (response.status < 200 || response.status >= 300) throw responseError(context, response);
     const body = parseJsonBody(context, response) as { files?: { path?: string; is_dir?: boolean; file_size?: number | string }[] };
     // The proxy answers base names relative to the listed folder; callers want paths from the root.
@@ -510,7 +514,7 @@ class MlflowClient implements Registry {
         isDir: f.is_dir === true,
         fileSize: f.file_size === undefined ? undefined : Number(f.file_size),
       }))
-      .sort((a, b) => a.path.localeCompare(b.path));
+      .sort((a, b) => byCodePoint(a.path, b.path));
   }
 
   async listArtifacts(options: ListArtifactsOptions): Promise<ArtifactFile[]> {
@@ -523,9 +527,9 @@ class MlflowClient implements Registry {
     const spec: RequestSpec = { method: "GET", url: proxyFileUrl(location, relPath), stream: true, idempotent: true };
     const response = await this.#http.request(spec);
     if (response.status < 200 || response.status >= 300) {
-      const error = responseError({ baseUrl: this.#baseUrl, request: this.#http.describe(spec) }, response);
+      const error = responseError({ displayUrl: this.#displayUrl, request: this.#http.describe(spec) }, response);
       if (response.status === 404) {
-        throw new RegistryError("REGISTRY_NOT_FOUND", `No artifact at '${joinArtifactPath(location.path, relPath)}' in MLflow at ${redactUrl(this.#baseUrl)}.`, {
+        throw new RegistryError("REGISTRY_NOT_FOUND", `No artifact at '${joinArtifactPath(location.path, relPath)}' in MLflow at ${this.#displayUrl}.`, {
           cause: error,
           httpStatus: 404,
           mlflowErrorCode: error.mlflowErrorCode,
@@ -540,28 +544,43 @@ class MlflowClient implements Registry {
       await rename(temp, dest);
     } catch (error) {
       await rm(temp, { force: true });
-      throw new RegistryError("REGISTRY_UNAVAILABLE", `Download of '${relPath}' from ${redactUrl(this.#baseUrl)} broke off: ${(error as Error).message}`, {
+      throw new RegistryError("REGISTRY_UNAVAILABLE", `Download of '${relPath}' from ${this.#displayUrl} broke off: ${(error as Error).message}`, {
         cause: error,
       });
     }
   }
 
-  /** Downloads `relPath` (file or folder) under `location` to `dest` (the file, or the folder's new path). */
-  async #download(location: ProxyLocation, relPath: string, dest: string): Promise<void> {
+  /**
+   * Whether `relPath` is a folder (with its listing) or a file. The proxy lists a file, an empty
+   * folder and a missing path alike as empty, so the parent's listing decides; asking for a missing
+   * file instead would cost a 500 and its retries on 2.x (3.x answers 404).
+   */
+  async #probe(location: ProxyLocation, relPath: string): Promise<{ kind: "dir"; entries: ArtifactFile[] } | { kind: "file" }> {
     const entries = await this.#list(location, relPath);
-    if (entries.length === 0) {
-      // The proxy lists a file (or a missing path) as empty: try it as a file.
-      await this.#downloadFile(location, relPath, dest);
-      return;
-    }
+    if (entries.length > 0 || relPath === "") return { kind: "dir", entries };
+    const parent = relPath.includes("/") ? relPath.slice(0, relPath.lastIndexOf("/")) : "";
+    const siblings = await this.#list(location, parent);
+    const self = siblings.find((f) => f.path === relPath);
+    if (self !== undefined) return self.isDir ? { kind: "dir", entries: [] } : { kind: "file" };
+    const where = joinArtifactPath(location.path, relPath);
+    throw new RegistryError(
+      "REGISTRY_NOT_FOUND",
+      `No artifact at '${where}' in MLflow at ${this.#displayUrl}; '${parent === "" ? "/" : parent}' holds: ${listOf(siblings.map((f) => f.path), "nothing")}.`,
+      { details: { path: where, available: siblings.map((f) => f.path) } },
+    );
+  }
+
+  /** Downloads a folder's files (recursively) into `dest`, keeping their paths below `relPath`. */
+  async #downloadDir(location: ProxyLocation, dir: { relPath: string; entries: ArtifactFile[] }, dest: string): Promise<void> {
+    const { relPath, entries } = dir;
     const files: string[] = [];
-    const walk = async (dir: string, items: ArtifactFile[]): Promise<void> => {
+    const walk = async (items: ArtifactFile[]): Promise<void> => {
       for (const item of items) {
-        if (item.isDir) await walk(item.path, await this.#list(location, item.path));
+        if (item.isDir) await walk(await this.#list(location, item.path));
         else files.push(item.path);
       }
     };
-    await walk(relPath, entries);
+    await walk(entries);
     await mkdir(dest, { recursive: true });
     const prefix = relPath === "" ? 0 : relPath.length + 1;
     await mapLimit(files, 4, (file) => this.#downloadFile(location, file, join(dest, file.slice(prefix))));
@@ -572,7 +591,9 @@ class MlflowClient implements Registry {
     validateArtifactPath(path);
     const location = this.#proxy(await this.#runArtifactRoot(options.runId));
     const dest = path === "" ? options.destDir : join(options.destDir, path);
-    await this.#download(location, path, dest);
+    const probe = await this.#probe(location, path);
+    if (probe.kind === "file") await this.#downloadFile(location, path, dest);
+    else await this.#downloadDir(location, { relPath: path, entries: probe.entries }, dest);
     return dest;
   }
 
@@ -594,7 +615,7 @@ class MlflowClient implements Registry {
     const names = await this.#modelNames();
     return new RegistryError(
       "REGISTRY_NOT_FOUND",
-      `Registered model '${name}' does not exist in MLflow at ${redactUrl(this.#baseUrl)}; models: ${listOf(names, "none")}.`,
+      `Registered model '${name}' does not exist in MLflow at ${this.#displayUrl}; models: ${listOf(names, "none")}.`,
       { cause, httpStatus: cause.httpStatus, mlflowErrorCode: cause.mlflowErrorCode, details: { name, available: names } },
     );
   }
@@ -747,6 +768,8 @@ class MlflowClient implements Registry {
 
   async transitionModelVersionStage(options: TransitionStageOptions): Promise<ModelVersion> {
     const stage = requireStage(options.stage);
+    // The server answers this with a 500, which would be retried for nothing.
+    validateArchiveStage(stage, options.archiveExistingVersions ?? false);
     try {
       const res = await this.#call<{ model_version?: WireModelVersion }>("POST", "model-versions/transition-stage", {
         body: {
@@ -850,15 +873,16 @@ class MlflowClient implements Registry {
 
   async downloadModel(uri: string, destDir: string): Promise<DownloadModelResult> {
     const resolved = await this.resolveArtifactLocation(uri);
-    const location = this.#proxy(resolved.artifactUri);
-    const entries = await this.#list(location, "");
+    const { endpoint, path } = this.#proxy(resolved.artifactUri);
+    // Probe from the parent so a model that is a single file is told apart from a folder.
+    const slash = path.lastIndexOf("/");
+    const parent: ProxyLocation = { endpoint, path: slash < 0 ? "" : path.slice(0, slash) };
+    const name = slash < 0 ? path : path.slice(slash + 1);
+    const probe = await this.#probe(parent, name);
     // A folder's files land directly in destDir (destDir/MLmodel); a single file keeps its name.
-    const localPath = entries.length === 0 ? join(destDir, basename(location.path)) : destDir;
-    if (entries.length === 0) {
-      await this.#downloadFile({ endpoint: location.endpoint, path: dirname(location.path) === "." ? "" : dirname(location.path) }, basename(location.path), localPath);
-    } else {
-      await this.#download(location, "", destDir);
-    }
+    const localPath = probe.kind === "file" ? join(destDir, basename(name)) : destDir;
+    if (probe.kind === "file") await this.#downloadFile(parent, name, localPath);
+    else await this.#downloadDir(parent, { relPath: name, entries: probe.entries }, destDir);
     return { ...resolved, localPath };
   }
 
@@ -913,6 +937,7 @@ export function createMlflowClient(options: MlflowClientOptions): Registry {
   const now = options.now ?? (() => new Date());
   const http = new HttpTransport({
     baseUrl: url.replace(/\/+$/, ""),
+    displayUrl: redactUrl(options.trackingUri.trim()).replace(/\/+$/, ""),
     authorization,
     insecureTls: options.insecureTls ?? false,
     timeoutMs: requireRange("timeoutMs", options.timeoutMs ?? 120_000, [1, 86_400_000]),

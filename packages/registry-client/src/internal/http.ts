@@ -4,7 +4,6 @@ import type { Readable } from "node:stream";
 import axios, { type AxiosInstance, type AxiosResponse } from "axios";
 import type { Logger } from "@streamflow/core";
 import { RegistryError } from "../errors.ts";
-import { redactUrl } from "./redact.ts";
 import {
   NOT_PROCESSED_STATUSES,
   NOT_SENT_ERRORS,
@@ -44,7 +43,10 @@ export interface RawResponse {
 }
 
 export interface TransportOptions {
+  /** Tracking URI without credentials: what requests go to. */
   baseUrl: string;
+  /** Tracking URI as configured, credentials masked (`http://***@host`): what messages show. */
+  displayUrl: string;
   authorization: string | undefined;
   insecureTls: boolean;
   timeoutMs: number;
@@ -95,6 +97,7 @@ export function withQuery(url: string, query: Record<string, QueryValue> | undef
 /** HTTP with MLflow's retry policy. Knows nothing of MLflow's endpoints; never lets credentials out. */
 export class HttpTransport {
   readonly baseUrl: string;
+  readonly displayUrl: string;
   readonly #options: TransportOptions;
   readonly #axios: AxiosInstance;
   readonly #agents: { http: http.Agent; https: https.Agent };
@@ -102,6 +105,7 @@ export class HttpTransport {
   constructor(options: TransportOptions) {
     this.#options = options;
     this.baseUrl = options.baseUrl;
+    this.displayUrl = options.displayUrl;
     this.#agents = {
       http: new http.Agent({ keepAlive: true }),
       https: new https.Agent({ keepAlive: true, rejectUnauthorized: !options.insecureTls }),
@@ -181,7 +185,7 @@ export class HttpTransport {
 
   #networkError(spec: RequestSpec, failure: (Error & { code?: string }) | undefined, retries: number): RegistryError {
     const code = failure?.code;
-    const where = redactUrl(this.baseUrl);
+    const where = this.displayUrl;
     const after = retries > 0 ? ` after ${retries} ${retries === 1 ? "retry" : "retries"}` : "";
     const timedOut = code === "ECONNABORTED" || code === "ETIMEDOUT" || code === "ERR_SOCKET_CONNECTION_TIMEOUT";
     const tls = code !== undefined && /CERT|SSL|TLS|SELF_SIGNED/.test(code);

@@ -21,8 +21,8 @@ function contentType(response: RawResponse): string {
 }
 
 export interface ResponseContext {
-  /** Tracking URI without credentials. */
-  baseUrl: string;
+  /** Tracking URI for messages, credentials masked. */
+  displayUrl: string;
   /** "POST /api/2.0/mlflow/runs/create" */
   request: string;
 }
@@ -44,7 +44,7 @@ export function parseJsonBody(context: ResponseContext, response: RawResponse): 
 }
 
 function notMlflow(context: ResponseContext, response: RawResponse, text: string): RegistryError {
-  const where = redactUrl(context.baseUrl);
+  const where = context.displayUrl;
   return new RegistryError(
     "REGISTRY_PROTOCOL",
     `Is this an MLflow server? The URL ${where} answered ${context.request} with HTTP ${response.status} ${contentType(response)}` +
@@ -60,7 +60,7 @@ function notMlflow(context: ResponseContext, response: RawResponse, text: string
 
 /** Turns a non-2xx answer into the RegistryError callers branch on. */
 export function responseError(context: ResponseContext, response: RawResponse): RegistryError {
-  const where = redactUrl(context.baseUrl);
+  const where = context.displayUrl;
   const text = typeof response.data === "string" ? response.data : "";
   const parsed = tryParse(text);
   const body = typeof parsed === "object" && parsed !== null ? (parsed as MlflowErrorBody) : undefined;
@@ -125,7 +125,7 @@ function unavailable(
   extra: { base: { httpStatus: number; mlflowErrorCode: string | undefined }; said: string },
 ): RegistryError {
   const { base, said } = extra;
-  const where = redactUrl(context.baseUrl);
+  const where = context.displayUrl;
   const after = response.retries > 0 ? ` after ${response.retries} ${response.retries === 1 ? "retry" : "retries"}` : "";
   return new RegistryError(
     "REGISTRY_UNAVAILABLE",

@@ -74,3 +74,15 @@ export function validateArtifactPath(path: string): void {
     throw invalid(`Invalid artifact path '${path}': it must be relative and must not contain '..'.`);
   }
 }
+
+/** MLflow archives existing versions only when moving into an active stage. */
+export function validateArchiveStage(stage: ModelStage, archiveExistingVersions: boolean): void {
+  if (archiveExistingVersions && stage !== "Staging" && stage !== "Production") {
+    throw invalid(`archive_existing_versions applies only to Staging and Production, not '${stage}'.`);
+  }
+}
+
+/** Locale-independent order, so listings are the same on every machine and in every registry. */
+export function byCodePoint(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
