@@ -133,8 +133,8 @@ async function checkCoverage(db: SqlExecutor, asOf: string, labelAsOf: string): 
 }
 
 interface DatasetSink {
-  /** `line` is the row's canonical CSV line (with its LF), the unit the fingerprint hashes. */
-  row(values: unknown[], line: string): void | Promise<void>;
+  /** A fetched batch: its rows' values, and their canonical CSV lines (what the fingerprint hashes). */
+  rows(batch: unknown[][], text: string): void | Promise<void>;
 }
 
 /** Streams the joined rows through a cursor (bounded memory) and returns row count, positives and fingerprint. */
@@ -150,6 +150,8 @@ async function streamDataset(
   let rows = 0;
   let positives = 0;
   await options.db.transaction(async (tx) => {
+    // The final ordering of a million rows then sorts in memory; reverts at commit.
+    await tx.exec("SET LOCAL work_mem = '256MB'");
     await checkCoverage(tx, asOf, labelAsOf);
     const total = (
       await tx.query<{ n: number }>(
@@ -169,13 +171,14 @@ async function streamDataset(
     for (;;) {
       const batch = await tx.query(`FETCH ${FETCH_ROWS} FROM streamflow_dataset`);
       if (batch.length === 0) break;
-      for (const record of batch) {
-        const values = OUTPUT_COLUMNS.map((c) => record[c]);
-        const line = values.map(csvCell).join(",") + "\n";
-        hash.update(line);
-        if (record[LABEL_SNAPSHOT.column.name] === true) positives++;
-        await sink.row(values, line);
+      const values = batch.map((record) => OUTPUT_COLUMNS.map((c) => record[c]));
+      let text = "";
+      for (const row of values) {
+        text += row.map(csvCell).join(",") + "\n";
+        if (row[row.length - 1] === true) positives++;
       }
+      hash.update(text);
+      await sink.rows(values, text);
       rows += batch.length;
       options.onProgress?.({ phase: "build dataset", done: rows, total });
     }
@@ -194,10 +197,12 @@ export async function loadDataset(options: DatasetOptions): Promise<Dataset> {
   const features: FeatureValue[][] = FEATURE_COLUMNS.map(() => []);
   const labels: number[] = [];
   const result = await streamDataset(options, {
-    row(values) {
-      userIds.push(values[0] as string);
-      for (let i = 0; i < features.length; i++) features[i]!.push((values[i + 1] ?? null) as FeatureValue);
-      labels.push(values[values.length - 1] === true ? 1 : 0);
+    rows(batch) {
+      for (const values of batch) {
+        userIds.push(values[0] as string);
+        for (let i = 0; i < features.length; i++) features[i]!.push((values[i + 1] ?? null) as FeatureValue);
+        labels.push(values[values.length - 1] === true ? 1 : 0);
+      }
     },
   });
   return {
@@ -253,23 +258,18 @@ export async function buildDataset(options: BuildDatasetOptions): Promise<BuildD
     if (format === "csv") {
       const stream = createWriteStream(tmp);
       stream.write(OUTPUT_COLUMNS.join(",") + "\n");
-      let buffer = "";
       result = await streamDataset(options, {
-        async row(_values, line) {
-          buffer += line;
-          if (buffer.length > 1 << 20) {
-            if (!stream.write(buffer)) await once(stream, "drain");
-            buffer = "";
-          }
+        async rows(_batch, text) {
+          if (!stream.write(text)) await once(stream, "drain");
         },
       });
-      stream.end(buffer);
+      stream.end();
       await once(stream, "finish");
     } else {
       const columns: unknown[][] = OUTPUT_COLUMNS.map(() => []);
       result = await streamDataset(options, {
-        row(values) {
-          for (let i = 0; i < values.length; i++) columns[i]!.push(values[i] ?? null);
+        rows(batch) {
+          for (const values of batch) for (let i = 0; i < values.length; i++) columns[i]!.push(values[i] ?? null);
         },
       });
       await writeParquet(tmp, columns);
