@@ -837,10 +837,21 @@ class MlflowClient implements Registry {
         return { artifactUri: parsed.path === "" ? root : `${root}/${parsed.path}`, modelVersion: undefined, runId: parsed.runId };
       }
       case "logged-model": {
-        const res = await this.#call<{ model?: { info?: { artifact_uri?: string; source_run_id?: string } } }>(
-          "GET",
-          `logged-models/${encodeURIComponent(parsed.modelId)}`,
-        );
+        let res: { model?: { info?: { artifact_uri?: string; source_run_id?: string } } };
+        try {
+          res = await this.#call("GET", `logged-models/${encodeURIComponent(parsed.modelId)}`);
+        } catch (error) {
+          // A 2.x server has no such route and answers Flask's HTML 404.
+          if (error instanceof RegistryError && error.code === "REGISTRY_PROTOCOL" && error.httpStatus === 404) {
+            const { serverVersion } = await this.describe();
+            throw new RegistryError(
+              "REGISTRY_PROTOCOL",
+              `'${uri}' names an MLflow 3 logged model, but MLflow at ${this.#displayUrl} (${serverVersion ?? "unknown version"}) has no logged models.`,
+              { cause: error, httpStatus: 404, hint: "Use models:/NAME/VERSION or models:/NAME@ALIAS, or an MLflow 3 server." },
+            );
+          }
+          throw error;
+        }
         return { artifactUri: res.model?.info?.artifact_uri ?? "", modelVersion: undefined, runId: res.model?.info?.source_run_id };
       }
       case "version":

@@ -1,4 +1,7 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { inspect } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MLFLOW_LINES, startMlflowServer, type MlflowServer } from "@streamflow/test-utils";
@@ -186,6 +189,34 @@ describe.each(MLFLOW_LINES)("MLflow %s.x server", (line) => {
       [1, 0.6],
       [2, 0.7],
     ]);
+  });
+
+  it("resolves models:/<model_id> to a 3.x logged model, and explains on 2.x that there are none", async () => {
+    const registry = client({ trackingUri: server.url });
+    const experiment = await registry.getOrCreateExperiment(unique("logged"));
+    const created = await fetch(`${server.url}/api/2.0/mlflow/logged-models`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ experiment_id: experiment.experimentId, name: "model" }),
+    });
+    if (line === "2") {
+      expect(created.status).toBe(404);
+      const error = await expectRegistryError(registry.resolveArtifactLocation("models:/m-0123abcd"), "REGISTRY_PROTOCOL");
+      expect(error.message).toContain("has no logged models");
+      return;
+    }
+    const { model } = (await created.json()) as { model: { info: { model_id: string; artifact_uri: string } } };
+    const path = model.info.artifact_uri.replace(/^mlflow-artifacts:\/*/, "");
+    const put = await fetch(`${server.url}/api/2.0/mlflow-artifacts/artifacts/${path}/MLmodel`, { method: "PUT", body: "artifact_path: model\n" });
+    expect(put.status).toBe(200);
+    const dest = await mkdtemp(join(tmpdir(), "sf-logged-model-"));
+    try {
+      const result = await registry.downloadModel(`models:/${model.info.model_id}`, dest);
+      expect(result.artifactUri).toBe(model.info.artifact_uri);
+      expect(await readFile(join(dest, "MLmodel"), "utf8")).toBe("artifact_path: model\n");
+    } finally {
+      await rm(dest, { recursive: true, force: true });
+    }
   });
 
   it("resolves an unknown model to REGISTRY_NOT_FOUND with the HTTP status and MLflow's code", async () => {

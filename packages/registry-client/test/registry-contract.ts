@@ -133,6 +133,14 @@ export function registryContract(context: () => ContractContext): void {
       expect(history.map((m) => m.step).sort((a, b) => a - b)).toEqual(metrics.map((m) => m.step));
     });
 
+    it("records a logged model on the run, as the 2.x runs table reads it", async () => {
+      const { runId } = await newRun();
+      const record = { artifact_path: "model", flavors: { streamflow: { data: "model.json" } }, utc_time_created: "2024-01-31 12:00:00.000000", run_id: runId };
+      await registry.recordLoggedModel(runId, record);
+      const history = JSON.parse((await registry.getRun(runId)).data.tags["mlflow.log-model.history"] ?? "[]") as unknown[];
+      expect(history).toEqual([expect.objectContaining({ artifact_path: "model", run_id: runId })]);
+    });
+
     it("does not duplicate a metric point when a batch is sent again", async () => {
       const { runId } = await newRun();
       const batch = { runId, metrics: [{ key: "auc", value: 0.7, timestamp: new Date(Date.UTC(2024, 0, 31)), step: 3 }] };
