@@ -71,10 +71,10 @@ export interface MlflowClientOptions {
   timeoutMs?: number;
   /** Retries after the first attempt (MLFLOW_HTTP_REQUEST_MAX_RETRIES). @default 7 */
   maxRetries?: number;
-  /** Seconds; retry n waits factor · 2^(n−1) (MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR). @default 2 */
-  backoffFactor?: number;
-  /** Seconds of uniform random extra wait (MLFLOW_HTTP_REQUEST_BACKOFF_JITTER). @default 1 */
-  backoffJitter?: number;
+  /** Retry n (n ≥ 2) waits factor · 2^(n−1) (MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR, which is in seconds). @default 2000 */
+  backoffFactorMs?: number;
+  /** Up to this much uniform random extra wait (MLFLOW_HTTP_REQUEST_BACKOFF_JITTER, in seconds). @default 1000 */
+  backoffJitterMs?: number;
   /** Longest wait between two attempts, Retry-After included. @default 120000 */
   backoffMaxMs?: number;
   /** Wait as long as a 429/503's Retry-After says (MLFLOW_HTTP_RESPECT_RETRY_AFTER_HEADER). @default true */
@@ -954,8 +954,8 @@ export function createMlflowClient(options: MlflowClientOptions): Registry {
     timeoutMs: requireRange("timeoutMs", options.timeoutMs ?? 120_000, [1, 86_400_000]),
     retry: {
       maxRetries: requireRange("maxRetries", options.maxRetries ?? 7, [0, 100]),
-      backoffFactor: requireRange("backoffFactor", options.backoffFactor ?? 2, [0, 120]),
-      backoffJitter: requireRange("backoffJitter", options.backoffJitter ?? 1, [0, 120]),
+      backoffFactorMs: requireRange("backoffFactorMs", options.backoffFactorMs ?? 2_000, [0, 120_000]),
+      backoffJitterMs: requireRange("backoffJitterMs", options.backoffJitterMs ?? 1_000, [0, 120_000]),
       backoffMaxMs: requireRange("backoffMaxMs", options.backoffMaxMs ?? 120_000, [0, 3_600_000]),
     },
     respectRetryAfter: options.respectRetryAfter ?? true,

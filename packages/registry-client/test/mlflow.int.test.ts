@@ -56,6 +56,10 @@ describe("MlflowClient against faulty servers", () => {
     expect(error.message).toContain(`http://***@127.0.0.1:${port}`);
     expect(error.message).toContain("after 3 retries");
     expect(`${error.message} ${error.hint} ${inspect(error, { depth: 10 })} ${JSON.stringify(error)}`).not.toContain("s3cret");
+    // A refused connection proves the request never arrived, so even a create is retried.
+    delays.length = 0;
+    await expectRegistryError(registry.createRun({ experimentId: "1" }), "REGISTRY_UNAVAILABLE");
+    expect(delays).toHaveLength(3);
     await registry.close();
   });
 

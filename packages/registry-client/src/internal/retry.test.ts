@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { backoffDelayMs, parseRetryAfterMs } from "./retry.ts";
 
-const MLFLOW_DEFAULTS = { maxRetries: 7, backoffFactor: 2, backoffJitter: 1, backoffMaxMs: 120_000 };
+const MLFLOW_DEFAULTS = { maxRetries: 7, backoffFactorMs: 2_000, backoffJitterMs: 1_000, backoffMaxMs: 120_000 };
 
 describe("backoffDelayMs", () => {
   it("follows urllib3's schedule with MLflow's defaults: 0, 4, 8, 16, 32, 64, 120 s (no jitter drawn)", () => {
@@ -13,7 +13,7 @@ describe("backoffDelayMs", () => {
     expect(backoffDelayMs(MLFLOW_DEFAULTS, 1, () => 0.99)).toBe(0);
     expect(backoffDelayMs(MLFLOW_DEFAULTS, 2, () => 0.25)).toBe(4_250);
     expect(backoffDelayMs(MLFLOW_DEFAULTS, 7, () => 0.99)).toBe(120_000);
-    expect(backoffDelayMs({ ...MLFLOW_DEFAULTS, backoffJitter: 0 }, 3, () => 0.9)).toBe(8_000);
+    expect(backoffDelayMs({ ...MLFLOW_DEFAULTS, backoffJitterMs: 0 }, 3, () => 0.9)).toBe(8_000);
   });
 });
 

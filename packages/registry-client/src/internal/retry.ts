@@ -22,10 +22,8 @@ export const RETRY_NETWORK_ERRORS: ReadonlySet<string> = new Set([
 
 export interface RetryPolicy {
   maxRetries: number;
-  /** Seconds, like MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR. */
-  backoffFactor: number;
-  /** Seconds, like MLFLOW_HTTP_REQUEST_BACKOFF_JITTER. */
-  backoffJitter: number;
+  backoffFactorMs: number;
+  backoffJitterMs: number;
   backoffMaxMs: number;
 }
 
@@ -35,8 +33,8 @@ export interface RetryPolicy {
  */
 export function backoffDelayMs(policy: RetryPolicy, retry: number, random: () => number): number {
   if (retry <= 1) return 0;
-  const seconds = policy.backoffFactor * 2 ** (retry - 1) + (policy.backoffJitter > 0 ? random() * policy.backoffJitter : 0);
-  return Math.max(0, Math.min(policy.backoffMaxMs, Math.round(seconds * 1000)));
+  const ms = policy.backoffFactorMs * 2 ** (retry - 1) + (policy.backoffJitterMs > 0 ? random() * policy.backoffJitterMs : 0);
+  return Math.max(0, Math.min(policy.backoffMaxMs, Math.round(ms)));
 }
 
 /** `Retry-After` as milliseconds: delta-seconds or an HTTP date. undefined when absent or unreadable. */
