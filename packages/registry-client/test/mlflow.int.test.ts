@@ -1,4 +1,5 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,6 +8,26 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MLFLOW_LINES, startMlflowServer, type MlflowServer } from "@streamflow/test-utils";
 import { createMlflowClient, type MlflowClientOptions, type Registry } from "@streamflow/registry-client";
 import { expectRegistryError, registryContract, unique } from "./registry-contract.ts";
+
+// A self-signed certificate for 127.0.0.1 (EC P-256, valid until 2126), made for this test only.
+const TEST_TLS = {
+  key: `-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg6Nm26JpcHWXgahAj
+T8SkCsOOw7dZzj6adFpOpuFBRVWhRANCAAQxWZfWB80aF6XIgMjq6DqqfnOp182C
+lPb75zVLGTlaYg/zxnPUrTFGVK/S5FAsKYeJ9mmfdtgHj7MWIKqXim2m
+-----END PRIVATE KEY-----`,
+  cert: `-----BEGIN CERTIFICATE-----
+MIIBkTCCATagAwIBAgIUDFmppJh+H6QPmGAhSCraej7HfZkwCgYIKoZIzj0EAwIw
+FDESMBAGA1UEAwwJMTI3LjAuMC4xMCAXDTI2MTEyNjE1MDUwMloYDzIxMjYxMTAy
+MTUwNTAyWjAUMRIwEAYDVQQDDAkxMjcuMC4wLjEwWTATBgcqhkjOPQIBBggqhkjO
+PQMBBwNCAAQxWZfWB80aF6XIgMjq6DqqfnOp182ClPb75zVLGTlaYg/zxnPUrTFG
+VK/S5FAsKYeJ9mmfdtgHj7MWIKqXim2mo2QwYjAdBgNVHQ4EFgQUd5BaUHuWiFVm
+EIk9VEhlYoOlpa8wHwYDVR0jBBgwFoAUd5BaUHuWiFVmEIk9VEhlYoOlpa8wDwYD
+VR0TAQH/BAUwAwEB/zAPBgNVHREECDAGhwR/AAABMAoGCCqGSM49BAMCA0kAMEYC
+IQDfVfhcM8owMrp3h1hEBA4dF7EOV4QtaTD8zan/lY0CIgIhAIbdu2qzdel4mhhL
+naCUv9jqvwzX+4uKwlIMURNrWmu2
+-----END CERTIFICATE-----`,
+};
 
 const noSleep = (): Promise<void> => Promise.resolve();
 
@@ -133,6 +154,27 @@ describe("MlflowClient against faulty servers", () => {
     const basic = client({ trackingUri: guarded.url, token: "ignored", username: "ann", password: "pw:1" });
     await expectRegistryError(basic.getRun("abc"), "REGISTRY_AUTH");
     expect(headers.at(-1)).toBe(`Basic ${Buffer.from("ann:pw:1").toString("base64")}`);
+  });
+
+  it("refuses a self-signed certificate unless insecureTls is set, without retrying", async () => {
+    const server = createHttpsServer(TEST_TLS, (_req, res) => {
+      res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify({ registered_model: { name: "m" } }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as { port: number };
+    try {
+      const delays: number[] = [];
+      const strict = client({ trackingUri: `https://127.0.0.1:${port}`, sleep: (ms) => (delays.push(ms), Promise.resolve()) });
+      const error = await expectRegistryError(strict.getRegisteredModel("m"), "REGISTRY_UNAVAILABLE");
+      expect(error.hint).toContain("MLFLOW_TRACKING_INSECURE_TLS");
+      expect(delays).toEqual([]);
+      const insecure = client({ trackingUri: `https://127.0.0.1:${port}`, insecureTls: true });
+      expect((await insecure.getRegisteredModel("m")).name).toBe("m");
+      await Promise.all([strict.close(), insecure.close()]);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 
   it("refuses a tracking URI that is not http(s)", () => {
