@@ -5,15 +5,17 @@ import { hasLabMonth, LAB_FEATURE_SCHEMA, labDataDir, readLabMonth } from "./lab
 /**
  * scikit-learn's validation AUC on the very split this test makes (month_000 features and
  * labels in CSV order, stratifiedSplit seed 42, the preprocessor's 18 columns), measured once
- * with scikit-learn 1.7.2 (the lab's version): RandomForestClassifier(n_estimators=300,
- * max_features="sqrt", class_weight="balanced", random_state=42) → 0.8307391386368976.
- * Other random_state values give 0.828–0.832 on this split. `pnpm bench forest` recomputes it live.
+ * with scikit-learn 1.7.2 (the lab's version, bench/.venv): RandomForestClassifier(n_estimators=300,
+ * max_features="sqrt", class_weight="balanced", random_state=42, n_jobs=-1) fitted on this
+ * split's training matrix written to disk → 0.8204950206686106 (random_state 1 and 2 give
+ * 0.8250 and 0.8225; F1 0.539 at 0.5). `pnpm bench forest` recomputes it live. The split comes
+ * from our RNG, so the literal must be measured again if stratifiedSplit or Rng ever change.
  *
  * The issue's 0.819 was measured on scikit-learn's own split (numpy's RNG), which puts other
  * users in validation; the lab saw 0.804–0.824 across row orders for the same reason. Comparing
  * on the same split is what isolates the forest, so that is the reference used here.
  */
-const SKLEARN_AUC_SAME_SPLIT = 0.8307391386368976;
+const SKLEARN_AUC_SAME_SPLIT = 0.8204950206686106;
 
 const dir = labDataDir(process.env);
 const present = hasLabMonth(dir, "month_000");
