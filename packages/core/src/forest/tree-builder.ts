@@ -340,7 +340,8 @@ class NodeStack {
       t.set(this.#totals);
       this.#totals = t;
     }
-    this.#ints.set(rec.subarray(0, 5), this.size * 5);
+    const at = this.size * 5;
+    for (let i = 0; i < 5; i++) this.#ints[at + i] = rec[i] as number;
     for (let c = 0; c < k; c++) this.#totals[this.size * k + c] = totals[off + c] as number;
     this.size++;
   }
