@@ -7,6 +7,7 @@ import type { CliIo } from "./io.ts";
 /** Flags every command shares. */
 export interface GlobalFlags {
   databaseUrl?: string | undefined;
+  trackingUri?: string | undefined;
   home?: string | undefined;
   json?: boolean | undefined;
   verbose?: boolean | undefined;
@@ -24,6 +25,23 @@ export interface ResolvedConfig {
   verbose: boolean;
   /** The config file that was read, if any. */
   configFile: string | undefined;
+  /** MLflow connection; `uri` undefined selects the local registry under `home/registry`. */
+  tracking: TrackingConfig;
+}
+
+/** MLflow settings, named and read like the Python client's (durations there are seconds). */
+export interface TrackingConfig {
+  uri: string | undefined;
+  token: string | undefined;
+  username: string | undefined;
+  password: string | undefined;
+  insecureTls: boolean;
+  timeoutMs: number | undefined;
+  maxRetries: number | undefined;
+  backoffFactorMs: number | undefined;
+  backoffJitterMs: number | undefined;
+  /** Where the local registry lives when no tracking URI is set. */
+  localRoot: string;
 }
 
 const CONFIG_FILE = "streamflow.config.json";
@@ -31,6 +49,7 @@ const CONFIG_FILE = "streamflow.config.json";
 const fileSchema = z
   .object({
     databaseUrl: z.string().min(1).optional(),
+    trackingUri: z.string().min(1).optional(),
     home: z.string().min(1).optional(),
   })
   .strict();
@@ -73,7 +92,31 @@ export async function resolveConfig(flags: GlobalFlags, io: CliIo): Promise<Reso
     nonEmpty(flags.databaseUrl) ?? nonEmpty(io.env["STREAMFLOW_DATABASE_URL"]) ?? file.values.databaseUrl;
   const homeSetting = nonEmpty(flags.home) ?? nonEmpty(io.env["STREAMFLOW_HOME"]) ?? file.values.home ?? ".streamflow";
   const home = isAbsolute(homeSetting) ? homeSetting : resolve(io.cwd, homeSetting);
+  const seconds = (name: string): number | undefined => {
+    const raw = nonEmpty(io.env[name]);
+    if (raw === undefined) return undefined;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < 0) throw new CliError("CONFIG_INVALID", `${name} must be a number of seconds >= 0, got '${raw}'`);
+    return Math.round(n * 1000);
+  };
+  const retries = nonEmpty(io.env["MLFLOW_HTTP_REQUEST_MAX_RETRIES"]);
+  if (retries !== undefined && !/^\d+$/.test(retries)) {
+    throw new CliError("CONFIG_INVALID", `MLFLOW_HTTP_REQUEST_MAX_RETRIES must be a whole number, got '${retries}'`);
+  }
+  const tracking: TrackingConfig = Object.freeze({
+    uri: nonEmpty(flags.trackingUri) ?? nonEmpty(io.env["MLFLOW_TRACKING_URI"]) ?? file.values.trackingUri,
+    token: nonEmpty(io.env["MLFLOW_TRACKING_TOKEN"]),
+    username: nonEmpty(io.env["MLFLOW_TRACKING_USERNAME"]),
+    password: nonEmpty(io.env["MLFLOW_TRACKING_PASSWORD"]),
+    insecureTls: /^(1|true|yes)$/i.test(io.env["MLFLOW_TRACKING_INSECURE_TLS"] ?? ""),
+    timeoutMs: seconds("MLFLOW_HTTP_REQUEST_TIMEOUT"),
+    maxRetries: retries === undefined ? undefined : Number(retries),
+    backoffFactorMs: seconds("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"),
+    backoffJitterMs: seconds("MLFLOW_HTTP_REQUEST_BACKOFF_JITTER"),
+    localRoot: join(home, "registry"),
+  });
   return Object.freeze({
+    tracking,
     databaseUrl,
     home,
     pgDataDir: join(home, "pgdata"),

@@ -1,5 +1,6 @@
 import type { CoreErrorCode } from "@streamflow/core";
 import type { FeaturesErrorCode } from "@streamflow/features";
+import type { RegistryErrorCode } from "@streamflow/registry-client";
 
 /** The CLI's promise to scripts: these numbers never change meaning. */
 export const EXIT = {
@@ -20,7 +21,7 @@ export const CLI_ERROR_CODES = {
 } as const;
 export type CliErrorCode = keyof typeof CLI_ERROR_CODES;
 
-export type ErrorCode = CoreErrorCode | FeaturesErrorCode | CliErrorCode;
+export type ErrorCode = CoreErrorCode | FeaturesErrorCode | RegistryErrorCode | CliErrorCode;
 
 // A Record over the union: a new library code fails typecheck here until it has an exit code.
 export const EXIT_CODE: Record<ErrorCode, ExitCode> = {
@@ -35,6 +36,17 @@ export const EXIT_CODE: Record<ErrorCode, ExitCode> = {
   SNAPSHOT_CONFLICT: EXIT.DATA_INVALID,
   NO_DATA_AS_OF: EXIT.DATA_INVALID,
   OUTPUT_INVALID: EXIT.USAGE,
+  REGISTRY_UNAVAILABLE: EXIT.UNAVAILABLE,
+  // Wrong credentials are configuration: retrying will not help.
+  REGISTRY_AUTH: EXIT.USAGE,
+  REGISTRY_PROTOCOL: EXIT.UNAVAILABLE,
+  REGISTRY_NOT_FOUND: EXIT.DATA_INVALID,
+  REGISTRY_CONFLICT: EXIT.DATA_INVALID,
+  REGISTRY_INVALID_REQUEST: EXIT.USAGE,
+  REGISTRY_URI_INVALID: EXIT.USAGE,
+  REGISTRY_ARTIFACTS_UNSUPPORTED: EXIT.USAGE,
+  REGISTRY_STORAGE: EXIT.USAGE,
+  REGISTRY_LOCK_TIMEOUT: EXIT.UNAVAILABLE,
   USAGE: EXIT.USAGE,
   CONFIG_INVALID: EXIT.USAGE,
   CHECK_FAILED: EXIT.CHECK_FAILED,
@@ -49,5 +61,5 @@ export const EXIT_CODES_HELP = `Exit codes:
   1  unexpected error (a bug: please report it with --verbose output)
   2  usage or configuration invalid
   3  dependency unavailable (PostgreSQL or MLflow unreachable; retry later)
-  4  data invalid (bad CSV, snapshot conflict, no data at that date, bad model file)
-  5  check failed (check-online coverage below threshold)`;
+  4  data invalid (bad CSV, snapshot conflict, no data at that date, bad model file, unknown model/version)
+  5  check failed (check-online coverage below threshold, promote --if-better refused)`;

@@ -22,6 +22,7 @@ function common(cmd: Command): Command {
   return cmd
     .addOption(new Option("--database-url <url>", "PostgreSQL URL (env STREAMFLOW_DATABASE_URL); unset = embedded PGlite"))
     .addOption(new Option("--home <dir>", "where embedded state lives (env STREAMFLOW_HOME)").default(undefined, "./.streamflow"))
+    .addOption(new Option("--tracking-uri <url>", "MLflow server (env MLFLOW_TRACKING_URI); unset = local registry in --home"))
     .option("--json", "print exactly one JSON object on stdout (logs and progress go to stderr)")
     .option("--verbose", "log each step, and show error causes");
 }
@@ -31,6 +32,7 @@ export function buildProgram(dispatch: Dispatch, version: string): Command {
   const program = new Command("streamflow")
     .description("Churn-model lifecycle toolkit: monthly data in, point-in-time training sets, online features.")
     .version(version)
+    .enablePositionalOptions()
     .showHelpAfterError("(run with --help for usage)")
     .addHelpText(
       "after",
@@ -90,9 +92,11 @@ export function buildProgram(dispatch: Dispatch, version: string): Command {
       .option("--test-size <share>", "stratified validation share", parseTestSize, 0.25)
       .option("--jobs <n>", "worker threads (default: all cores; the model does not depend on it)", parsePositiveInt)
       .option("--out-dir <dir>", "where model.json, feature_schema.json, metrics.json and the SVG plots go (default: $STREAMFLOW_HOME/runs/<run name>)")
+      .option("--experiment <name>", "MLflow experiment", "streamflow")
+      .addOption(new Option("--model-name <name>", "registered model the run is added to as a new version").default("streamflow_churn"))
       .addHelpText(
         "after",
-        "\nThe defaults are the lab's recipe: 300 trees, sqrt, balanced, seed 42, stratified 25% validation.\nSame data, options and seed give a byte-identical model.json (whatever --jobs).\n\nExample:\n  streamflow train --as-of 2024-01-31\n  streamflow train --as-of 2024-01-31 --label-as-of 2024-02-29 --json",
+        "\nThe defaults are the lab's recipe: 300 trees, sqrt, balanced, seed 42, stratified 25% validation.\nSame data, options and seed give a byte-identical model.json (whatever --jobs).\nThe run is logged to MLflow (MLFLOW_TRACKING_URI / --tracking-uri) or, when unset, to the local\nregistry in --home, and registered as a new version of --model-name.\n\nExample:\n  streamflow train --as-of 2024-01-31\n  streamflow train --as-of 2024-01-31 --label-as-of 2024-02-29 --json",
       ),
   ).action(act(async () => (await import("./commands/train.ts")).runTrain));
 
@@ -114,6 +118,34 @@ export function buildProgram(dispatch: Dispatch, version: string): Command {
       .option("--users <n>", "synthetic users", parsePositiveInt, 5_000)
       .option("--seed <n>", "random seed", parseNonNegativeInt, 42),
   ).action(act(async () => (await import("./commands/quickstart.ts")).runQuickstart));
+
+  common(
+    program
+      .command("promote")
+      .description("Move a registered model version to a stage and/or alias, optionally only if it beats the current one")
+      .option("--model-name <name>", "registered model", "streamflow_churn")
+      .option("--version <n>", "the candidate version")
+      .option("--latest", "the newest version is the candidate")
+      .option("--run-id <id>", "the version registered from this run is the candidate")
+      .addOption(new Option("--stage <stage>", "target stage").choices(["Production", "Staging", "Archived", "None"]))
+      .option("--alias <name>", "target alias (e.g. champion)")
+      .option("--archive-existing", "archive the versions now in the target stage")
+      .option("--if-better", "promote only if the candidate beats the current holder by more than --min-delta (exit 5 otherwise)")
+      .addOption(new Option("--metric <name>", "metric compared by --if-better").choices(["auc", "f1", "accuracy", "precision", "recall"]).default("auc"))
+      .option("--min-delta <x>", "margin the candidate must exceed", parseShare, 0.01)
+      .addHelpText(
+        "after",
+        "\n--if-better scores both versions on the candidate's own validation rows (same dates, same split),\nso the current model is never judged on rows the candidate trained on.\n\nExamples:\n  streamflow promote --latest --stage Production --archive-existing\n  streamflow promote --version 3 --alias champion --if-better --min-delta 0.01",
+      ),
+  ).action(act(async () => (await import("./commands/promote.ts")).runPromote));
+
+  const models = program.command("models").description("Registered models (read-only)");
+  common(models.command("list").description("Registered models with their versions, stages and aliases")).action(
+    act(async () => (await import("./commands/models.ts")).runModelsList),
+  );
+  common(models.command("show").description("Every version of a model: stage, aliases, dataset dates, AUC/F1, run").argument("<name>", "registered model name")).action(
+    async (name: string, _opts: unknown, cmd: Command) => dispatch(async () => (await import("./commands/models.ts")).runModelsShow, { ...cmd.optsWithGlobals(), name }),
+  );
 
   const db = program.command("db").description("Database maintenance");
   common(db.command("migrate").description("Apply pending schema migrations (commands also do it on start)")).action(

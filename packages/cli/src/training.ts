@@ -50,6 +50,13 @@ export interface TrainingOutcome {
 }
 
 
+/** The lab's run name, `rf_baseline_<as_of>`, with the label date when it differs. */
+export function runName(asOf: Date, labelAsOf: Date | undefined): string {
+  const a = asOf.toISOString().slice(0, 10);
+  const l = (labelAsOf ?? asOf).toISOString().slice(0, 10);
+  return `rf_baseline_${a}` + (l === a ? "" : `_labels_${l}`);
+}
+
 async function writeAtomically(path: string, text: string): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}`;
   await writeFile(tmp, text);
@@ -64,8 +71,8 @@ export async function runTraining(ctx: CommandContext, request: TrainingRequest)
   const dataset = await withFeatureStore(ctx, (db) =>
     loadDataset({ db, asOf: request.asOf, labelAsOf: request.labelAsOf, logger: ctx.logger, onProgress: ctx.progress }),
   );
-  const runName = `rf_baseline_${dataset.asOf}` + (dataset.labelAsOf === dataset.asOf ? "" : `_labels_${dataset.labelAsOf}`);
-  const outDir = resolve(ctx.io.cwd, request.outDir ?? join(ctx.config.home, "runs", runName));
+  const name = runName(request.asOf, request.labelAsOf);
+  const outDir = resolve(ctx.io.cwd, request.outDir ?? join(ctx.config.home, "runs", name));
   ctx.logger.info(`training on ${dataset.userIds.length} rows (features ${dataset.asOf}, labels ${dataset.labelAsOf})`);
 
   const schema = featureSchemaFromColumns(dataset.featureColumns);
@@ -118,7 +125,7 @@ export async function runTraining(ctx: CommandContext, request: TrainingRequest)
   for (const [name, text] of Object.entries(files)) await writeAtomically(join(outDir, name), text);
 
   return {
-    runName,
+    runName: name,
     asOf: dataset.asOf,
     labelAsOf: dataset.labelAsOf,
     metrics: m,

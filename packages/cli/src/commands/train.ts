@@ -1,6 +1,8 @@
 import type { MaxFeatures } from "@streamflow/core";
 import type { CommandContext } from "../context.ts";
-import { runTraining } from "../training.ts";
+import { withRegistry } from "../registry.ts";
+import { trackTraining } from "../tracking.ts";
+import { runName, runTraining } from "../training.ts";
 
 export interface TrainFlags {
   asOf: Date;
@@ -13,12 +15,22 @@ export interface TrainFlags {
   testSize: number;
   jobs?: number;
   outDir?: string;
+  experiment: string;
+  modelName: string;
 }
 
 const f4 = (x: number) => x.toFixed(4);
 
 export async function runTrain(ctx: CommandContext, flags: TrainFlags): Promise<void> {
-  const r = await runTraining(ctx, flags);
+  const { outcome: r, tracked } = await withRegistry(ctx, (registry) =>
+    trackTraining(ctx, {
+      registry,
+      experiment: flags.experiment,
+      modelName: flags.modelName,
+      runName: runName(flags.asOf, flags.labelAsOf),
+      train: () => runTraining(ctx, flags),
+    }),
+  );
   const m = r.metrics;
   ctx.result(
     {
@@ -34,6 +46,11 @@ export async function runTrain(ctx: CommandContext, flags: TrainFlags): Promise<
       as_of: r.asOf,
       label_as_of: r.labelAsOf,
       params: r.params,
+      run_id: tracked.runId,
+      experiment_id: tracked.experimentId,
+      model_name: tracked.modelName,
+      model_version: tracked.modelVersion,
+      tracking_uri: tracked.trackingUri,
     },
     () =>
       [
@@ -43,6 +60,8 @@ export async function runTrain(ctx: CommandContext, flags: TrainFlags): Promise<
         `  model sha256 ${r.modelSha256}`,
         `  dataset fingerprint ${r.datasetFingerprint}`,
         `  wrote ${r.files.join(", ")} to ${r.outDir}`,
+        `  run ${tracked.runId} registered as ${tracked.modelName} version ${tracked.modelVersion} on ${tracked.trackingUri}`,
+        `  next: streamflow promote --model-name ${tracked.modelName} --version ${tracked.modelVersion} --stage Production`,
       ].join("\n"),
   );
 }

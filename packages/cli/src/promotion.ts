@@ -1,0 +1,59 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { evaluateBinary, parseModel, rowsFromColumns, stratifiedSplit, type StreamflowModel } from "@streamflow/core";
+import { loadDataset } from "@streamflow/features";
+import { isRegistryError, type ModelStage, type ModelVersion, type Registry } from "@streamflow/registry-client";
+import type { CommandContext } from "./context.ts";
+import { withFeatureStore } from "./store.ts";
+
+export const PROMOTION_METRICS = ["auc", "f1", "accuracy", "precision", "recall"] as const;
+export type PromotionMetric = (typeof PROMOTION_METRICS)[number];
+
+/** Downloads a registered version's model folder and reads its model file. */
+export async function loadRegisteredModel(registry: Registry, version: ModelVersion): Promise<StreamflowModel> {
+  const dir = await mkdtemp(join(tmpdir(), "streamflow-model-"));
+  try {
+    const { localPath } = await registry.downloadModel(`models:/${version.name}/${version.version}`, dir);
+    return parseModel(await readFile(join(localPath, "model.json"), "utf8"));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The lab's comparison, done fairly: both models scored on the candidate's own validation rows
+ * (its dataset dates, its split seed and size), never on rows the candidate trained on.
+ */
+export async function scoreOnCandidateData(
+  ctx: CommandContext,
+  { candidate, current, metric }: { candidate: StreamflowModel; current: StreamflowModel; metric: PromotionMetric },
+): Promise<{ candidate: number; current: number; rows: number }> {
+  const t = candidate.training;
+  const dataset = await withFeatureStore(ctx, (db) =>
+    loadDataset({ db, asOf: new Date(`${t.asOf}T00:00:00Z`), labelAsOf: new Date(`${t.labelAsOf}T00:00:00Z`), logger: ctx.logger }),
+  );
+  const { testIndex } = stratifiedSplit({ y: dataset.labels, testSize: t.split.testSize, seed: t.seed });
+  const rows = rowsFromColumns({ names: dataset.featureColumns.map((c) => c.name), columns: dataset.features });
+  const valRows = Array.from(testIndex, (i) => rows[i]!);
+  const yTrue = Uint8Array.from(testIndex, (i) => dataset.labels[i]!);
+  const score = (model: StreamflowModel) => evaluateBinary({ yTrue, yProba: model.predictProba(valRows) })[metric];
+  return { candidate: score(candidate), current: score(current), rows: valRows.length };
+}
+
+/** The version now in a stage or behind an alias, or undefined when there is none. */
+export async function currentHolder(
+  registry: Registry,
+  { name, stage, alias }: { name: string; stage: ModelStage | undefined; alias: string | undefined },
+): Promise<ModelVersion | undefined> {
+  if (alias !== undefined) {
+    try {
+      return await registry.getModelVersionByAlias(name, alias);
+    } catch (error) {
+      if (isRegistryError(error, "REGISTRY_NOT_FOUND")) return undefined;
+      throw error;
+    }
+  }
+  if (stage === undefined || stage === "None" || stage === "Archived") return undefined;
+  return (await registry.getLatestVersions(name, [stage]))[0];
+}
