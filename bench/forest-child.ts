@@ -30,7 +30,10 @@ interface Split {
 }
 
 function readSplit(dir: string): Split {
-  const meta = JSON.parse(readFileSync(join(dir, "meta.json"), "utf8")) as { nCols: number; nEstimators: number };
+  const meta = JSON.parse(readFileSync(join(dir, "meta.json"), "utf8")) as {
+    nCols: number;
+    nEstimators: number;
+  };
   return {
     ...meta,
     xTrain: readF64(join(dir, "x_train.f64")),
@@ -45,10 +48,18 @@ function median(values: number[]): number {
   return s[Math.floor(s.length / 2)] as number;
 }
 
-async function train(core: Core, dir: string, jobs: number, predict: boolean): Promise<Record<string, unknown>> {
+async function train(
+  core: Core,
+  dir: string,
+  jobs: number,
+  predict: boolean,
+): Promise<Record<string, unknown>> {
   const s = readSplit(dir);
   const x = { data: s.xTrain, nRows: s.yTrain.length, nCols: s.nCols };
-  const forest = new core.RandomForestClassifier({ ...core.LAB_FOREST_OPTIONS, nEstimators: s.nEstimators });
+  const forest = new core.RandomForestClassifier({
+    ...core.LAB_FOREST_OPTIONS,
+    nEstimators: s.nEstimators,
+  });
   const cpu0 = process.cpuUsage();
   const started = performance.now();
   await forest.train(x, s.yTrain, { jobs });
@@ -65,16 +76,23 @@ async function train(core: Core, dir: string, jobs: number, predict: boolean): P
   };
   if (predict) {
     // Single rows: many validation rows in turn, after a warm-up, median over rounds.
-    const rows = Array.from({ length: Math.min(1000, val.nRows) }, (_, i) => s.xVal.subarray(i * s.nCols, (i + 1) * s.nCols));
+    const rows = Array.from({ length: Math.min(1000, val.nRows) }, (_, i) =>
+      s.xVal.subarray(i * s.nCols, (i + 1) * s.nCols),
+    );
     let sink = 0;
-    for (let i = 0; i < 3000; i++) sink += forest.predictProbaOne(rows[i % rows.length] as Float64Array);
+    for (let i = 0; i < 3000; i++)
+      sink += forest.predictProbaOne(rows[i % rows.length] as Float64Array);
     const perRow: number[] = [];
     for (let round = 0; round < 15; round++) {
       const t0 = performance.now();
       for (const row of rows) sink += forest.predictProbaOne(row);
       perRow.push(((performance.now() - t0) * 1000) / rows.length);
     }
-    const batch = { data: s.xVal.subarray(0, 1000 * s.nCols), nRows: Math.min(1000, val.nRows), nCols: s.nCols };
+    const batch = {
+      data: s.xVal.subarray(0, 1000 * s.nCols),
+      nRows: Math.min(1000, val.nRows),
+      nCols: s.nCols,
+    };
     const out = new Float64Array(batch.nRows);
     const perBatch: number[] = [];
     for (let round = 0; round < 15; round++) {
@@ -90,14 +108,24 @@ async function train(core: Core, dir: string, jobs: number, predict: boolean): P
 }
 
 /** ml-random-forest 2.1.0 against our forest on the same small sample, both on one thread. */
-async function mlrf(core: Core, dir: string, rows: number, trees: number): Promise<Record<string, unknown>> {
+async function mlrf(
+  core: Core,
+  dir: string,
+  rows: number,
+  trees: number,
+): Promise<Record<string, unknown>> {
   const s = readSplit(dir);
   const n = Math.min(rows, s.yTrain.length);
-  const xRows = Array.from({ length: n }, (_, i) => Array.from(s.xTrain.subarray(i * s.nCols, (i + 1) * s.nCols)));
+  const xRows = Array.from({ length: n }, (_, i) =>
+    Array.from(s.xTrain.subarray(i * s.nCols, (i + 1) * s.nCols)),
+  );
   const y = Array.from(s.yTrain.subarray(0, n));
-  const { RandomForestClassifier: MlRf } = (await import("ml-random-forest")) as unknown as {
-    RandomForestClassifier: new (o: Record<string, unknown>) => { train(x: number[][], y: number[]): void };
-  };
+  const { RandomForestClassifier: MlRf } =
+    (await import("ml-random-forest")) as unknown as {
+      RandomForestClassifier: new (o: Record<string, unknown>) => {
+        train(x: number[][], y: number[]): void;
+      };
+    };
   const t0 = performance.now();
   let theirs: number | string;
   try {
@@ -115,13 +143,18 @@ async function mlrf(core: Core, dir: string, rows: number, trees: number): Promi
     theirs = `failed: ${(error as Error).message}`;
   }
   const t1 = performance.now();
-  await new core.RandomForestClassifier({ ...core.LAB_FOREST_OPTIONS, nEstimators: trees }).train(xRows, y, { jobs: 1 });
+  await new core.RandomForestClassifier({
+    ...core.LAB_FOREST_OPTIONS,
+    nEstimators: trees,
+  }).train(xRows, y, { jobs: 1 });
   const ours = (performance.now() - t1) / 1000;
   return { rows: n, trees, mlRandomForestSeconds: theirs, oursSeconds: ours };
 }
 
 const [mode, dir, a, b] = process.argv.slice(2);
-const core = (await import(pathToFileURL(join(ROOT, "packages/core/dist/index.mjs")).href)) as Core;
+const core = (await import(
+  pathToFileURL(join(ROOT, "packages/core/dist/index.mjs")).href
+)) as Core;
 const result =
   mode === "train"
     ? await train(core, dir as string, Number(a), b === "predict")

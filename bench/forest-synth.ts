@@ -48,7 +48,8 @@ function mulberry32(seed: number): () => number {
 
 export function generateSynth(nRows: number, seed: number): SynthData {
   const rnd = mulberry32(seed);
-  const normal = (): number => Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());
+  const normal = (): number =>
+    Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());
   const pick = (weights: readonly number[]): number => {
     let u = rnd();
     for (let i = 0; i < weights.length; i++) {
@@ -67,7 +68,14 @@ export function generateSynth(nRows: number, seed: number): SynthData {
     const tv = net === 2 ? -1 : rnd() < 0.49 ? 1 : 0;
     const movies = net === 2 ? -1 : rnd() < 0.5 ? 1 : 0;
     const baseFee = net === 2 ? 20 : net === 0 ? 50 : 75;
-    const fee = Math.round((baseFee + 10 * Math.max(0, tv) + 10 * Math.max(0, movies) + 6 * normal()) * 100) / 100;
+    const fee =
+      Math.round(
+        (baseFee +
+          10 * Math.max(0, tv) +
+          10 * Math.max(0, movies) +
+          6 * normal()) *
+          100,
+      ) / 100;
     const watch = Math.max(5.75, 29.6 + 7 * normal());
     const devices = 1 + pick([0.34, 0.33, 0.33]);
     const skips = Math.min(14, Math.floor(-Math.log(1 - rnd()) * 3));

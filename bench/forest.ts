@@ -25,7 +25,8 @@ const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const VENV = join(ROOT, "bench/.venv");
 const PYTHON = join(VENV, "bin/python");
 const SKLEARN_VERSION = "1.7.2";
-const LAB = process.env["STREAMFLOW_LAB_DATA"] ?? join(ROOT, "../shared/data/streamflow");
+const LAB =
+  process.env["STREAMFLOW_LAB_DATA"] ?? join(ROOT, "../shared/data/streamflow");
 
 interface SideResult {
   seconds: number;
@@ -49,7 +50,11 @@ function ensureVenv(): void {
   const has = (): string | undefined => {
     if (!existsSync(PYTHON)) return undefined;
     try {
-      return execFileSync(PYTHON, ["-c", "import sklearn, numpy; print(sklearn.__version__)"], { encoding: "utf8" }).trim();
+      return execFileSync(
+        PYTHON,
+        ["-c", "import sklearn, numpy; print(sklearn.__version__)"],
+        { encoding: "utf8" },
+      ).trim();
     } catch {
       return undefined;
     }
@@ -58,24 +63,60 @@ function ensureVenv(): void {
   try {
     execFileSync("python3", ["--version"], { stdio: "ignore" });
   } catch {
-    throw new Error("the forest benchmark needs python3 (3.9+) with venv and pip, e.g. `apt-get install python3-venv python3-pip`");
+    throw new Error(
+      "the forest benchmark needs python3 (3.9+) with venv and pip, e.g. `apt-get install python3-venv python3-pip`",
+    );
   }
-  console.log(`creating ${VENV} with scikit-learn ${SKLEARN_VERSION} from PyPI…`);
-  if (!existsSync(PYTHON)) execFileSync("python3", ["-m", "venv", VENV], { stdio: "inherit" });
-  execFileSync(PYTHON, ["-m", "pip", "install", "--quiet", `scikit-learn==${SKLEARN_VERSION}`, "numpy"], { stdio: "inherit" });
+  console.log(
+    `creating ${VENV} with scikit-learn ${SKLEARN_VERSION} from PyPI…`,
+  );
+  if (!existsSync(PYTHON))
+    execFileSync("python3", ["-m", "venv", VENV], { stdio: "inherit" });
+  execFileSync(
+    PYTHON,
+    [
+      "-m",
+      "pip",
+      "install",
+      "--quiet",
+      `scikit-learn==${SKLEARN_VERSION}`,
+      "numpy",
+    ],
+    { stdio: "inherit" },
+  );
 }
 
-async function runJson(cmd: string, args: string[]): Promise<Record<string, unknown>> {
+async function runJson(
+  cmd: string,
+  args: string[],
+): Promise<Record<string, unknown>> {
   const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "inherit"] });
   let out = "";
   child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
-  if (code !== 0) throw new Error(`${cmd} ${args.join(" ")} exited with ${code}`);
-  return JSON.parse(out.trim().split("\n").pop() as string) as Record<string, unknown>;
+  const code = await new Promise<number | null>((resolve) =>
+    child.on("close", resolve),
+  );
+  if (code !== 0)
+    throw new Error(`${cmd} ${args.join(" ")} exited with ${code}`);
+  return JSON.parse(out.trim().split("\n").pop() as string) as Record<
+    string,
+    unknown
+  >;
 }
 
-const ourSide = (dir: string, extra: string[] = []): Promise<Record<string, unknown>> =>
-  runJson(process.execPath, ["--import", "tsx", join(ROOT, "bench/forest-child.ts"), "train", dir, String(availableParallelism()), ...extra]);
+const ourSide = (
+  dir: string,
+  extra: string[] = [],
+): Promise<Record<string, unknown>> =>
+  runJson(process.execPath, [
+    "--import",
+    "tsx",
+    join(ROOT, "bench/forest-child.ts"),
+    "train",
+    dir,
+    String(availableParallelism()),
+    ...extra,
+  ]);
 
 interface SplitFiles {
   dir: string;
@@ -91,11 +132,23 @@ interface WriteSplitOptions {
 }
 
 /** Our stratified split (seed 42), written as float64 files both sides read. */
-async function writeSplit({ core, x, y, nCols, nEstimators }: WriteSplitOptions): Promise<SplitFiles> {
-  const { trainIndex, testIndex } = core.stratifiedSplit({ y, testSize: 0.25, seed: 42 });
+async function writeSplit({
+  core,
+  x,
+  y,
+  nCols,
+  nEstimators,
+}: WriteSplitOptions): Promise<SplitFiles> {
+  const { trainIndex, testIndex } = core.stratifiedSplit({
+    y,
+    testSize: 0.25,
+    seed: 42,
+  });
   const take = (index: Uint32Array): { x: Float64Array; y: Float64Array } => {
     const out = new Float64Array(index.length * nCols);
-    index.forEach((r, i) => out.set(x.subarray(r * nCols, (r + 1) * nCols), i * nCols));
+    index.forEach((r, i) =>
+      out.set(x.subarray(r * nCols, (r + 1) * nCols), i * nCols),
+    );
     return { x: out, y: Float64Array.from(index, (r) => y[r] as number) };
   };
   const dir = await mkdtemp(join(tmpdir(), "sf-forest-bench-"));
@@ -105,36 +158,74 @@ async function writeSplit({ core, x, y, nCols, nEstimators }: WriteSplitOptions)
   await writeFile(join(dir, "y_train.f64"), train.y);
   await writeFile(join(dir, "x_val.f64"), val.x);
   await writeFile(join(dir, "y_val.f64"), val.y);
-  await writeFile(join(dir, "meta.json"), JSON.stringify({ nCols, nEstimators }));
+  await writeFile(
+    join(dir, "meta.json"),
+    JSON.stringify({ nCols, nEstimators }),
+  );
   return { dir, nTrain: trainIndex.length };
 }
 
-async function measure(name: string, split: SplitFiles, predict = false): Promise<Case> {
+async function measure(
+  name: string,
+  split: SplitFiles,
+  predict = false,
+): Promise<Case> {
   console.log(`  ${name}: scikit-learn…`);
-  const sklearn = (await runJson(PYTHON, [join(ROOT, "bench/forest_sklearn.py"), split.dir])) as unknown as SideResult;
+  const sklearn = (await runJson(PYTHON, [
+    join(ROOT, "bench/forest_sklearn.py"),
+    split.dir,
+  ])) as unknown as SideResult;
   console.log(`  ${name}: streamflow…`);
-  const ours = (await ourSide(split.dir, predict ? ["predict"] : [])) as unknown as SideResult;
+  const ours = (await ourSide(
+    split.dir,
+    predict ? ["predict"] : [],
+  )) as unknown as SideResult;
   return { name, rows: split.nTrain, ours, sklearn };
 }
 
-async function labCase(core: Core, nEstimators: number): Promise<{ result: Case; split: SplitFiles } | undefined> {
-  const { hasLabMonth, readLabMonth, LAB_FEATURE_SCHEMA } = await import("../packages/core/test/lab-data.ts");
+async function labCase(
+  core: Core,
+  nEstimators: number,
+): Promise<{ result: Case; split: SplitFiles } | undefined> {
+  const { hasLabMonth, readLabMonth, LAB_FEATURE_SCHEMA } =
+    await import("../packages/core/test/lab-data.ts");
   if (!hasLabMonth(LAB, "month_000")) {
-    console.log(`  lab data: skipped, no month_000 CSVs in ${LAB} (set STREAMFLOW_LAB_DATA)`);
+    console.log(
+      `  lab data: skipped, no month_000 CSVs in ${LAB} (set STREAMFLOW_LAB_DATA)`,
+    );
     return undefined;
   }
   const lab = readLabMonth(LAB, "month_000");
   // The preprocessor is fitted on all rows here only to produce a matrix both sides share; the
   // encoding does not depend on the split for these columns (no NULL numerics).
-  const pre = core.Preprocessor.fit({ schema: LAB_FEATURE_SCHEMA, rows: lab.rows });
+  const pre = core.Preprocessor.fit({
+    schema: LAB_FEATURE_SCHEMA,
+    rows: lab.rows,
+  });
   const m = pre.transform(lab.rows);
-  const split = await writeSplit({ core, x: m.data, y: lab.labels, nCols: m.nCols, nEstimators });
+  const split = await writeSplit({
+    core,
+    x: m.data,
+    y: lab.labels,
+    nCols: m.nCols,
+    nEstimators,
+  });
   return { result: await measure("lab month_000", split, true), split };
 }
 
-async function synthCase(core: Core, rows: number, nEstimators: number): Promise<Case> {
+async function synthCase(
+  core: Core,
+  rows: number,
+  nEstimators: number,
+): Promise<Case> {
   const d = generateSynth(rows, 2024);
-  const split = await writeSplit({ core, x: d.x, y: d.y, nCols: d.nCols, nEstimators });
+  const split = await writeSplit({
+    core,
+    x: d.x,
+    y: d.y,
+    nCols: d.nCols,
+    nEstimators,
+  });
   try {
     return await measure(`synthetic ${rows.toLocaleString("en")}`, split);
   } finally {
@@ -150,11 +241,17 @@ function fmt(v: number, digits = 2): string {
 function cpu(c: Case): string {
   const o = c.ours.cpuSeconds;
   const s = c.sklearn.cpuSeconds;
-  return o === undefined || s === undefined ? "–" : `${fmt(o)} / ${fmt(s)} (${fmt(o / s)})`;
+  return o === undefined || s === undefined
+    ? "–"
+    : `${fmt(o)} / ${fmt(s)} (${fmt(o / s)})`;
 }
 
 function report(cases: Case[]): void {
-  console.log(`\nload average at the end: ${loadavg().map((l) => l.toFixed(2)).join(" ")} (other work on the machine slows both sides unevenly)`);
+  console.log(
+    `\nload average at the end: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")} (other work on the machine slows both sides unevenly)`,
+  );
   console.log(
     "\n| data | train rows | ours s | sklearn s | ratio (goal <= 0.5) | CPU s ours / sklearn (ratio) | AUC ours | AUC sklearn | ours peak RSS MiB | sklearn peak RSS MiB |",
   );
@@ -178,11 +275,18 @@ function report(cases: Case[]): void {
 export async function run(args: string[]): Promise<void> {
   const skip1m = args.includes("--skip-1m");
   const treesArg = args.find((a) => a.startsWith("--trees="));
-  const nEstimators = treesArg === undefined ? 300 : Number(treesArg.slice("--trees=".length));
+  const nEstimators =
+    treesArg === undefined ? 300 : Number(treesArg.slice("--trees=".length));
   ensureVenv();
-  const core = (await import(pathToFileURL(join(ROOT, "packages/core/dist/index.mjs")).href)) as Core;
+  const core = (await import(
+    pathToFileURL(join(ROOT, "packages/core/dist/index.mjs")).href
+  )) as Core;
   console.log(
-    `cores: ${availableParallelism()}; load average ${loadavg().map((l) => l.toFixed(2)).join(" ")}; trees: ${nEstimators}; scikit-learn ${SKLEARN_VERSION} (n_jobs=-1) vs streamflow (jobs=${availableParallelism()})`,
+    `cores: ${availableParallelism()}; load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(
+        " ",
+      )}; trees: ${nEstimators}; scikit-learn ${SKLEARN_VERSION} (n_jobs=-1) vs streamflow (jobs=${availableParallelism()})`,
   );
   const cases: Case[] = [];
   const lab = await labCase(core, nEstimators);
@@ -195,7 +299,15 @@ export async function run(args: string[]): Promise<void> {
     console.log(
       `\npredictProba, ${nEstimators} trees (lab model): one row ${fmt(o.predictRowMicros ?? Number.NaN, 1)} µs (goal <= 50), batch of 1000 rows ${fmt(o.predictBatch1000Ms ?? Number.NaN, 1)} ms`,
     );
-    const ml = await runJson(process.execPath, ["--import", "tsx", join(ROOT, "bench/forest-child.ts"), "mlrf", lab.split.dir, "2000", "20"]);
+    const ml = await runJson(process.execPath, [
+      "--import",
+      "tsx",
+      join(ROOT, "bench/forest-child.ts"),
+      "mlrf",
+      lab.split.dir,
+      "2000",
+      "20",
+    ]);
     const theirs = ml["mlRandomForestSeconds"];
     const ours = ml["oursSeconds"] as number;
     console.log(

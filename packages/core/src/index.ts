@@ -13,7 +13,10 @@ export { toDenseMatrix } from "./matrix.ts";
 export type { DenseMatrix, MatrixInput } from "./matrix.ts";
 
 /** Random forest classifier (CART on Gini, bootstrap, balanced class weights, worker threads, seeded). */
-export { RandomForestClassifier, resolveMaxFeatures } from "./forest/random-forest.ts";
+export {
+  RandomForestClassifier,
+  resolveMaxFeatures,
+} from "./forest/random-forest.ts";
 export type {
   MaxFeatures,
   PredictProbaOptions,
@@ -27,7 +30,10 @@ export { computeClassWeights } from "./forest/class-weight.ts";
 export type { ClassWeightOptions } from "./forest/class-weight.ts";
 
 /** Schema-driven preprocessing (one-hot categoricals, NULL-aware booleans, median-imputed numerics) stored in the model. */
-export { Preprocessor, toLabFeatureSchema } from "./preprocessing/preprocessor.ts";
+export {
+  Preprocessor,
+  toLabFeatureSchema,
+} from "./preprocessing/preprocessor.ts";
 export type {
   FeatureRow,
   FeatureSchema,
@@ -37,8 +43,14 @@ export type {
   PreprocessorJSON,
 } from "./preprocessing/preprocessor.ts";
 /** Feature schema from the feature store's column types (text → categorical, boolean, integer/double → numeric). */
-export { featureSchemaFromColumns, rowsFromColumns } from "./preprocessing/columns.ts";
-export type { RowsFromColumnsOptions, TypedColumn } from "./preprocessing/columns.ts";
+export {
+  featureSchemaFromColumns,
+  rowsFromColumns,
+} from "./preprocessing/columns.ts";
+export type {
+  RowsFromColumnsOptions,
+  TypedColumn,
+} from "./preprocessing/columns.ts";
 
 /** Binary classification metrics with scikit-learn's conventions (ties, zero division, clipping). */
 export {
@@ -53,13 +65,27 @@ export {
   rocCurve,
   trapezoidArea,
 } from "./metrics/classification.ts";
-export type { BinaryMetrics, ConfusionMatrix, EvaluateBinaryOptions, RocCurve } from "./metrics/classification.ts";
+export type {
+  BinaryMetrics,
+  ConfusionMatrix,
+  EvaluateBinaryOptions,
+  RocCurve,
+} from "./metrics/classification.ts";
 /** Deterministic stratified train/validation split with scikit-learn's per-class allocation. */
 export { stratifiedSplit } from "./metrics/split.ts";
-export type { StratifiedSplitOptions, StratifiedSplitResult } from "./metrics/split.ts";
+export type {
+  StratifiedSplitOptions,
+  StratifiedSplitResult,
+} from "./metrics/split.ts";
 
 /** Versioned model file (`streamflow.model`, format 1): the model class, canonical serialisation and validated parsing. */
-export { MODEL_FORMAT, MODEL_FORMAT_VERSION, StreamflowModel, parseModel, serializeModel } from "./model-format/model-file.ts";
+export {
+  MODEL_FORMAT,
+  MODEL_FORMAT_VERSION,
+  StreamflowModel,
+  parseModel,
+  serializeModel,
+} from "./model-format/model-file.ts";
 export type {
   FeatureImportance,
   ModelFile,
@@ -74,7 +100,10 @@ export { TOOLKIT_VERSION } from "./version.ts";
 
 /** The lab's training run: split, preprocessing, forest, validation metrics. */
 export { LAB_FOREST_OPTIONS, trainModel } from "./training/train-model.ts";
-export type { TrainModelOptions, TrainModelResult } from "./training/train-model.ts";
+export type {
+  TrainModelOptions,
+  TrainModelResult,
+} from "./training/train-model.ts";
 
 /** SVG charts for training reports: ROC curve, feature importances, confusion matrix. */
 export { renderConfusionMatrixSvg } from "./plots/confusion-matrix.ts";

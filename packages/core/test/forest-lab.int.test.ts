@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { serializeModel, trainModel, parseModel } from "../src/index.ts";
-import { hasLabMonth, LAB_FEATURE_SCHEMA, labDataDir, readLabMonth } from "./lab-data.ts";
+import {
+  hasLabMonth,
+  LAB_FEATURE_SCHEMA,
+  labDataDir,
+  readLabMonth,
+} from "./lab-data.ts";
 
 /**
  * scikit-learn's validation AUC on the very split this test makes (month_000 features and
@@ -21,7 +26,9 @@ const dir = labDataDir(process.env);
 const present = hasLabMonth(dir, "month_000");
 
 describe.skipIf(!present)(
-  present ? "lab data quality (month_000)" : `lab data quality: skipped, no lab CSVs in ${dir} (set STREAMFLOW_LAB_DATA)`,
+  present
+    ? "lab data quality (month_000)"
+    : `lab data quality: skipped, no lab CSVs in ${dir} (set STREAMFLOW_LAB_DATA)`,
   () => {
     it("reaches scikit-learn's validation AUC within ±0.01 with the lab recipe and predicts every user", async () => {
       const lab = readLabMonth(dir, "month_000");
@@ -36,7 +43,9 @@ describe.skipIf(!present)(
         seed: 42,
       });
       expect([result.nTrain, result.nVal]).toEqual([5282, 1761]);
-      expect(Math.abs(result.metrics.auc - SKLEARN_AUC_SAME_SPLIT)).toBeLessThanOrEqual(0.01);
+      expect(
+        Math.abs(result.metrics.auc - SKLEARN_AUC_SAME_SPLIT),
+      ).toBeLessThanOrEqual(0.01);
 
       // The 1526 net_service = No users have NULL plan_stream_*; each must still get a score.
       const nullUsers = lab.rows.filter((r) => r["plan_stream_tv"] === null);

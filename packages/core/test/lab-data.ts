@@ -4,7 +4,10 @@ import { fileURLToPath } from "node:url";
 import type { FeatureRow, FeatureSchema } from "../src/index.ts";
 
 /** Repository root, from this file's location (packages/core/test). */
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+export const REPO_ROOT = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  "../../..",
+);
 
 /** The lab's 14 model features (lab notes §5), typed as the feature views type them. */
 export const LAB_FEATURE_SCHEMA: FeatureSchema = {
@@ -24,7 +27,13 @@ export const LAB_FEATURE_SCHEMA: FeatureSchema = {
   boolean_cols: ["paperless_billing", "plan_stream_tv", "plan_stream_movies"],
 };
 
-const FILES = ["subscriptions", "usage_agg_30d", "payments_agg_90d", "support_agg_90d", "labels"] as const;
+const FILES = [
+  "subscriptions",
+  "usage_agg_30d",
+  "payments_agg_90d",
+  "support_agg_90d",
+  "labels",
+] as const;
 
 export interface LabMonth {
   userIds: string[];
@@ -35,7 +44,10 @@ export interface LabMonth {
 
 /** Lab data directory: `STREAMFLOW_LAB_DATA` or `../shared/data/streamflow`, relative to the repo root. */
 export function labDataDir(env: NodeJS.ProcessEnv): string {
-  return path.resolve(REPO_ROOT, env["STREAMFLOW_LAB_DATA"] ?? "../shared/data/streamflow");
+  return path.resolve(
+    REPO_ROOT,
+    env["STREAMFLOW_LAB_DATA"] ?? "../shared/data/streamflow",
+  );
 }
 
 export function hasLabMonth(dir: string, month: string): boolean {
@@ -55,17 +67,25 @@ function parseCell(text: string): string | number | boolean | null {
  * user order, but the join does not rely on it). Features and labels as in the lab recipe.
  */
 export function readLabMonth(dir: string, month: string): LabMonth {
-  const byUser = new Map<string, Record<string, string | number | boolean | null>>();
+  const byUser = new Map<
+    string,
+    Record<string, string | number | boolean | null>
+  >();
   const order: string[] = [];
   for (const file of FILES) {
-    const lines = readFileSync(path.join(dir, month, `${file}.csv`), "utf8").split("\n").filter((l) => l !== "");
+    const lines = readFileSync(path.join(dir, month, `${file}.csv`), "utf8")
+      .split("\n")
+      .filter((l) => l !== "");
     const header = (lines[0] as string).split(",");
     for (const line of lines.slice(1)) {
       const cells = line.split(",");
       const id = cells[0] as string;
       let rec = byUser.get(id);
       if (rec === undefined) {
-        if (file !== FILES[0]) throw new Error(`${file}.csv has user ${id} missing from ${FILES[0]}.csv`);
+        if (file !== FILES[0])
+          throw new Error(
+            `${file}.csv has user ${id} missing from ${FILES[0]}.csv`,
+          );
         rec = {};
         byUser.set(id, rec);
         order.push(id);
@@ -75,11 +95,18 @@ export function readLabMonth(dir: string, month: string): LabMonth {
       });
     }
   }
-  const names = [...LAB_FEATURE_SCHEMA.categorical_cols, ...LAB_FEATURE_SCHEMA.numeric_cols, ...LAB_FEATURE_SCHEMA.boolean_cols];
+  const names = [
+    ...LAB_FEATURE_SCHEMA.categorical_cols,
+    ...LAB_FEATURE_SCHEMA.numeric_cols,
+    ...LAB_FEATURE_SCHEMA.boolean_cols,
+  ];
   const rows: FeatureRow[] = [];
   const labels = new Uint8Array(order.length);
   order.forEach((id, i) => {
-    const rec = byUser.get(id) as Record<string, string | number | boolean | null>;
+    const rec = byUser.get(id) as Record<
+      string,
+      string | number | boolean | null
+    >;
     const row: Record<string, string | number | boolean | null> = {};
     for (const n of names) {
       if (!(n in rec)) throw new Error(`user ${id} has no ${n}`);

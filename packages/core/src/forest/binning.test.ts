@@ -4,7 +4,9 @@ import { binCode, binMatrix, computeBinEdges } from "./binning.ts";
 
 describe("binning", () => {
   it("puts thresholds at midpoints between distinct values, like scikit-learn", () => {
-    expect(Array.from(computeBinEdges(Float64Array.from([3, 1, 2, 2, 10])))).toEqual([1.5, 2.5, 6.5]);
+    expect(
+      Array.from(computeBinEdges(Float64Array.from([3, 1, 2, 2, 10]))),
+    ).toEqual([1.5, 2.5, 6.5]);
     expect(computeBinEdges(Float64Array.from([4, 4, 4])).length).toBe(0);
   });
 
@@ -26,14 +28,22 @@ describe("binning", () => {
     expect(binCode(edges, Number.NaN)).toBe(2);
     expect(binCode(edges, 1.5)).toBe(0);
     expect(binCode(edges, 1.6)).toBe(1);
-    const m = binMatrix({ data: Float64Array.from([1, 10, 2, 20, 3, 30]), nRows: 3, nCols: 2 });
+    const m = binMatrix({
+      data: Float64Array.from([1, 10, 2, 20, 3, 30]),
+      nRows: 3,
+      nCols: 2,
+    });
     expect(Array.from(m.codes)).toEqual([0, 0, 1, 1, 2, 2]);
   });
 
   it("rejects non-finite training values with the row and feature", () => {
     let error: CoreError | undefined;
     try {
-      binMatrix({ data: Float64Array.from([1, Number.NaN]), nRows: 1, nCols: 2 });
+      binMatrix({
+        data: Float64Array.from([1, Number.NaN]),
+        nRows: 1,
+        nCols: 2,
+      });
     } catch (e) {
       error = e as CoreError;
     }

@@ -30,7 +30,8 @@ const EDGE_SAMPLE = 200_000;
 function strided(column: Float64Array, size: number): Float64Array {
   const out = new Float64Array(size);
   const step = column.length / size;
-  for (let i = 0; i < size; i++) out[i] = column[Math.floor(i * step)] as number;
+  for (let i = 0; i < size; i++)
+    out[i] = column[Math.floor(i * step)] as number;
   return out;
 }
 
@@ -41,14 +42,18 @@ function midpoint(lo: number, hi: number): number {
 }
 
 /** Thresholds for one feature's column; at most `maxBins - 1` of them. */
-export function computeBinEdges(column: Float64Array, maxBins: number = MAX_BINS): Float64Array {
+export function computeBinEdges(
+  column: Float64Array,
+  maxBins: number = MAX_BINS,
+): Float64Array {
   const sorted = Float64Array.from(column).sort();
   const n = sorted.length;
   const values: number[] = [];
   const counts: number[] = [];
   for (let i = 0; i < n; i++) {
     const v = sorted[i] as number;
-    if (values.length > 0 && values[values.length - 1] === v) counts[counts.length - 1]! += 1;
+    if (values.length > 0 && values[values.length - 1] === v)
+      counts[counts.length - 1]! += 1;
     else {
       values.push(v);
       counts.push(1);
@@ -57,7 +62,8 @@ export function computeBinEdges(column: Float64Array, maxBins: number = MAX_BINS
   const d = values.length;
   if (d <= maxBins) {
     const edges = new Float64Array(Math.max(0, d - 1));
-    for (let i = 0; i + 1 < d; i++) edges[i] = midpoint(values[i] as number, values[i + 1] as number);
+    for (let i = 0; i + 1 < d; i++)
+      edges[i] = midpoint(values[i] as number, values[i + 1] as number);
     return edges;
   }
   // Equal-frequency cuts over the distinct values: a value is never split across bins, and a
@@ -96,10 +102,15 @@ export interface BinMatrixOptions {
  * Learns the bin edges of every feature of `x` and encodes `x` with them.
  * @throws CoreError DATA_INVALID when a value is NaN or infinite.
  */
-export function binMatrix(x: DenseMatrix, options: BinMatrixOptions = {}): BinnedMatrix {
+export function binMatrix(
+  x: DenseMatrix,
+  options: BinMatrixOptions = {},
+): BinnedMatrix {
   const maxBins = options.maxBins ?? MAX_BINS;
   const { nRows, nCols, data } = x;
-  const buffer = options.shared ? new SharedArrayBuffer(nRows * nCols) : new ArrayBuffer(nRows * nCols);
+  const buffer = options.shared
+    ? new SharedArrayBuffer(nRows * nCols)
+    : new ArrayBuffer(nRows * nCols);
   const codes = new Uint8Array(buffer);
   const edges: Float64Array[] = [];
   const column = new Float64Array(nRows);
@@ -107,16 +118,24 @@ export function binMatrix(x: DenseMatrix, options: BinMatrixOptions = {}): Binne
     for (let r = 0; r < nRows; r++) {
       const v = data[r * nCols + f] as number;
       if (!Number.isFinite(v)) {
-        throw new CoreError("DATA_INVALID", `feature ${f} of training row ${r} is ${v}; the forest needs finite numbers`, {
-          hint: "Encode the rows with the preprocessor (it imputes missing numerics) or impute them before training.",
-          details: { row: r, feature: f },
-        });
+        throw new CoreError(
+          "DATA_INVALID",
+          `feature ${f} of training row ${r} is ${v}; the forest needs finite numbers`,
+          {
+            hint: "Encode the rows with the preprocessor (it imputes missing numerics) or impute them before training.",
+            details: { row: r, feature: f },
+          },
+        );
       }
       column[r] = v;
     }
-    const e = computeBinEdges(nRows > EDGE_SAMPLE ? strided(column, EDGE_SAMPLE) : column, maxBins);
+    const e = computeBinEdges(
+      nRows > EDGE_SAMPLE ? strided(column, EDGE_SAMPLE) : column,
+      maxBins,
+    );
     edges.push(e);
-    for (let r = 0; r < nRows; r++) codes[r * nCols + f] = binCode(e, column[r] as number);
+    for (let r = 0; r < nRows; r++)
+      codes[r * nCols + f] = binCode(e, column[r] as number);
   }
   return { codes, nRows, nFeatures: nCols, edges };
 }

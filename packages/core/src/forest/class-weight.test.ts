@@ -11,7 +11,10 @@ describe("computeClassWeights (balanced)", () => {
   });
 
   it("matches the lab's month_000 counts (5174 stay / 1869 churn)", () => {
-    const y = [...new Array<number>(5174).fill(0), ...new Array<number>(1869).fill(1)];
+    const y = [
+      ...new Array<number>(5174).fill(0),
+      ...new Array<number>(1869).fill(1),
+    ];
     const w = computeClassWeights({ y, nClasses: 2 });
     expect(w[0]).toBeCloseTo(7043 / (2 * 5174), 15);
     expect(w[1]).toBeCloseTo(7043 / (2 * 1869), 15);
@@ -22,6 +25,8 @@ describe("computeClassWeights (balanced)", () => {
   it("handles three classes and rejects an empty class", () => {
     const w = computeClassWeights({ y: [0, 1, 1, 2, 2, 2], nClasses: 3 });
     expect(Array.from(w)).toEqual([6 / 3, 6 / 6, 6 / 9]);
-    expect(() => computeClassWeights({ y: [0, 0, 2], nClasses: 3 })).toThrow(CoreError);
+    expect(() => computeClassWeights({ y: [0, 0, 2], nClasses: 3 })).toThrow(
+      CoreError,
+    );
   });
 });

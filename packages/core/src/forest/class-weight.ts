@@ -12,7 +12,10 @@ export interface ClassWeightOptions {
  * tree's draw counts (scikit-learn does the same; `balanced_subsample` would recompute per tree).
  * @throws CoreError DATA_INVALID when a class has no row.
  */
-export function computeClassWeights({ y, nClasses }: ClassWeightOptions): Float64Array {
+export function computeClassWeights({
+  y,
+  nClasses,
+}: ClassWeightOptions): Float64Array {
   const counts = new Float64Array(nClasses);
   for (let i = 0; i < y.length; i++) {
     const c = y[i] as number;
@@ -21,7 +24,11 @@ export function computeClassWeights({ y, nClasses }: ClassWeightOptions): Float6
   const weights = new Float64Array(nClasses);
   for (let c = 0; c < nClasses; c++) {
     const count = counts[c] as number;
-    if (count === 0) throw new CoreError("DATA_INVALID", `class ${c} has no row, so its balanced weight is undefined`);
+    if (count === 0)
+      throw new CoreError(
+        "DATA_INVALID",
+        `class ${c} has no row, so its balanced weight is undefined`,
+      );
     weights[c] = y.length / (nClasses * count);
   }
   return weights;

@@ -4,8 +4,17 @@ import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { CoreError } from "../errors.ts";
 import { deriveTreeSeed } from "./rng.ts";
-import { buildTree, type TreeArrays, type TreeParams, type TreeTrainingData } from "./tree-builder.ts";
-import type { TreeWorkerInit, TreeWorkerReply, TreeWorkerTask } from "./worker-protocol.ts";
+import {
+  buildTree,
+  type TreeArrays,
+  type TreeParams,
+  type TreeTrainingData,
+} from "./tree-builder.ts";
+import type {
+  TreeWorkerInit,
+  TreeWorkerReply,
+  TreeWorkerTask,
+} from "./worker-protocol.ts";
 
 export interface BuildTreesOptions {
   readonly data: TreeTrainingData;
@@ -29,7 +38,9 @@ const PREFETCH = 2;
  * The calling thread builds trees too (it would otherwise wait idle), so `jobs: 2` starts one
  * worker; trees are handed out one at a time, whoever is free takes the next.
  */
-export async function buildTrees(options: BuildTreesOptions): Promise<TreeArrays[]> {
+export async function buildTrees(
+  options: BuildTreesOptions,
+): Promise<TreeArrays[]> {
   const { nTrees, signal } = options;
   const jobs = Math.max(1, Math.min(options.jobs, nTrees));
   const trees = new Array<TreeArrays | undefined>(nTrees);
@@ -45,7 +56,10 @@ export async function buildTrees(options: BuildTreesOptions): Promise<TreeArrays
   };
   const dispatch = (worker: Worker): void => {
     if (next >= nTrees || failure !== undefined) return;
-    const task: TreeWorkerTask = { treeIndex: next, seed: deriveTreeSeed(options.seed, next) };
+    const task: TreeWorkerTask = {
+      treeIndex: next,
+      seed: deriveTreeSeed(options.seed, next),
+    };
     next++;
     worker.postMessage(task);
   };
@@ -62,13 +76,23 @@ export async function buildTrees(options: BuildTreesOptions): Promise<TreeArrays
       workers.push(worker);
       worker.on("message", (reply: TreeWorkerReply) => {
         if (reply.type === "tree") record(reply.treeIndex, reply.tree);
-        for (let t = reply.type === "ready" ? PREFETCH : 1; t > 0; t--) dispatch(worker);
+        for (let t = reply.type === "ready" ? PREFETCH : 1; t > 0; t--)
+          dispatch(worker);
         wake?.();
       });
       // A worker failure is a bug, not a user error: it surfaces as a plain Error.
-      worker.on("error", (error) => fail(new Error(`a forest worker thread failed: ${error.message}`, { cause: error })));
+      worker.on("error", (error) =>
+        fail(
+          new Error(`a forest worker thread failed: ${error.message}`, {
+            cause: error,
+          }),
+        ),
+      );
       worker.on("exit", (code) => {
-        if (done < nTrees) fail(new Error(`a forest worker thread exited early with code ${code}`));
+        if (done < nTrees)
+          fail(
+            new Error(`a forest worker thread exited early with code ${code}`),
+          );
       });
     }
     for (;;) {
@@ -77,7 +101,14 @@ export async function buildTrees(options: BuildTreesOptions): Promise<TreeArrays
       if (signal?.aborted) throw signal.reason;
       if (next < nTrees) {
         const i = next++;
-        record(i, buildTree(options.data, options.params, deriveTreeSeed(options.seed, i)));
+        record(
+          i,
+          buildTree(
+            options.data,
+            options.params,
+            deriveTreeSeed(options.seed, i),
+          ),
+        );
         // Yield between trees: worker replies, the abort signal and progress rendering get a turn.
         await new Promise<void>((resolve) => setImmediate(resolve));
       } else if (done === nTrees) {
@@ -102,17 +133,25 @@ export async function buildTrees(options: BuildTreesOptions): Promise<TreeArrays
 function spawnTreeWorker(init: TreeWorkerInit): Worker {
   const here = import.meta.url;
   if (!here.endsWith(".ts")) {
-    return new Worker(new URL("./forest-worker.mjs", here), { workerData: init });
+    return new Worker(new URL("./forest-worker.mjs", here), {
+      workerData: init,
+    });
   }
   let api: string;
   try {
-    const tsxDir = path.dirname(createRequire(here).resolve("tsx/package.json"));
+    const tsxDir = path.dirname(
+      createRequire(here).resolve("tsx/package.json"),
+    );
     api = pathToFileURL(path.join(tsxDir, "dist/esm/api/index.mjs")).href;
   } catch (cause) {
-    throw new CoreError("INVALID_ARGUMENT", "cannot start forest workers from TypeScript source: tsx is not installed", {
-      hint: "Run `pnpm install` at the repository root (tsx is a root devDependency), use the built package, or pass jobs: 1.",
-      cause,
-    });
+    throw new CoreError(
+      "INVALID_ARGUMENT",
+      "cannot start forest workers from TypeScript source: tsx is not installed",
+      {
+        hint: "Run `pnpm install` at the repository root (tsx is a root devDependency), use the built package, or pass jobs: 1.",
+        cause,
+      },
+    );
   }
   const target = new URL("./tree-worker.ts", here).href;
   const bootstrap = `import(${JSON.stringify(api)}).then((m) => m.tsImport(${JSON.stringify(target)}, ${JSON.stringify(target)}));`;

@@ -14,7 +14,13 @@ function toyData(nRows: number, seed: number): { x: number[][]; y: number[] } {
   const x: number[][] = [];
   const y: number[] = [];
   for (let i = 0; i < nRows; i++) {
-    const row = [rnd() * 10, Math.floor(rnd() * 4), rnd(), rnd() < 0.5 ? 1 : 0, rnd() * 100];
+    const row = [
+      rnd() * 10,
+      Math.floor(rnd() * 4),
+      rnd(),
+      rnd() < 0.5 ? 1 : 0,
+      rnd() * 100,
+    ];
     x.push(row);
     y.push(row[0]! + row[1]! + 3 * rnd() > 7 ? 1 : 0);
   }
@@ -28,70 +34,115 @@ describe("RandomForestClassifier", () => {
   it("gives byte-identical models for a fixed seed whatever the number of workers", async () => {
     const texts: string[] = [];
     for (const jobs of [1, 2, 3]) {
-      const forest = new RandomForestClassifier({ nEstimators: 13, classWeight: "balanced", seed: 7 });
+      const forest = new RandomForestClassifier({
+        nEstimators: 13,
+        classWeight: "balanced",
+        seed: 7,
+      });
       await forest.train(x, y, { jobs });
       texts.push(JSON.stringify(forest.toJSON()));
     }
     expect(texts[1]).toBe(texts[0]);
     expect(texts[2]).toBe(texts[0]);
-    const other = await new RandomForestClassifier({ nEstimators: 13, classWeight: "balanced", seed: 8 }).train(x, y, { jobs: 1 });
+    const other = await new RandomForestClassifier({
+      nEstimators: 13,
+      classWeight: "balanced",
+      seed: 8,
+    }).train(x, y, { jobs: 1 });
     expect(JSON.stringify(other.toJSON())).not.toBe(texts[0]);
   }, 60_000);
 
   it("learns the signal and predicts probabilities in [0, 1]", async () => {
-    const forest = await new RandomForestClassifier({ nEstimators: 40, seed: 3 }).train(x, y, { jobs: 1 });
+    const forest = await new RandomForestClassifier({
+      nEstimators: 40,
+      seed: 3,
+    }).train(x, y, { jobs: 1 });
     const p = forest.predictProba(test.x);
     expect(p.every((v) => v >= 0 && v <= 1)).toBe(true);
     expect(rocAuc(test.y, p)).toBeGreaterThan(0.85);
     const row = test.x[0] as number[];
     expect(forest.predictProbaOne(row)).toBe(p[0]);
-    expect(forest.predictProbaOne(row, 0)).toBeCloseTo(1 - (p[0] as number), 12);
-    expect(forest.predict(test.x).every((label, i) => label === ((p[i] as number) > 0.5 ? 1 : 0))).toBe(true);
+    expect(forest.predictProbaOne(row, 0)).toBeCloseTo(
+      1 - (p[0] as number),
+      12,
+    );
+    expect(
+      forest
+        .predict(test.x)
+        .every((label, i) => label === ((p[i] as number) > 0.5 ? 1 : 0)),
+    ).toBe(true);
     const imp = forest.featureImportances();
     expect(imp.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
     expect(imp.indexOf(Math.max(...imp))).toBe(0);
   });
 
   it("writes batch predictions into a caller's buffer", async () => {
-    const forest = await new RandomForestClassifier({ nEstimators: 5, seed: 3 }).train(x, y, { jobs: 1 });
+    const forest = await new RandomForestClassifier({
+      nEstimators: 5,
+      seed: 3,
+    }).train(x, y, { jobs: 1 });
     const out = new Float64Array(test.x.length);
     expect(forest.predictProba(test.x, { out })).toBe(out);
-    expect(() => forest.predictProba(test.x, { out: new Float64Array(2) })).toThrow(CoreError);
+    expect(() =>
+      forest.predictProba(test.x, { out: new Float64Array(2) }),
+    ).toThrow(CoreError);
   });
 
   it("reports progress per tree and supports three classes", async () => {
     const events: ProgressEvent[] = [];
     const y3 = x.map((r) => (r[0]! < 3 ? 0 : r[0]! < 6 ? 1 : 2));
-    const forest = await new RandomForestClassifier({ nEstimators: 6, seed: 1 }).train(x, y3, {
+    const forest = await new RandomForestClassifier({
+      nEstimators: 6,
+      seed: 1,
+    }).train(x, y3, {
       jobs: 1,
       onProgress: (e) => events.push(e),
     });
     expect(events.map((e) => e.done)).toEqual([0, 1, 2, 3, 4, 5, 6]);
-    expect(events.every((e) => e.total === 6 && e.phase === "trees")).toBe(true);
+    expect(events.every((e) => e.total === 6 && e.phase === "trees")).toBe(
+      true,
+    );
     expect(forest.classes).toEqual([0, 1, 2]);
     const row = [1, 0, 0.5, 0, 50];
     const probs = [0, 1, 2].map((c) => forest.predictProbaOne(row, c));
     expect(probs.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
     expect(forest.predict([row])).toEqual([0]);
-    const reloaded = RandomForestClassifier.load(JSON.parse(JSON.stringify(forest.toJSON())));
+    const reloaded = RandomForestClassifier.load(
+      JSON.parse(JSON.stringify(forest.toJSON())),
+    );
     expect(reloaded.predictProbaOne(row, 1)).toBe(probs[1]);
   });
 
   it("round-trips through JSON with identical predictions", async () => {
-    const forest = await new RandomForestClassifier({ nEstimators: 20, maxFeatures: 0.5, maxDepth: 6, seed: 9 }).train(x, y, { jobs: 1 });
+    const forest = await new RandomForestClassifier({
+      nEstimators: 20,
+      maxFeatures: 0.5,
+      maxDepth: 6,
+      seed: 9,
+    }).train(x, y, { jobs: 1 });
     const text = JSON.stringify(forest.toJSON());
     const loaded = RandomForestClassifier.load(JSON.parse(text));
-    expect(Array.from(loaded.predictProba(test.x))).toEqual(Array.from(forest.predictProba(test.x)));
+    expect(Array.from(loaded.predictProba(test.x))).toEqual(
+      Array.from(forest.predictProba(test.x)),
+    );
     expect(JSON.stringify(loaded.toJSON())).toBe(text);
     expect(loaded.params).toEqual(forest.params);
   });
 
   it("rejects corrupt forest JSON with MODEL_FORMAT_INVALID", async () => {
-    const forest = await new RandomForestClassifier({ nEstimators: 2, seed: 1 }).train(x, y, { jobs: 1 });
+    const forest = await new RandomForestClassifier({
+      nEstimators: 2,
+      seed: 1,
+    }).train(x, y, { jobs: 1 });
     const good = forest.toJSON();
-    const nodes = new Int32Array(new Uint8Array(Buffer.from(good.nodes, "base64")).buffer);
+    const nodes = new Int32Array(
+      new Uint8Array(Buffer.from(good.nodes, "base64")).buffer,
+    );
     nodes[1] = 999_999; // the root's left child, far out of range
-    const badChild = { ...good, nodes: Buffer.from(nodes.buffer).toString("base64") };
+    const badChild = {
+      ...good,
+      nodes: Buffer.from(nodes.buffer).toString("base64"),
+    };
     const cases: unknown[] = [
       { ...good, name: "RFClassifier" },
       { ...good, nodes: "not base64!" },
@@ -101,31 +152,54 @@ describe("RandomForestClassifier", () => {
       null,
     ];
     for (const json of cases) {
-      expect(() => RandomForestClassifier.load(json)).toThrow(expect.objectContaining({ code: "MODEL_FORMAT_INVALID" }) as CoreError);
+      expect(() => RandomForestClassifier.load(json)).toThrow(
+        expect.objectContaining({ code: "MODEL_FORMAT_INVALID" }) as CoreError,
+      );
     }
   });
 
   it("refuses unusable data and options with clear codes", async () => {
     const forest = new RandomForestClassifier({ nEstimators: 2 });
-    await expect(forest.train(x, y.map(() => 1), { jobs: 1 })).rejects.toMatchObject({ code: "DATA_INVALID" });
-    await expect(forest.train([], [], { jobs: 1 })).rejects.toMatchObject({ code: "DATA_INVALID" });
-    await expect(forest.train(x, y.slice(1), { jobs: 1 })).rejects.toMatchObject({ code: "DATA_INVALID" });
-    expect(() => new RandomForestClassifier({ nEstimators: 0 })).toThrow(expect.objectContaining({ code: "INVALID_ARGUMENT" }) as CoreError);
-    expect(() => new RandomForestClassifier({ maxFeatures: 1.5 })).toThrow(CoreError);
-    expect(() => forest.predictProbaOne([1, 2])).toThrow(expect.objectContaining({ code: "INVALID_ARGUMENT" }) as CoreError);
+    await expect(
+      forest.train(
+        x,
+        y.map(() => 1),
+        { jobs: 1 },
+      ),
+    ).rejects.toMatchObject({ code: "DATA_INVALID" });
+    await expect(forest.train([], [], { jobs: 1 })).rejects.toMatchObject({
+      code: "DATA_INVALID",
+    });
+    await expect(
+      forest.train(x, y.slice(1), { jobs: 1 }),
+    ).rejects.toMatchObject({ code: "DATA_INVALID" });
+    expect(() => new RandomForestClassifier({ nEstimators: 0 })).toThrow(
+      expect.objectContaining({ code: "INVALID_ARGUMENT" }) as CoreError,
+    );
+    expect(() => new RandomForestClassifier({ maxFeatures: 1.5 })).toThrow(
+      CoreError,
+    );
+    expect(() => forest.predictProbaOne([1, 2])).toThrow(
+      expect.objectContaining({ code: "INVALID_ARGUMENT" }) as CoreError,
+    );
   });
 
-  it.each([1, 2])("stops when the signal aborts (jobs %i)", async (jobs) => {
-    const controller = new AbortController();
-    const forest = new RandomForestClassifier({ nEstimators: 50, seed: 1 });
-    const run = forest.train(x, y, {
-      jobs,
-      signal: controller.signal,
-      onProgress: (e) => (e.done === 2 ? controller.abort(new Error("enough")) : undefined),
-    });
-    await expect(run).rejects.toThrow("enough");
-    expect(forest.isTrained).toBe(false);
-  }, 30_000);
+  it.each([1, 2])(
+    "stops when the signal aborts (jobs %i)",
+    async (jobs) => {
+      const controller = new AbortController();
+      const forest = new RandomForestClassifier({ nEstimators: 50, seed: 1 });
+      const run = forest.train(x, y, {
+        jobs,
+        signal: controller.signal,
+        onProgress: (e) =>
+          e.done === 2 ? controller.abort(new Error("enough")) : undefined,
+      });
+      await expect(run).rejects.toThrow("enough");
+      expect(forest.isTrained).toBe(false);
+    },
+    30_000,
+  );
 
   it("resolves maxFeatures with scikit-learn's rounding", () => {
     expect(resolveMaxFeatures("sqrt", 18)).toBe(4);

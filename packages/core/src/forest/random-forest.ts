@@ -84,7 +84,10 @@ interface ForestState {
 
 const FOREST_JSON_NAME = "RandomForestClassifier";
 
-const maxFeaturesSchema = z.union([z.enum(["sqrt", "log2", "all"]), z.number().positive()]);
+const maxFeaturesSchema = z.union([
+  z.enum(["sqrt", "log2", "all"]),
+  z.number().positive(),
+]);
 
 const paramsSchema = z.strictObject({
   nEstimators: z.number().int().min(1),
@@ -118,7 +121,11 @@ export const randomForestJsonSchema = z.strictObject({
 export type RandomForestJSON = z.infer<typeof randomForestJsonSchema>;
 
 function invalid(message: string, hint?: string): CoreError {
-  return new CoreError("INVALID_ARGUMENT", message, hint === undefined ? {} : { hint });
+  return new CoreError(
+    "INVALID_ARGUMENT",
+    message,
+    hint === undefined ? {} : { hint },
+  );
 }
 
 function resolveParams(options: RandomForestOptions): RandomForestParams {
@@ -135,18 +142,26 @@ function resolveParams(options: RandomForestOptions): RandomForestParams {
   };
   const parsed = paramsSchema.safeParse(p);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    const issues = parsed.error.issues
+      .map((i) => `${i.path.join(".")}: ${i.message}`)
+      .join("; ");
     throw invalid(`invalid random forest options: ${issues}`);
   }
   const mf = p.maxFeatures;
   if (typeof mf === "number" && !Number.isInteger(mf) && mf >= 1) {
-    throw invalid(`maxFeatures ${mf} is neither a whole count nor a fraction below 1`, 'Use an integer count, a fraction such as 0.5, or "sqrt".');
+    throw invalid(
+      `maxFeatures ${mf} is neither a whole count nor a fraction below 1`,
+      'Use an integer count, a fraction such as 0.5, or "sqrt".',
+    );
   }
   return p;
 }
 
 /** Number of features examined per split, scikit-learn's rounding. */
-export function resolveMaxFeatures(maxFeatures: MaxFeatures, nFeatures: number): number {
+export function resolveMaxFeatures(
+  maxFeatures: MaxFeatures,
+  nFeatures: number,
+): number {
   let count: number;
   if (maxFeatures === "sqrt") count = Math.floor(Math.sqrt(nFeatures));
   else if (maxFeatures === "log2") count = Math.floor(Math.log2(nFeatures));
@@ -206,42 +221,71 @@ export class RandomForestClassifier {
    * Grows the trees on `x` (rows × features, finite numbers) and labels `y` (numbers, 2+ classes).
    * @throws CoreError DATA_INVALID on empty data, a single class, non-finite values or mismatched lengths.
    */
-  async train(x: MatrixInput, y: ArrayLike<number>, options: TrainOptions = {}): Promise<this> {
+  async train(
+    x: MatrixInput,
+    y: ArrayLike<number>,
+    options: TrainOptions = {},
+  ): Promise<this> {
     const matrix = toDenseMatrix(x);
     const { nRows, nCols } = matrix;
     if (nRows === 0 || nCols === 0) {
-      throw new CoreError("DATA_INVALID", `cannot train on ${nRows} rows × ${nCols} features`, {
-        hint: "Check that the dataset query returned rows and that the feature schema lists features.",
-      });
+      throw new CoreError(
+        "DATA_INVALID",
+        `cannot train on ${nRows} rows × ${nCols} features`,
+        {
+          hint: "Check that the dataset query returned rows and that the feature schema lists features.",
+        },
+      );
     }
     if (y.length !== nRows) {
-      throw new CoreError("DATA_INVALID", `x has ${nRows} rows but y has ${y.length} labels`);
+      throw new CoreError(
+        "DATA_INVALID",
+        `x has ${nRows} rows but y has ${y.length} labels`,
+      );
     }
-    if (nCols > 32767) throw invalid(`${nCols} features is more than the 32767 a forest supports`);
+    if (nCols > 32767)
+      throw invalid(
+        `${nCols} features is more than the 32767 a forest supports`,
+      );
     const jobs = options.jobs ?? availableParallelism();
-    if (!Number.isInteger(jobs) || jobs < 1) throw invalid(`jobs must be a whole number ≥ 1, got ${jobs}`);
+    if (!Number.isInteger(jobs) || jobs < 1)
+      throw invalid(`jobs must be a whole number ≥ 1, got ${jobs}`);
 
     const classes = Array.from(new Set(Array.from(y))).sort((a, b) => a - b);
     if (classes.some((c) => !Number.isFinite(c))) {
       throw new CoreError("DATA_INVALID", "labels must be finite numbers");
     }
     if (classes.length < 2) {
-      throw new CoreError("DATA_INVALID", `the labels hold a single class (${classes[0]}); a classifier needs two or more`, {
-        hint: "Check the label date: every training row has the same label.",
-      });
+      throw new CoreError(
+        "DATA_INVALID",
+        `the labels hold a single class (${classes[0]}); a classifier needs two or more`,
+        {
+          hint: "Check the label date: every training row has the same label.",
+        },
+      );
     }
-    if (classes.length > 255) throw new CoreError("DATA_INVALID", `${classes.length} classes is more than the 255 supported`);
+    if (classes.length > 255)
+      throw new CoreError(
+        "DATA_INVALID",
+        `${classes.length} classes is more than the 255 supported`,
+      );
 
     const shared = jobs > 1;
     const codeOf = new Map(classes.map((c, i) => [c, i]));
-    const yCodes = new Uint8Array(shared ? new SharedArrayBuffer(nRows) : new ArrayBuffer(nRows));
-    for (let r = 0; r < nRows; r++) yCodes[r] = codeOf.get(y[r] as number) as number;
+    const yCodes = new Uint8Array(
+      shared ? new SharedArrayBuffer(nRows) : new ArrayBuffer(nRows),
+    );
+    for (let r = 0; r < nRows; r++)
+      yCodes[r] = codeOf.get(y[r] as number) as number;
     const classWeight =
       this.#params.classWeight === "balanced"
         ? computeClassWeights({ y: yCodes, nClasses: classes.length })
         : new Float64Array(classes.length).fill(1);
-    const rowWeight = new Float64Array(shared ? new SharedArrayBuffer(nRows * 8) : new ArrayBuffer(nRows * 8));
-    for (let r = 0; r < nRows; r++) rowWeight[r] = classWeight[yCodes[r] as number] as number;
+    const rowWeight = new Float64Array(
+      shared ? new SharedArrayBuffer(nRows * 8) : new ArrayBuffer(nRows * 8),
+    );
+    for (let r = 0; r < nRows; r++)
+      rowWeight[r] = classWeight[yCodes[r] as number] as number;
 
     const binned = binMatrix(matrix, { maxBins: this.#params.maxBins, shared });
     const treeParams: TreeParams = {
@@ -255,15 +299,27 @@ export class RandomForestClassifier {
     const onProgress = options.onProgress;
     onProgress?.({ phase: "trees", done: 0, total });
     const trees = await buildTrees({
-      data: { codes: binned.codes, nRows, nFeatures: nCols, y: yCodes, nClasses: classes.length, rowWeight },
+      data: {
+        codes: binned.codes,
+        nRows,
+        nFeatures: nCols,
+        y: yCodes,
+        nClasses: classes.length,
+        rowWeight,
+      },
       params: treeParams,
       seed: this.#params.seed,
       nTrees: total,
       jobs,
-      onTree: onProgress === undefined ? undefined : (done) => onProgress({ phase: "trees", done, total }),
+      onTree:
+        onProgress === undefined
+          ? undefined
+          : (done) => onProgress({ phase: "trees", done, total }),
       signal: options.signal,
     });
-    this.#setState(assemble({ trees, nFeatures: nCols, classes, edges: [...binned.edges] }));
+    this.#setState(
+      assemble({ trees, nFeatures: nCols, classes, edges: [...binned.edges] }),
+    );
     return this;
   }
 
@@ -302,23 +358,35 @@ export class RandomForestClassifier {
       // (bin - code) >>> 31 is 1 when code > bin: the right child, without a branch.
       while ((sa & sb & sc & sd) >= 0) {
         if (sa >= 0) {
-          ua = (na[2 * ua + 1] as number) + (((sa & 255) - (codes[sa >> 8] as number)) >>> 31);
+          ua =
+            (na[2 * ua + 1] as number) +
+            (((sa & 255) - (codes[sa >> 8] as number)) >>> 31);
           sa = na[2 * ua] as number;
         }
         if (sb >= 0) {
-          ub = (nb[2 * ub + 1] as number) + (((sb & 255) - (codes[sb >> 8] as number)) >>> 31);
+          ub =
+            (nb[2 * ub + 1] as number) +
+            (((sb & 255) - (codes[sb >> 8] as number)) >>> 31);
           sb = nb[2 * ub] as number;
         }
         if (sc >= 0) {
-          uc = (nc[2 * uc + 1] as number) + (((sc & 255) - (codes[sc >> 8] as number)) >>> 31);
+          uc =
+            (nc[2 * uc + 1] as number) +
+            (((sc & 255) - (codes[sc >> 8] as number)) >>> 31);
           sc = nc[2 * uc] as number;
         }
         if (sd >= 0) {
-          ud = (nd[2 * ud + 1] as number) + (((sd & 255) - (codes[sd >> 8] as number)) >>> 31);
+          ud =
+            (nd[2 * ud + 1] as number) +
+            (((sd & 255) - (codes[sd >> 8] as number)) >>> 31);
           sd = nd[2 * ud] as number;
         }
       }
-      sum += leafProba(a, ua, ci) + leafProba(b, ub, ci) + leafProba(c, uc, ci) + leafProba(d, ud, ci);
+      sum +=
+        leafProba(a, ua, ci) +
+        leafProba(b, ub, ci) +
+        leafProba(c, uc, ci) +
+        leafProba(d, ud, ci);
     }
     for (; t < nTrees; t++) {
       const tree = trees[t] as ForestTree;
@@ -326,7 +394,9 @@ export class RandomForestClassifier {
       let u = 0;
       let split: number;
       while ((split = nodes[2 * u] as number) >= 0) {
-        u = (nodes[2 * u + 1] as number) + (((split & 255) - (codes[split >> 8] as number)) >>> 31);
+        u =
+          (nodes[2 * u + 1] as number) +
+          (((split & 255) - (codes[split >> 8] as number)) >>> 31);
       }
       sum += leafProba(tree, u, ci);
     }
@@ -334,15 +404,24 @@ export class RandomForestClassifier {
   }
 
   /** Probability of class `classIndex` (default: the last class) for every row, in a Float64Array. */
-  predictProba(x: MatrixInput, options: PredictProbaOptions = {}): Float64Array {
+  predictProba(
+    x: MatrixInput,
+    options: PredictProbaOptions = {},
+  ): Float64Array {
     const m = toDenseMatrix(x);
     const s = this.#trained();
     this.#checkWidth(m.nCols);
     const out = options.out ?? new Float64Array(m.nRows);
-    if (out.length < m.nRows) throw invalid(`out holds ${out.length} values, ${m.nRows} rows need as many`);
+    if (out.length < m.nRows)
+      throw invalid(
+        `out holds ${out.length} values, ${m.nRows} rows need as many`,
+      );
     const ci = this.#classIndex(options.classIndex);
     for (let r = 0; r < m.nRows; r++) {
-      out[r] = this.predictProbaOne(m.data.subarray(r * s.nFeatures, (r + 1) * s.nFeatures), ci);
+      out[r] = this.predictProbaOne(
+        m.data.subarray(r * s.nFeatures, (r + 1) * s.nFeatures),
+        ci,
+      );
     }
     return out;
   }
@@ -385,7 +464,9 @@ export class RandomForestClassifier {
     const s = this.#trained();
     const treeNodes = Int32Array.from(s.trees, (t) => t.nodes.length / 2);
     const nodes = new Int32Array(2 * treeNodes.reduce((a, b) => a + b, 0));
-    const leafValues = new Float64Array(s.trees.reduce((a, t) => a + t.leafValue.length, 0));
+    const leafValues = new Float64Array(
+      s.trees.reduce((a, t) => a + t.leafValue.length, 0),
+    );
     let at = 0;
     let leafAt = 0;
     for (const t of s.trees) {
@@ -420,14 +501,23 @@ export class RandomForestClassifier {
       );
     }
     const j = parsed.data;
-    const forest = new RandomForestClassifier({ ...j.params, maxDepth: j.params.maxDepth ?? undefined, classWeight: j.params.classWeight ?? undefined });
-    const decode = <T extends Int16Array | Int32Array | Uint8Array | Float64Array>(
+    const forest = new RandomForestClassifier({
+      ...j.params,
+      maxDepth: j.params.maxDepth ?? undefined,
+      classWeight: j.params.classWeight ?? undefined,
+    });
+    const decode = <
+      T extends Int16Array | Int32Array | Uint8Array | Float64Array,
+    >(
       ctor: { new (length: number): T; readonly BYTES_PER_ELEMENT: number },
       text: string,
       name: string,
     ): T => {
       const a = decodeTypedArray(ctor, text);
-      if (a === undefined) throw modelInvalid(`forest field ${name} is not valid base64 of ${ctor.BYTES_PER_ELEMENT}-byte values`);
+      if (a === undefined)
+        throw modelInvalid(
+          `forest field ${name} is not valid base64 of ${ctor.BYTES_PER_ELEMENT}-byte values`,
+        );
       return a;
     };
     const treeNodes = decode(Int32Array, j.treeNodes, "treeNodes");
@@ -437,7 +527,12 @@ export class RandomForestClassifier {
       nFeatures: j.nFeatures,
       classes: j.classes,
       edges: j.edges.map((e, f) => decode(Float64Array, e, `edges.${f}`)),
-      trees: splitTrees({ treeNodes, nodes, leafValues, nClasses: j.classes.length }),
+      trees: splitTrees({
+        treeNodes,
+        nodes,
+        leafValues,
+        nClasses: j.classes.length,
+      }),
       importances: Float64Array.from(j.featureImportances),
     };
     validateState(state);
@@ -452,7 +547,10 @@ export class RandomForestClassifier {
 
   #trained(): ForestState {
     if (this.#state === undefined) {
-      throw invalid("the forest is not trained", "Call train() or RandomForestClassifier.load() first.");
+      throw invalid(
+        "the forest is not trained",
+        "Call train() or RandomForestClassifier.load() first.",
+      );
     }
     return this.#state;
   }
@@ -460,24 +558,32 @@ export class RandomForestClassifier {
   #checkWidth(nCols: number): void {
     const expected = this.#trained().nFeatures;
     if (nCols !== expected) {
-      throw new CoreError("DATA_INVALID", `rows have ${nCols} features, the forest was trained on ${expected}`);
+      throw new CoreError(
+        "DATA_INVALID",
+        `rows have ${nCols} features, the forest was trained on ${expected}`,
+      );
     }
   }
 
   #classIndex(classIndex: number | undefined): number {
     const k = this.#trained().classes.length;
     const ci = classIndex ?? k - 1;
-    if (!Number.isInteger(ci) || ci < 0 || ci >= k) throw invalid(`classIndex ${ci} is outside 0…${k - 1}`);
+    if (!Number.isInteger(ci) || ci < 0 || ci >= k)
+      throw invalid(`classIndex ${ci} is outside 0…${k - 1}`);
     return ci;
   }
 
   #encodeRow(row: ArrayLike<number>): Uint8Array {
     const s = this.#trained();
     if (row.length !== s.nFeatures) {
-      throw new CoreError("DATA_INVALID", `row has ${row.length} features, the forest was trained on ${s.nFeatures}`);
+      throw new CoreError(
+        "DATA_INVALID",
+        `row has ${row.length} features, the forest was trained on ${s.nFeatures}`,
+      );
     }
     const codes = this.#rowCodes;
-    for (let f = 0; f < s.nFeatures; f++) codes[f] = binCode(s.edges[f] as Float64Array, row[f] as number);
+    for (let f = 0; f < s.nFeatures; f++)
+      codes[f] = binCode(s.edges[f] as Float64Array, row[f] as number);
     return codes;
   }
 }
@@ -498,8 +604,17 @@ function leafProba(tree: ForestTree, u: number, ci: number): number {
   return tree.leafValue[(tree.nodes[2 * u + 1] as number) * k + ci] as number;
 }
 
-function toForestTree(nodes: Int32Array, leafValue: Float64Array, nClasses: number): ForestTree {
-  return { nodes, nodesF32: new Float32Array(nodes.buffer, nodes.byteOffset, nodes.length), leafValue, nClasses };
+function toForestTree(
+  nodes: Int32Array,
+  leafValue: Float64Array,
+  nClasses: number,
+): ForestTree {
+  return {
+    nodes,
+    nodesF32: new Float32Array(nodes.buffer, nodes.byteOffset, nodes.length),
+    leafValue,
+    nClasses,
+  };
 }
 
 interface SplitTreesOptions {
@@ -510,21 +625,36 @@ interface SplitTreesOptions {
 }
 
 /** Cuts the concatenated arrays of a model file back into trees (views, no copy). */
-function splitTrees({ treeNodes, nodes, leafValues, nClasses }: SplitTreesOptions): ForestTree[] {
+function splitTrees({
+  treeNodes,
+  nodes,
+  leafValues,
+  nClasses,
+}: SplitTreesOptions): ForestTree[] {
   const trees: ForestTree[] = [];
   let at = 0;
   let leafAt = 0;
   for (const count of treeNodes) {
-    if (count < 1 || 2 * (at + count) > nodes.length) throw modelInvalid("forest node counts do not match the node array");
+    if (count < 1 || 2 * (at + count) > nodes.length)
+      throw modelInvalid("forest node counts do not match the node array");
     const tree = nodes.subarray(2 * at, 2 * (at + count));
     let leaves = 0;
-    if (nClasses > 2) for (let u = 0; u < count; u++) if (tree[2 * u] === -1) leaves++;
-    if (leafAt + leaves * nClasses > leafValues.length) throw modelInvalid("forest leaf values are missing");
-    trees.push(toForestTree(tree, leafValues.subarray(leafAt, leafAt + leaves * nClasses), nClasses));
+    if (nClasses > 2)
+      for (let u = 0; u < count; u++) if (tree[2 * u] === -1) leaves++;
+    if (leafAt + leaves * nClasses > leafValues.length)
+      throw modelInvalid("forest leaf values are missing");
+    trees.push(
+      toForestTree(
+        tree,
+        leafValues.subarray(leafAt, leafAt + leaves * nClasses),
+        nClasses,
+      ),
+    );
     at += count;
     leafAt += leaves * nClasses;
   }
-  if (2 * at !== nodes.length || leafAt !== leafValues.length) throw modelInvalid("forest arrays are longer than its trees");
+  if (2 * at !== nodes.length || leafAt !== leafValues.length)
+    throw modelInvalid("forest arrays are longer than its trees");
   return trees;
 }
 
@@ -535,7 +665,12 @@ interface AssembleOptions {
   edges: Float64Array[];
 }
 
-function assemble({ trees, nFeatures, classes, edges }: AssembleOptions): ForestState {
+function assemble({
+  trees,
+  nFeatures,
+  classes,
+  edges,
+}: AssembleOptions): ForestState {
   const importances = new Float64Array(nFeatures);
   let splitTreeCount = 0;
   for (const tree of trees) {
@@ -543,10 +678,13 @@ function assemble({ trees, nFeatures, classes, edges }: AssembleOptions): Forest
     // the forest averages over trees that split at least once and normalises again.
     if (tree.nodes.length > 2) {
       let sum = 0;
-      for (let f = 0; f < nFeatures; f++) sum += (tree.importance[f] as number) / tree.rootWeight;
+      for (let f = 0; f < nFeatures; f++)
+        sum += (tree.importance[f] as number) / tree.rootWeight;
       if (sum > 0) {
         for (let f = 0; f < nFeatures; f++) {
-          importances[f] = (importances[f] as number) + (tree.importance[f] as number) / tree.rootWeight / sum;
+          importances[f] =
+            (importances[f] as number) +
+            (tree.importance[f] as number) / tree.rootWeight / sum;
         }
       }
       splitTreeCount++;
@@ -554,19 +692,30 @@ function assemble({ trees, nFeatures, classes, edges }: AssembleOptions): Forest
   }
   if (splitTreeCount > 0) {
     let sum = 0;
-    for (let f = 0; f < nFeatures; f++) sum += (importances[f] as number) / splitTreeCount;
-    for (let f = 0; f < nFeatures; f++) importances[f] = (importances[f] as number) / splitTreeCount / sum;
+    for (let f = 0; f < nFeatures; f++)
+      sum += (importances[f] as number) / splitTreeCount;
+    for (let f = 0; f < nFeatures; f++)
+      importances[f] = (importances[f] as number) / splitTreeCount / sum;
   }
-  return { nFeatures, classes, edges, trees: trees.map((t) => toForestTree(t.nodes, t.leafValue, classes.length)), importances };
+  return {
+    nFeatures,
+    classes,
+    edges,
+    trees: trees.map((t) => toForestTree(t.nodes, t.leafValue, classes.length)),
+    importances,
+  };
 }
 
 /** Checks that every index in a loaded forest stays in bounds and every path reaches a leaf. */
 function validateState(s: ForestState): void {
   if (s.trees.length < 1) throw modelInvalid("forest has no tree");
   if (s.edges.length !== s.nFeatures || s.importances.length !== s.nFeatures) {
-    throw modelInvalid(`forest declares ${s.nFeatures} features but has ${s.edges.length} edge lists and ${s.importances.length} importances`);
+    throw modelInvalid(
+      `forest declares ${s.nFeatures} features but has ${s.edges.length} edge lists and ${s.importances.length} importances`,
+    );
   }
-  if (s.edges.some((e) => e.length >= MAX_BINS)) throw modelInvalid("forest has a feature with more than 255 bin edges");
+  if (s.edges.some((e) => e.length >= MAX_BINS))
+    throw modelInvalid("forest has a feature with more than 255 bin edges");
   const k = s.classes.length;
   s.trees.forEach((tree, t) => {
     const count = tree.nodes.length / 2;
@@ -577,15 +726,24 @@ function validateState(s: ForestState): void {
       if (split === -1) {
         if (k === 2) {
           const p = tree.nodesF32[2 * u + 1] as number;
-          if (!(p >= 0 && p <= 1)) throw modelInvalid(`forest tree ${t} leaf ${u} has probability ${p}, outside [0, 1]`);
+          if (!(p >= 0 && p <= 1))
+            throw modelInvalid(
+              `forest tree ${t} leaf ${u} has probability ${p}, outside [0, 1]`,
+            );
         } else if (next < 0 || next >= nLeaves) {
-          throw modelInvalid(`forest tree ${t} node ${u} points to missing leaf ${next}`);
+          throw modelInvalid(
+            `forest tree ${t} node ${u} points to missing leaf ${next}`,
+          );
         }
       } else if (split < 0 || split >> 8 >= s.nFeatures) {
-        throw modelInvalid(`forest tree ${t} node ${u} splits on unknown feature ${split >> 8}`);
+        throw modelInvalid(
+          `forest tree ${t} node ${u} splits on unknown feature ${split >> 8}`,
+        );
       } else if (next <= u || next + 1 >= count) {
         // Children always come after their parent, which also rules out cycles.
-        throw modelInvalid(`forest tree ${t} node ${u} has children out of range`);
+        throw modelInvalid(
+          `forest tree ${t} node ${u} has children out of range`,
+        );
       }
     }
   });

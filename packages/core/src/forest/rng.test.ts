@@ -23,7 +23,9 @@ describe("Rng", () => {
   });
 
   it("derives distinct tree seeds from (seed, index) alone", () => {
-    const seeds = new Set(Array.from({ length: 1000 }, (_, i) => deriveTreeSeed(42, i)));
+    const seeds = new Set(
+      Array.from({ length: 1000 }, (_, i) => deriveTreeSeed(42, i)),
+    );
     expect(seeds.size).toBe(1000);
     expect(deriveTreeSeed(42, 5)).toBe(deriveTreeSeed(42, 5));
     expect(deriveTreeSeed(42, 5)).not.toBe(deriveTreeSeed(43, 5));

@@ -219,7 +219,8 @@ function scanBinary(s: Scratch, j: number): void {
         const wl = l0 + l1;
         const r0 = t0 - l0;
         const r1 = t1 - l1;
-        const proxy = (l0 * l0 + l1 * l1) / wl + (r0 * r0 + r1 * r1) / (wNode - wl);
+        const proxy =
+          (l0 * l0 + l1 * l1) / wl + (r0 * r0 + r1 * r1) / (wNode - wl);
         if (proxy > bestProxy) {
           bestProxy = proxy;
           best[0] = proxy;
@@ -342,7 +343,8 @@ class NodeStack {
     }
     const at = this.size * 5;
     for (let i = 0; i < 5; i++) this.#ints[at + i] = rec[i] as number;
-    for (let c = 0; c < k; c++) this.#totals[this.size * k + c] = totals[off + c] as number;
+    for (let c = 0; c < k; c++)
+      this.#totals[this.size * k + c] = totals[off + c] as number;
     this.size++;
   }
 
@@ -351,7 +353,8 @@ class NodeStack {
     this.size--;
     const at = this.size * 5;
     for (let i = 0; i < 5; i++) ints[i] = this.#ints[at + i] as number;
-    for (let c = 0; c < this.#k; c++) totals[c] = this.#totals[this.size * this.#k + c] as number;
+    for (let c = 0; c < this.#k; c++)
+      totals[c] = this.#totals[this.size * this.#k + c] as number;
   }
 }
 
@@ -450,7 +453,20 @@ function searchSplit(g: Grower, nKnownConstants: number): number {
  * function per node, not a loop body, so V8 optimises it during the first tree.
  */
 function growNode(g: Grower): void {
-  const { k, stack, s, rec, totals, childTotals, rows, feature, bin, child, leafValue, importance } = g;
+  const {
+    k,
+    stack,
+    s,
+    rec,
+    totals,
+    childTotals,
+    rows,
+    feature,
+    bin,
+    child,
+    leafValue,
+    importance,
+  } = g;
   stack.pop(rec, totals);
   const start = rec[0] as number;
   const end = rec[1] as number;
@@ -464,7 +480,12 @@ function growNode(g: Grower): void {
   s.best[0] = -Infinity;
   s.best[1] = -1;
   let nConst = rec[4] as number;
-  if (depth < g.maxDepth && nNode >= g.minSamplesSplit && nNode >= 2 * g.msl && impurity > EPSILON) {
+  if (
+    depth < g.maxDepth &&
+    nNode >= g.minSamplesSplit &&
+    nNode >= 2 * g.msl &&
+    impurity > EPSILON
+  ) {
     s.span[0] = start;
     s.span[1] = end;
     s.nodeWeight[0] = wNode;
@@ -474,7 +495,8 @@ function growNode(g: Grower): void {
   if (bestFeature < 0) {
     feature[node] = -1;
     child[node] = g.leafCount;
-    for (let c = 0; c < k; c++) leafValue[g.leafCount * k + c] = (totals[c] as number) / wNode;
+    for (let c = 0; c < k; c++)
+      leafValue[g.leafCount * k + c] = (totals[c] as number) / wNode;
     g.leafCount++;
     return;
   }
@@ -489,7 +511,9 @@ function growNode(g: Grower): void {
   }
   importance[bestFeature] =
     (importance[bestFeature] as number) +
-    (wNode * impurity - wl * gini(g.leftTotals, wl) - wr * gini(g.rightTotals, wr));
+    (wNode * impurity -
+      wl * gini(g.leftTotals, wl) -
+      wr * gini(g.rightTotals, wr));
 
   const leftId = g.nodeCount;
   g.nodeCount += 2;
@@ -514,7 +538,11 @@ function growNode(g: Grower): void {
  * scikit-learn, and rows never drawn are left out of the tree. Setup loops live in their own
  * small functions: V8 optimises them on their own instead of deoptimising buildTree.
  */
-function drawBootstrap(draws: Uint32Array, bootstrap: boolean, rng: Rng): Uint32Array {
+function drawBootstrap(
+  draws: Uint32Array,
+  bootstrap: boolean,
+  rng: Rng,
+): Uint32Array {
   const n = draws.length;
   if (!bootstrap) return draws.fill(1);
   draws.fill(0);
@@ -586,7 +614,8 @@ function gatherInBag(data: TreeTrainingData, buffers: TreeBuffers): InBag {
   for (let r = 0, j = 0; r < n; r++) {
     const d = draws[r] as number;
     if (d > 0) {
-      for (let f = 0; f < nf; f++) pc[j * stride + f] = codes[r * nf + f] as number;
+      for (let f = 0; f < nf; f++)
+        pc[j * stride + f] = codes[r * nf + f] as number;
       pw[j] = d * (rowWeight[r] as number);
       py[j] = y[r] as number;
       j++;
@@ -607,7 +636,8 @@ function packNodes(g: Grower): Int32Array<ArrayBuffer> {
       nodes[2 * u + 1] = child[u] as number;
     } else {
       nodes[2 * u] = -1;
-      if (k === 2) nodeF32[2 * u + 1] = leafValue[2 * (child[u] as number) + 1] as number;
+      if (k === 2)
+        nodeF32[2 * u + 1] = leafValue[2 * (child[u] as number) + 1] as number;
       else nodes[2 * u + 1] = child[u] as number;
     }
   }
@@ -615,7 +645,11 @@ function packNodes(g: Grower): Int32Array<ArrayBuffer> {
 }
 
 /** Grows one tree with its own RNG seeded by `seed`. */
-export function buildTree(data: TreeTrainingData, params: TreeParams, seed: number): TreeArrays {
+export function buildTree(
+  data: TreeTrainingData,
+  params: TreeParams,
+  seed: number,
+): TreeArrays {
   const { nRows: n, nFeatures: nf, nClasses: k } = data;
   const rng = new Rng(seed);
 
@@ -672,7 +706,15 @@ export function buildTree(data: TreeTrainingData, params: TreeParams, seed: numb
     childTotals,
     leftTotals: childTotals.subarray(0, k),
     rightTotals: childTotals.subarray(k),
-    rows: { pc, pc32: new Uint32Array(pc.buffer), stride, py, pw, k, childTotals },
+    rows: {
+      pc,
+      pc32: new Uint32Array(pc.buffer),
+      stride,
+      py,
+      pw,
+      k,
+      childTotals,
+    },
     binary,
     maxDepth: params.maxDepth > 0 ? params.maxDepth : Number.MAX_SAFE_INTEGER,
     maxFeatures: params.maxFeatures,
@@ -692,7 +734,8 @@ export function buildTree(data: TreeTrainingData, params: TreeParams, seed: numb
   const nodes = packNodes(g);
   return {
     nodes,
-    leafValue: k === 2 ? new Float64Array(0) : leafValue.slice(0, leafCount * k),
+    leafValue:
+      k === 2 ? new Float64Array(0) : leafValue.slice(0, leafCount * k),
     importance,
     rootWeight,
   };

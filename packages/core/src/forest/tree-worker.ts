@@ -5,7 +5,11 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { buildTree } from "./tree-builder.ts";
-import type { TreeWorkerInit, TreeWorkerReply, TreeWorkerTask } from "./worker-protocol.ts";
+import type {
+  TreeWorkerInit,
+  TreeWorkerReply,
+  TreeWorkerTask,
+} from "./worker-protocol.ts";
 
 const port = parentPort;
 if (port === null) throw new Error("forest-worker must run in a worker thread");
@@ -13,8 +17,16 @@ const { data, params } = workerData as TreeWorkerInit;
 
 port.on("message", (task: TreeWorkerTask) => {
   const tree = buildTree(data, params, task.seed);
-  const reply: TreeWorkerReply = { type: "tree", treeIndex: task.treeIndex, tree };
-  port.postMessage(reply, [tree.nodes.buffer, tree.leafValue.buffer, tree.importance.buffer]);
+  const reply: TreeWorkerReply = {
+    type: "tree",
+    treeIndex: task.treeIndex,
+    tree,
+  };
+  port.postMessage(reply, [
+    tree.nodes.buffer,
+    tree.leafValue.buffer,
+    tree.importance.buffer,
+  ]);
 });
 const ready: TreeWorkerReply = { type: "ready" };
 port.postMessage(ready);

@@ -1,4 +1,8 @@
-import type { TreeArrays, TreeParams, TreeTrainingData } from "./tree-builder.ts";
+import type {
+  TreeArrays,
+  TreeParams,
+  TreeTrainingData,
+} from "./tree-builder.ts";
 
 /** `workerData` of a tree worker: typed arrays backed by SharedArrayBuffers, so not copied. */
 export interface TreeWorkerInit {
@@ -13,4 +17,8 @@ export interface TreeWorkerTask {
 
 export type TreeWorkerReply =
   | { readonly type: "ready" }
-  | { readonly type: "tree"; readonly treeIndex: number; readonly tree: TreeArrays };
+  | {
+      readonly type: "tree";
+      readonly treeIndex: number;
+      readonly tree: TreeArrays;
+    };

@@ -11,16 +11,17 @@ type TypedArrayCtor<T> = {
   readonly BYTES_PER_ELEMENT: number;
 };
 
-export function encodeTypedArray(a: Int16Array | Int32Array | Uint8Array | Float64Array): string {
+export function encodeTypedArray(
+  a: Int16Array | Int32Array | Uint8Array | Float64Array,
+): string {
   assertLittleEndian();
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString("base64");
 }
 
 /** Decodes base64 into a fresh, aligned typed array; returns undefined if the byte count does not fit the type. */
-export function decodeTypedArray<T extends Int16Array | Int32Array | Uint8Array | Float64Array>(
-  ctor: TypedArrayCtor<T>,
-  text: string,
-): T | undefined {
+export function decodeTypedArray<
+  T extends Int16Array | Int32Array | Uint8Array | Float64Array,
+>(ctor: TypedArrayCtor<T>, text: string): T | undefined {
   assertLittleEndian();
   const bytes = Buffer.from(text, "base64");
   if (bytes.byteLength % ctor.BYTES_PER_ELEMENT !== 0) return undefined;
@@ -32,5 +33,6 @@ export function decodeTypedArray<T extends Int16Array | Int32Array | Uint8Array 
 }
 
 function assertLittleEndian(): void {
-  if (!LITTLE_ENDIAN) throw new Error("streamflow model files need a little-endian host");
+  if (!LITTLE_ENDIAN)
+    throw new Error("streamflow model files need a little-endian host");
 }

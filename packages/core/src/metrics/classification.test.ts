@@ -30,9 +30,13 @@ describe("ROC", () => {
     expect(rocAuc([0, 1, 0, 1], [0.5, 0.5, 0.5, 0.5])).toBe(0.5);
     // Three tie groups: (0.9: 1 pos, 1 neg), (0.7: 2 pos, 1 neg), (0.2: 1 pos, 1 neg) → 6 / 12.
     // roc_auc_score([1,0,1,0,1,1,0], [0.9,0.9,0.7,0.7,0.7,0.2,0.2]) = 0.5
-    expect(rocAuc([1, 0, 1, 0, 1, 1, 0], [0.9, 0.9, 0.7, 0.7, 0.7, 0.2, 0.2])).toBe(0.5);
+    expect(
+      rocAuc([1, 0, 1, 0, 1, 1, 0], [0.9, 0.9, 0.7, 0.7, 0.7, 0.2, 0.2]),
+    ).toBe(0.5);
     // Breaking the 0.2 tie the right way raises it to 6.5 / 12.
-    expect(rocAuc([1, 0, 1, 0, 1, 1, 0], [0.9, 0.9, 0.7, 0.7, 0.7, 0.21, 0.2])).toBeCloseTo(6.5 / 12, 15);
+    expect(
+      rocAuc([1, 0, 1, 0, 1, 1, 0], [0.9, 0.9, 0.7, 0.7, 0.7, 0.21, 0.2]),
+    ).toBeCloseTo(6.5 / 12, 15);
   });
 
   it("drops collinear points but keeps the area", () => {
@@ -52,7 +56,12 @@ describe("threshold metrics", () => {
   const yPred = [1, 0, 0, 1, 1, 0, 1, 0];
 
   it("matches scikit-learn on a small example", () => {
-    expect(confusionMatrix(yTrue, yPred)).toEqual({ tn: 3, fp: 1, fn: 1, tp: 3 });
+    expect(confusionMatrix(yTrue, yPred)).toEqual({
+      tn: 3,
+      fp: 1,
+      fn: 1,
+      tp: 3,
+    });
     expect(accuracy(yTrue, yPred)).toBe(0.75);
     expect(precision(yTrue, yPred)).toBe(0.75);
     expect(recall(yTrue, yPred)).toBe(0.75);
@@ -68,14 +77,20 @@ describe("threshold metrics", () => {
 
   it("computes log loss with float64 clipping", () => {
     // log_loss([1, 0, 1], [0.9, 0.2, 0.6]) = 0.2797765635793423
-    expect(logLoss([1, 0, 1], [0.9, 0.2, 0.6])).toBeCloseTo(0.2797765635793423, 14);
+    expect(logLoss([1, 0, 1], [0.9, 0.2, 0.6])).toBeCloseTo(
+      0.2797765635793423,
+      14,
+    );
     // A certain, wrong prediction costs -log(eps) instead of Infinity:
     // log_loss([1, 0], [0.0, 0.0]) = 18.021826694558577 (= 36.04… / 2).
     expect(logLoss([1, 0], [0, 0])).toBeCloseTo(18.021826694558577, 10);
   });
 
   it("evaluates probabilities at a strict 0.5 threshold", () => {
-    const m = evaluateBinary({ yTrue: [1, 0, 1, 0], yProba: [0.9, 0.5, 0.5, 0.1] });
+    const m = evaluateBinary({
+      yTrue: [1, 0, 1, 0],
+      yProba: [0.9, 0.5, 0.5, 0.1],
+    });
     expect(m.confusion).toEqual({ tn: 2, fp: 0, fn: 1, tp: 1 });
     expect(m.auc).toBe(0.875);
     expect(m.f1).toBeCloseTo(2 / 3, 15);

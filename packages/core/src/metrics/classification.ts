@@ -37,11 +37,19 @@ export interface EvaluateBinaryOptions {
   threshold?: number;
 }
 
-function checkLengths(a: ArrayLike<number>, b: ArrayLike<number>, what: string): void {
+function checkLengths(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  what: string,
+): void {
   if (a.length !== b.length) {
-    throw new CoreError("INVALID_ARGUMENT", `${what}: y_true has ${a.length} values but the other input has ${b.length}`);
+    throw new CoreError(
+      "INVALID_ARGUMENT",
+      `${what}: y_true has ${a.length} values but the other input has ${b.length}`,
+    );
   }
-  if (a.length === 0) throw new CoreError("INVALID_ARGUMENT", `${what}: no rows to evaluate`);
+  if (a.length === 0)
+    throw new CoreError("INVALID_ARGUMENT", `${what}: no rows to evaluate`);
 }
 
 /**
@@ -49,7 +57,10 @@ function checkLengths(a: ArrayLike<number>, b: ArrayLike<number>, what: string):
  * like scikit-learn's `roc_curve(drop_intermediate=True)`.
  * @throws CoreError INVALID_ARGUMENT when y_true holds a single class (the curve is undefined).
  */
-export function rocCurve(yTrue: ArrayLike<number>, yScore: ArrayLike<number>): RocCurve {
+export function rocCurve(
+  yTrue: ArrayLike<number>,
+  yScore: ArrayLike<number>,
+): RocCurve {
   checkLengths(yTrue, yScore, "rocCurve");
   const n = yTrue.length;
   const order = Array.from({ length: n }, (_, i) => i);
@@ -71,15 +82,24 @@ export function rocCurve(yTrue: ArrayLike<number>, yScore: ArrayLike<number>): R
     }
   }
   if (tp === 0 || fp === 0) {
-    throw new CoreError("INVALID_ARGUMENT", `ROC needs both classes in y_true; it has only ${tp === 0 ? "negatives" : "positives"}`);
+    throw new CoreError(
+      "INVALID_ARGUMENT",
+      `ROC needs both classes in y_true; it has only ${tp === 0 ? "negatives" : "positives"}`,
+    );
   }
   // Drop points collinear with their neighbours (scikit-learn: second differences are zero).
   const keep: number[] = [];
   for (let i = 0; i < tps.length; i++) {
     if (i === 0 || i === tps.length - 1) keep.push(i);
     else {
-      const d2f = (fps[i + 1] as number) - 2 * (fps[i] as number) + (fps[i - 1] as number);
-      const d2t = (tps[i + 1] as number) - 2 * (tps[i] as number) + (tps[i - 1] as number);
+      const d2f =
+        (fps[i + 1] as number) -
+        2 * (fps[i] as number) +
+        (fps[i - 1] as number);
+      const d2t =
+        (tps[i + 1] as number) -
+        2 * (tps[i] as number) +
+        (tps[i - 1] as number);
       if (d2f !== 0 || d2t !== 0) keep.push(i);
     }
   }
@@ -95,20 +115,33 @@ export function rocCurve(yTrue: ArrayLike<number>, yScore: ArrayLike<number>): R
 }
 
 /** Area under a curve by the trapezoid rule (x ascending). */
-export function trapezoidArea(x: readonly number[], y: readonly number[]): number {
+export function trapezoidArea(
+  x: readonly number[],
+  y: readonly number[],
+): number {
   let area = 0;
-  for (let i = 1; i < x.length; i++) area += (((x[i] as number) - (x[i - 1] as number)) * ((y[i] as number) + (y[i - 1] as number))) / 2;
+  for (let i = 1; i < x.length; i++)
+    area +=
+      (((x[i] as number) - (x[i - 1] as number)) *
+        ((y[i] as number) + (y[i - 1] as number))) /
+      2;
   return area;
 }
 
 /** ROC AUC, tied scores counted as half-ordered (trapezoid over distinct thresholds, as scikit-learn's `roc_auc_score`). */
-export function rocAuc(yTrue: ArrayLike<number>, yScore: ArrayLike<number>): number {
+export function rocAuc(
+  yTrue: ArrayLike<number>,
+  yScore: ArrayLike<number>,
+): number {
   const { fpr, tpr } = rocCurve(yTrue, yScore);
   return trapezoidArea(fpr, tpr);
 }
 
 /** Counts of the 2×2 table with class 1 as positive. */
-export function confusionMatrix(yTrue: ArrayLike<number>, yPred: ArrayLike<number>): ConfusionMatrix {
+export function confusionMatrix(
+  yTrue: ArrayLike<number>,
+  yPred: ArrayLike<number>,
+): ConfusionMatrix {
   checkLengths(yTrue, yPred, "confusionMatrix");
   const m: ConfusionMatrix = { tn: 0, fp: 0, fn: 0, tp: 0 };
   for (let i = 0; i < yTrue.length; i++) {
@@ -128,25 +161,37 @@ function ratio(num: number, den: number): number {
 }
 
 /** Share of rows predicted right. */
-export function accuracy(yTrue: ArrayLike<number>, yPred: ArrayLike<number>): number {
+export function accuracy(
+  yTrue: ArrayLike<number>,
+  yPred: ArrayLike<number>,
+): number {
   const m = confusionMatrix(yTrue, yPred);
   return (m.tp + m.tn) / yTrue.length;
 }
 
 /** tp / (tp + fp); 0 when nothing is predicted positive. */
-export function precision(yTrue: ArrayLike<number>, yPred: ArrayLike<number>): number {
+export function precision(
+  yTrue: ArrayLike<number>,
+  yPred: ArrayLike<number>,
+): number {
   const m = confusionMatrix(yTrue, yPred);
   return ratio(m.tp, m.tp + m.fp);
 }
 
 /** tp / (tp + fn); 0 when there is no positive row. */
-export function recall(yTrue: ArrayLike<number>, yPred: ArrayLike<number>): number {
+export function recall(
+  yTrue: ArrayLike<number>,
+  yPred: ArrayLike<number>,
+): number {
   const m = confusionMatrix(yTrue, yPred);
   return ratio(m.tp, m.tp + m.fn);
 }
 
 /** Harmonic mean of precision and recall, 2tp / (2tp + fp + fn); 0 when undefined. */
-export function f1Score(yTrue: ArrayLike<number>, yPred: ArrayLike<number>): number {
+export function f1Score(
+  yTrue: ArrayLike<number>,
+  yPred: ArrayLike<number>,
+): number {
   const m = confusionMatrix(yTrue, yPred);
   return ratio(2 * m.tp, 2 * m.tp + m.fp + m.fn);
 }
@@ -154,18 +199,28 @@ export function f1Score(yTrue: ArrayLike<number>, yPred: ArrayLike<number>): num
 const FLOAT64_EPS = 2.220446049250313e-16;
 
 /** Mean negative log-likelihood, probabilities clipped to [eps, 1 - eps] with float64 eps like scikit-learn ≥ 1.5. */
-export function logLoss(yTrue: ArrayLike<number>, yProba: ArrayLike<number>): number {
+export function logLoss(
+  yTrue: ArrayLike<number>,
+  yProba: ArrayLike<number>,
+): number {
   checkLengths(yTrue, yProba, "logLoss");
   let sum = 0;
   for (let i = 0; i < yTrue.length; i++) {
-    const p = Math.min(1 - FLOAT64_EPS, Math.max(FLOAT64_EPS, yProba[i] as number));
+    const p = Math.min(
+      1 - FLOAT64_EPS,
+      Math.max(FLOAT64_EPS, yProba[i] as number),
+    );
     sum += yTrue[i] === 1 ? -Math.log(p) : -Math.log(1 - p);
   }
   return sum / yTrue.length;
 }
 
 /** AUC from probabilities, and F1, accuracy, precision, recall and the confusion matrix at `threshold`. */
-export function evaluateBinary({ yTrue, yProba, threshold = 0.5 }: EvaluateBinaryOptions): BinaryMetrics {
+export function evaluateBinary({
+  yTrue,
+  yProba,
+  threshold = 0.5,
+}: EvaluateBinaryOptions): BinaryMetrics {
   checkLengths(yTrue, yProba, "evaluateBinary");
   const yPred = Array.from(yProba, (p) => (p > threshold ? 1 : 0));
   const confusion = confusionMatrix(yTrue, yPred);

@@ -7,7 +7,11 @@ describe("stratifiedSplit", () => {
   const y = Array.from({ length: 7043 }, (_, i) => (i % 7043 < 1869 ? 1 : 0));
 
   it("allocates like scikit-learn: ceil(0.25 n) validation rows, shared by class", () => {
-    const { trainIndex, testIndex } = stratifiedSplit({ y, testSize: 0.25, seed: 42 });
+    const { trainIndex, testIndex } = stratifiedSplit({
+      y,
+      testSize: 0.25,
+      seed: 42,
+    });
     expect(trainIndex.length).toBe(5282);
     expect(testIndex.length).toBe(1761);
     // Train: 5282·1869/7043 = 1401.66 → 1402 churn (largest remainder), 3880 stay; test gets the rest.
@@ -23,7 +27,9 @@ describe("stratifiedSplit", () => {
     expect(Array.from(a.testIndex)).not.toEqual(Array.from(c.testIndex));
     const all = new Set([...a.trainIndex, ...a.testIndex]);
     expect(all.size).toBe(y.length);
-    expect(Array.from(a.testIndex)).toEqual(Array.from(a.testIndex).sort((p, q) => p - q));
+    expect(Array.from(a.testIndex)).toEqual(
+      Array.from(a.testIndex).sort((p, q) => p - q),
+    );
   });
 
   it("keeps picking the same rows for seed 42", () => {
@@ -37,6 +43,8 @@ describe("stratifiedSplit", () => {
 
   it("rejects impossible sizes", () => {
     expect(() => stratifiedSplit({ y, testSize: 1 })).toThrow(CoreError);
-    expect(() => stratifiedSplit({ y: [0, 1, 0], testSize: 0.25 })).toThrow(CoreError);
+    expect(() => stratifiedSplit({ y: [0, 1, 0], testSize: 0.25 })).toThrow(
+      CoreError,
+    );
   });
 });

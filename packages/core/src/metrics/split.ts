@@ -20,7 +20,11 @@ export interface StratifiedSplitResult {
  * scikit-learn's `_approximate_mode`: floors each class's share of `nDraws`, then hands the
  * remaining draws to the classes with the largest remainders (ties drawn at random).
  */
-function approximateMode(counts: readonly number[], nDraws: number, rng: Rng): number[] {
+function approximateMode(
+  counts: readonly number[],
+  nDraws: number,
+  rng: Rng,
+): number[] {
   const total = counts.reduce((a, b) => a + b, 0);
   const continuous = counts.map((c) => (c / total) * nDraws);
   const floored = continuous.map(Math.floor);
@@ -32,7 +36,8 @@ function approximateMode(counts: readonly number[], nDraws: number, rng: Rng): n
     const inds = remainder.flatMap((r, i) => (r === value ? [i] : []));
     const addNow = Math.min(inds.length, needToAdd);
     shuffle(inds, rng);
-    for (const i of inds.slice(0, addNow)) floored[i] = (floored[i] as number) + 1;
+    for (const i of inds.slice(0, addNow))
+      floored[i] = (floored[i] as number) + 1;
     needToAdd -= addNow;
   }
   return floored;
@@ -53,22 +58,36 @@ function shuffle(a: number[], rng: Rng): void {
  * largest remainder. The rows picked depend on `seed` through our own RNG, not numpy's.
  * @throws CoreError INVALID_ARGUMENT when testSize is outside (0, 1) or a side would be empty.
  */
-export function stratifiedSplit({ y, testSize = 0.25, seed = 42 }: StratifiedSplitOptions): StratifiedSplitResult {
+export function stratifiedSplit({
+  y,
+  testSize = 0.25,
+  seed = 42,
+}: StratifiedSplitOptions): StratifiedSplitResult {
   const n = y.length;
   if (!(testSize > 0 && testSize < 1)) {
-    throw new CoreError("INVALID_ARGUMENT", `testSize must be between 0 and 1 (exclusive), got ${testSize}`);
+    throw new CoreError(
+      "INVALID_ARGUMENT",
+      `testSize must be between 0 and 1 (exclusive), got ${testSize}`,
+    );
   }
   const nTest = Math.ceil(testSize * n);
   const nTrain = n - nTest;
   if (nTrain < 1 || nTest < 1) {
-    throw new CoreError("INVALID_ARGUMENT", `a ${testSize} split of ${n} rows leaves ${nTrain} training and ${nTest} validation rows`);
+    throw new CoreError(
+      "INVALID_ARGUMENT",
+      `a ${testSize} split of ${n} rows leaves ${nTrain} training and ${nTest} validation rows`,
+    );
   }
   const classes = [...new Set(Array.from(y))].sort((a, b) => a - b);
   const rowsOf = classes.map(() => [] as number[]);
   const classIndex = new Map(classes.map((c, i) => [c, i]));
-  for (let i = 0; i < n; i++) (rowsOf[classIndex.get(y[i] as number) as number] as number[]).push(i);
+  for (let i = 0; i < n; i++)
+    (rowsOf[classIndex.get(y[i] as number) as number] as number[]).push(i);
   if (nTrain < classes.length || nTest < classes.length) {
-    throw new CoreError("INVALID_ARGUMENT", `${n} rows are too few to put all ${classes.length} classes on both sides of the split`);
+    throw new CoreError(
+      "INVALID_ARGUMENT",
+      `${n} rows are too few to put all ${classes.length} classes on both sides of the split`,
+    );
   }
   const rng = new Rng(seed);
   const counts = rowsOf.map((r) => r.length);

@@ -1,7 +1,10 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { CoreError } from "../errors.ts";
-import type { FeatureRow, FeatureSchema } from "../preprocessing/preprocessor.ts";
+import type {
+  FeatureRow,
+  FeatureSchema,
+} from "../preprocessing/preprocessor.ts";
 import { trainModel } from "../training/train-model.ts";
 import { TOOLKIT_VERSION } from "../version.ts";
 import { canonicalJson } from "./canonical-json.ts";
@@ -27,7 +30,10 @@ function users(): { rows: FeatureRow[]; labels: Uint8Array } {
     const tenure = Math.floor(rnd() * 72);
     const fee = 20 + rnd() * 80;
     rows.push({ plan, tenure, fee, tv: plan === "none" ? null : rnd() < 0.5 });
-    labels[i] = (plan === "plus" ? 0.3 : 0) + fee / 200 - tenure / 100 + rnd() * 0.6 > 0.4 ? 1 : 0;
+    labels[i] =
+      (plan === "plus" ? 0.3 : 0) + fee / 200 - tenure / 100 + rnd() * 0.6 > 0.4
+        ? 1
+        : 0;
   }
   return { rows, labels };
 }
@@ -54,13 +60,24 @@ describe("model file", () => {
     expect(text.endsWith("}\n")).toBe(true);
     const loaded = parseModel(text);
     const { rows } = users();
-    expect(Array.from(loaded.predictProba(rows))).toEqual(Array.from(one.model.predictProba(rows)));
+    expect(Array.from(loaded.predictProba(rows))).toEqual(
+      Array.from(one.model.predictProba(rows)),
+    );
     expect(serializeModel(loaded)).toBe(text);
     const file = JSON.parse(text) as Record<string, unknown>;
     expect(file["format"]).toBe("streamflow.model");
     expect(file["formatVersion"]).toBe(1);
-    expect(loaded.training).toMatchObject({ asOf: "2024-01-31", labelAsOf: "2024-01-31", seed: 42, rows: 300 });
-    expect(loaded.training.split).toEqual({ testSize: 0.25, nTrain: 225, nVal: 75 });
+    expect(loaded.training).toMatchObject({
+      asOf: "2024-01-31",
+      labelAsOf: "2024-01-31",
+      seed: 42,
+      rows: 300,
+    });
+    expect(loaded.training.split).toEqual({
+      testSize: 0.25,
+      nTrain: 225,
+      nVal: 75,
+    });
     expect(loaded.training.metrics.auc).toBe(one.metrics.auc);
   }, 60_000);
 
@@ -70,10 +87,15 @@ describe("model file", () => {
       { plan: "none", tenure: 3, fee: 90, tv: null },
       { plan: "enterprise", tenure: null, fee: 55, tv: true },
     ];
-    for (const p of model.predictProba(odd)) expect(p >= 0 && p <= 1).toBe(true);
-    expect(model.predictProbaRow(odd[0] as FeatureRow)).toBe(model.predictProba(odd)[0]);
+    for (const p of model.predictProba(odd))
+      expect(p >= 0 && p <= 1).toBe(true);
+    expect(model.predictProbaRow(odd[0] as FeatureRow)).toBe(
+      model.predictProba(odd)[0],
+    );
     const importances = model.featureImportances();
-    expect(importances.map((i) => i.name).sort()).toEqual([...model.preprocessor.columnNames].sort());
+    expect(importances.map((i) => i.name).sort()).toEqual(
+      [...model.preprocessor.columnNames].sort(),
+    );
   });
 
   it("rejects malformed and future-version files with MODEL_FORMAT_INVALID and a hint", async () => {
@@ -92,24 +114,46 @@ describe("model file", () => {
     };
     expectInvalid("{ not json", /not valid JSON/);
     expectInvalid("[]", /JSON object/);
-    expectInvalid(JSON.stringify({ ...file, format: "RFClassifier" }), /not a streamflow model/);
-    expectInvalid(JSON.stringify({ ...file, formatVersion: 2 }), /version 2 is newer/);
+    expectInvalid(
+      JSON.stringify({ ...file, format: "RFClassifier" }),
+      /not a streamflow model/,
+    );
+    expectInvalid(
+      JSON.stringify({ ...file, formatVersion: 2 }),
+      /version 2 is newer/,
+    );
     expectInvalid({ ...file, formatVersion: "1" }, /version "1" is not/);
-    expectInvalid({ ...file, training: { ...(file["training"] as object), asOf: "31/01/2024" } }, /training\.asOf/);
-    expectInvalid({ ...file, forest: { ...(file["forest"] as object), nodes: "@@@" } }, /nodes/);
-    expectInvalid({ ...file, featureSchema: { ...schema, numeric_cols: ["fee"] } }, /differ/);
+    expectInvalid(
+      {
+        ...file,
+        training: { ...(file["training"] as object), asOf: "31/01/2024" },
+      },
+      /training\.asOf/,
+    );
+    expectInvalid(
+      { ...file, forest: { ...(file["forest"] as object), nodes: "@@@" } },
+      /nodes/,
+    );
+    expectInvalid(
+      { ...file, featureSchema: { ...schema, numeric_cols: ["fee"] } },
+      /differ/,
+    );
     const noForest: Record<string, unknown> = { ...file };
     delete noForest["forest"];
     expectInvalid(noForest, /forest/);
   });
 
   it("writes canonical JSON: keys sorted at every level", () => {
-    expect(canonicalJson({ b: 1, a: { d: [3, { f: 1, e: 2 }], c: null } })).toBe('{"a":{"c":null,"d":[3,{"e":2,"f":1}]},"b":1}');
+    expect(
+      canonicalJson({ b: 1, a: { d: [3, { f: 1, e: 2 }], c: null } }),
+    ).toBe('{"a":{"c":null,"d":[3,{"e":2,"f":1}]},"b":1}');
     expect(() => canonicalJson({ a: Number.NaN })).toThrow(TypeError);
   });
 
   it("records the package version", () => {
-    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+    const pkg = JSON.parse(
+      readFileSync(new URL("../../package.json", import.meta.url), "utf8"),
+    ) as { version: string };
     expect(TOOLKIT_VERSION).toBe(pkg.version);
   });
 });

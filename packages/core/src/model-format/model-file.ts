@@ -1,6 +1,9 @@
 import { z } from "zod";
 import { CoreError } from "../errors.ts";
-import { RandomForestClassifier, randomForestJsonSchema } from "../forest/random-forest.ts";
+import {
+  RandomForestClassifier,
+  randomForestJsonSchema,
+} from "../forest/random-forest.ts";
 import {
   featureSchemaSchema,
   Preprocessor,
@@ -22,7 +25,9 @@ const metricsSchema = z.strictObject({
   log_loss: z.number(),
 });
 
-const dateSchema = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "expected a YYYY-MM-DD date");
+const dateSchema = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, "expected a YYYY-MM-DD date");
 
 /**
  * How the model was trained. Only facts that the data, parameters and seed determine belong
@@ -34,7 +39,11 @@ const trainingSchema = z.strictObject({
   seed: z.number().int(),
   datasetFingerprint: z.string(),
   rows: z.number().int().min(0),
-  split: z.strictObject({ testSize: z.number(), nTrain: z.number().int(), nVal: z.number().int() }),
+  split: z.strictObject({
+    testSize: z.number(),
+    nTrain: z.number().int(),
+    nVal: z.number().int(),
+  }),
   /** Validation metrics of the model on the split above. */
   metrics: metricsSchema,
 });
@@ -91,7 +100,9 @@ export class StreamflowModel {
 
   /** Churn probability of one entity's raw features; reuses one buffer, so no allocation per call. */
   predictProbaRow(row: FeatureRow): number {
-    return this.forest.predictProbaOne(this.preprocessor.transformRow(row, this.#row));
+    return this.forest.predictProbaOne(
+      this.preprocessor.transformRow(row, this.#row),
+    );
   }
 
   /**
@@ -107,7 +118,9 @@ export class StreamflowModel {
     const values = this.forest.featureImportances();
     return this.preprocessor.columnNames
       .map((name, i) => ({ name, importance: values[i] as number }))
-      .sort((a, b) => b.importance - a.importance || (a.name < b.name ? -1 : 1));
+      .sort(
+        (a, b) => b.importance - a.importance || (a.name < b.name ? -1 : 1),
+      );
   }
 
   /** The model as a `ModelFile` object. */
@@ -133,11 +146,20 @@ export function serializeModel(model: StreamflowModel): string {
   return `${canonicalJson(model.toFile())}\n`;
 }
 
-function formatError(message: string, hint: string, cause?: unknown): CoreError {
-  return new CoreError("MODEL_FORMAT_INVALID", message, cause === undefined ? { hint } : { hint, cause });
+function formatError(
+  message: string,
+  hint: string,
+  cause?: unknown,
+): CoreError {
+  return new CoreError(
+    "MODEL_FORMAT_INVALID",
+    message,
+    cause === undefined ? { hint } : { hint, cause },
+  );
 }
 
-const RETRAIN_HINT = "Train the model again with `streamflow train`, or fetch the file again if it was copied.";
+const RETRAIN_HINT =
+  "Train the model again with `streamflow train`, or fetch the file again if it was copied.";
 
 /**
  * Reads a model file's text (or its parsed JSON), checking format, version and every field.
@@ -149,11 +171,18 @@ export function parseModel(input: unknown): StreamflowModel {
     try {
       json = JSON.parse(input);
     } catch (cause) {
-      throw formatError(`the model file is not valid JSON (${(cause as Error).message})`, RETRAIN_HINT, cause);
+      throw formatError(
+        `the model file is not valid JSON (${(cause as Error).message})`,
+        RETRAIN_HINT,
+        cause,
+      );
     }
   }
   if (json === null || typeof json !== "object" || Array.isArray(json)) {
-    throw formatError("the model file does not hold a JSON object", RETRAIN_HINT);
+    throw formatError(
+      "the model file does not hold a JSON object",
+      RETRAIN_HINT,
+    );
   }
   const head = json as { format?: unknown; formatVersion?: unknown };
   if (head.format !== MODEL_FORMAT) {
@@ -163,20 +192,35 @@ export function parseModel(input: unknown): StreamflowModel {
     );
   }
   if (head.formatVersion !== MODEL_FORMAT_VERSION) {
-    const newer = typeof head.formatVersion === "number" && head.formatVersion > MODEL_FORMAT_VERSION;
+    const newer =
+      typeof head.formatVersion === "number" &&
+      head.formatVersion > MODEL_FORMAT_VERSION;
     throw formatError(
       `model format version ${JSON.stringify(head.formatVersion) ?? "missing"} is ${newer ? "newer than" : "not"} the version this toolkit reads (${MODEL_FORMAT_VERSION})`,
-      newer ? `Upgrade streamflow (this is @streamflow/core ${TOOLKIT_VERSION}) or retrain with this version.` : RETRAIN_HINT,
+      newer
+        ? `Upgrade streamflow (this is @streamflow/core ${TOOLKIT_VERSION}) or retrain with this version.`
+        : RETRAIN_HINT,
     );
   }
   const parsed = modelFileSchema.safeParse(json);
   if (!parsed.success) {
-    const issues = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
-    throw formatError(`the model file is malformed: ${issues.join("; ")}`, RETRAIN_HINT);
+    const issues = parsed.error.issues
+      .slice(0, 5)
+      .map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
+    throw formatError(
+      `the model file is malformed: ${issues.join("; ")}`,
+      RETRAIN_HINT,
+    );
   }
   const file = parsed.data;
-  if (canonicalJson(file.featureSchema) !== canonicalJson(file.preprocessing.schema)) {
-    throw formatError("the model's featureSchema and its preprocessing schema differ", RETRAIN_HINT);
+  if (
+    canonicalJson(file.featureSchema) !==
+    canonicalJson(file.preprocessing.schema)
+  ) {
+    throw formatError(
+      "the model's featureSchema and its preprocessing schema differ",
+      RETRAIN_HINT,
+    );
   }
   return new StreamflowModel({
     preprocessor: Preprocessor.load(file.preprocessing),
@@ -184,4 +228,3 @@ export function parseModel(input: unknown): StreamflowModel {
     training: file.training,
   });
 }
-

@@ -1,6 +1,7 @@
 /** Small helpers for hand-written SVG charts; no layout engine, just consistent pieces. */
 
-export const FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif";
+export const FONT =
+  "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif";
 export const INK = "#1f2933";
 export const MUTED = "#616e7c";
 export const GRID = "#e4e7eb";
@@ -27,7 +28,10 @@ interface TextOptions {
 }
 
 export function text(content: string, o: TextOptions): string {
-  const transform = o.rotate === undefined ? "" : ` transform="rotate(${o.rotate} ${num(o.x)} ${num(o.y)})"`;
+  const transform =
+    o.rotate === undefined
+      ? ""
+      : ` transform="rotate(${o.rotate} ${num(o.x)} ${num(o.y)})"`;
   return `<text x="${num(o.x)}" y="${num(o.y)}" font-size="${o.size ?? 12}" text-anchor="${o.anchor ?? "start"}" font-weight="${o.weight ?? 400}" fill="${o.fill ?? INK}" dominant-baseline="${o.baseline ?? "auto"}"${transform}>${escapeXml(content)}</text>`;
 }
 
@@ -38,8 +42,10 @@ export function niceTicks(max: number, target = 5): number[] {
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = ([1, 2, 2.5, 5, 10].find((m) => m * mag >= raw) ?? 10) * mag;
   const ticks: number[] = [];
-  for (let i = 0; i * step < max + step * 1e-9; i++) ticks.push(Number((i * step).toPrecision(12)));
-  if ((ticks[ticks.length - 1] as number) < max) ticks.push(Number((ticks.length * step).toPrecision(12)));
+  for (let i = 0; i * step < max + step * 1e-9; i++)
+    ticks.push(Number((i * step).toPrecision(12)));
+  if ((ticks[ticks.length - 1] as number) < max)
+    ticks.push(Number((ticks.length * step).toPrecision(12)));
   return ticks;
 }
 
@@ -54,7 +60,12 @@ export interface SvgDocumentOptions {
   body: readonly string[];
 }
 
-export function svgDocument({ width, height, title, body }: SvgDocumentOptions): string {
+export function svgDocument({
+  width,
+  height,
+  title,
+  body,
+}: SvgDocumentOptions): string {
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="${FONT}" role="img" aria-label="${escapeXml(title)}">`,
     `<title>${escapeXml(title)}</title>`,

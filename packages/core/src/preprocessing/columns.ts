@@ -1,5 +1,9 @@
 import { CoreError } from "../errors.ts";
-import type { FeatureRow, FeatureSchema, FeatureValue } from "./preprocessor.ts";
+import type {
+  FeatureRow,
+  FeatureSchema,
+  FeatureValue,
+} from "./preprocessor.ts";
 
 /** A dataset column as the feature store describes it. */
 export interface TypedColumn {
@@ -12,13 +16,24 @@ export interface TypedColumn {
  * double are numeric (the lab's rule: string-typed columns are the categorical ones).
  * @throws CoreError INVALID_ARGUMENT for a date column, which the model cannot take as is.
  */
-export function featureSchemaFromColumns(columns: readonly TypedColumn[]): FeatureSchema {
-  const schema = { categorical_cols: [] as string[], numeric_cols: [] as string[], boolean_cols: [] as string[] };
+export function featureSchemaFromColumns(
+  columns: readonly TypedColumn[],
+): FeatureSchema {
+  const schema = {
+    categorical_cols: [] as string[],
+    numeric_cols: [] as string[],
+    boolean_cols: [] as string[],
+  };
   for (const c of columns) {
     if (c.type === "text") schema.categorical_cols.push(c.name);
     else if (c.type === "boolean") schema.boolean_cols.push(c.name);
-    else if (c.type === "integer" || c.type === "double") schema.numeric_cols.push(c.name);
-    else throw new CoreError("INVALID_ARGUMENT", `feature '${c.name}' is a date; derive a number from it before training`);
+    else if (c.type === "integer" || c.type === "double")
+      schema.numeric_cols.push(c.name);
+    else
+      throw new CoreError(
+        "INVALID_ARGUMENT",
+        `feature '${c.name}' is a date; derive a number from it before training`,
+      );
   }
   return schema;
 }
@@ -30,13 +45,23 @@ export interface RowsFromColumnsOptions {
 }
 
 /** Turns a columnar dataset into row objects for the preprocessor. */
-export function rowsFromColumns({ names, columns }: RowsFromColumnsOptions): FeatureRow[] {
+export function rowsFromColumns({
+  names,
+  columns,
+}: RowsFromColumnsOptions): FeatureRow[] {
   if (names.length !== columns.length) {
-    throw new CoreError("INVALID_ARGUMENT", `${names.length} column names for ${columns.length} columns`);
+    throw new CoreError(
+      "INVALID_ARGUMENT",
+      `${names.length} column names for ${columns.length} columns`,
+    );
   }
   const n = columns[0]?.length ?? 0;
   columns.forEach((col, j) => {
-    if (col.length !== n) throw new CoreError("DATA_INVALID", `column '${names[j]}' has ${col.length} values, the first has ${n}`);
+    if (col.length !== n)
+      throw new CoreError(
+        "DATA_INVALID",
+        `column '${names[j]}' has ${col.length} values, the first has ${n}`,
+      );
   });
   const rows: FeatureRow[] = [];
   for (let i = 0; i < n; i++) {

@@ -30,13 +30,25 @@ export const featureSchemaSchema = z
     numeric_cols: z.array(z.string().min(1)),
     boolean_cols: z.array(z.string().min(1)),
   })
-  .refine((s) => new Set([...s.categorical_cols, ...s.numeric_cols, ...s.boolean_cols]).size === s.categorical_cols.length + s.numeric_cols.length + s.boolean_cols.length, {
-    message: "a column is listed twice",
-  });
+  .refine(
+    (s) =>
+      new Set([...s.categorical_cols, ...s.numeric_cols, ...s.boolean_cols])
+        .size ===
+      s.categorical_cols.length + s.numeric_cols.length + s.boolean_cols.length,
+    {
+      message: "a column is listed twice",
+    },
+  );
 
 export const preprocessorJsonSchema = z.strictObject({
   schema: featureSchemaSchema,
-  categorical: z.array(z.strictObject({ name: z.string(), categories: z.array(z.string()), hasNull: z.boolean() })),
+  categorical: z.array(
+    z.strictObject({
+      name: z.string(),
+      categories: z.array(z.string()),
+      hasNull: z.boolean(),
+    }),
+  ),
   numeric: z.array(z.strictObject({ name: z.string(), median: z.number() })),
   boolean: z.array(z.strictObject({ name: z.string(), hasNull: z.boolean() })),
 });
@@ -52,8 +64,15 @@ export interface FitPreprocessorOptions {
 
 const NULL_SUFFIX = "=null";
 
-function dataInvalid(message: string, details?: Record<string, unknown>): CoreError {
-  return new CoreError("DATA_INVALID", message, details === undefined ? {} : { details });
+function dataInvalid(
+  message: string,
+  details?: Record<string, unknown>,
+): CoreError {
+  return new CoreError(
+    "DATA_INVALID",
+    message,
+    details === undefined ? {} : { details },
+  );
 }
 
 /** " of row N" for messages, or nothing for a lone row (index -1). */
@@ -61,13 +80,20 @@ function ofRow(rowIndex: number): string {
   return rowIndex < 0 ? "" : ` of row ${rowIndex}`;
 }
 
-function valueOf(row: FeatureRow, name: string, rowIndex: number): FeatureValue {
+function valueOf(
+  row: FeatureRow,
+  name: string,
+  rowIndex: number,
+): FeatureValue {
   const v = row[name];
   if (v === undefined) {
-    throw dataInvalid(`feature '${name}' is missing${ofRow(rowIndex)}; every schema column needs a value (null for NULL)`, {
-      row: rowIndex,
-      feature: name,
-    });
+    throw dataInvalid(
+      `feature '${name}' is missing${ofRow(rowIndex)}; every schema column needs a value (null for NULL)`,
+      {
+        row: rowIndex,
+        feature: name,
+      },
+    );
   }
   return v;
 }
@@ -80,7 +106,10 @@ function toNumber(v: FeatureValue, name: string, rowIndex: number): number {
   // PostgreSQL NUMERIC arrives as text through node-postgres.
   const n = v.trim() === "" ? Number.NaN : Number(v);
   if (Number.isNaN(n) && v.trim() !== "") {
-    throw dataInvalid(`feature '${name}'${ofRow(rowIndex)} should be a number, got '${v}'`, { row: rowIndex, feature: name });
+    throw dataInvalid(
+      `feature '${name}'${ofRow(rowIndex)} should be a number, got '${v}'`,
+      { row: rowIndex, feature: name },
+    );
   }
   return n;
 }
@@ -89,7 +118,11 @@ const TRUE_TEXT = new Set(["true", "t", "1", "yes"]);
 const FALSE_TEXT = new Set(["false", "f", "0", "no"]);
 
 /** 1, 0, or null for NULL. */
-function toBoolean(v: FeatureValue, name: string, rowIndex: number): 0 | 1 | null {
+function toBoolean(
+  v: FeatureValue,
+  name: string,
+  rowIndex: number,
+): 0 | 1 | null {
   if (v === null) return null;
   if (typeof v === "boolean") return v ? 1 : 0;
   if (typeof v === "number" && (v === 0 || v === 1)) return v;
@@ -99,10 +132,13 @@ function toBoolean(v: FeatureValue, name: string, rowIndex: number): 0 | 1 | nul
     if (TRUE_TEXT.has(t)) return 1;
     if (FALSE_TEXT.has(t)) return 0;
   }
-  throw dataInvalid(`feature '${name}'${ofRow(rowIndex)} should be a boolean or NULL, got ${JSON.stringify(v)}`, {
-    row: rowIndex,
-    feature: name,
-  });
+  throw dataInvalid(
+    `feature '${name}'${ofRow(rowIndex)} should be a boolean or NULL, got ${JSON.stringify(v)}`,
+    {
+      row: rowIndex,
+      feature: name,
+    },
+  );
 }
 
 function toCategory(v: FeatureValue): string | null {
@@ -113,7 +149,9 @@ function median(values: number[]): number {
   if (values.length === 0) return 0;
   values.sort((a, b) => a - b);
   const mid = values.length >> 1;
-  return values.length % 2 === 1 ? (values[mid] as number) : ((values[mid - 1] as number) + (values[mid] as number)) / 2;
+  return values.length % 2 === 1
+    ? (values[mid] as number)
+    : ((values[mid - 1] as number) + (values[mid] as number)) / 2;
 }
 
 /**
@@ -159,9 +197,13 @@ export class Preprocessor {
   static fit({ schema, rows }: FitPreprocessorOptions): Preprocessor {
     const parsed = featureSchemaSchema.safeParse(schema);
     if (!parsed.success) {
-      throw new CoreError("INVALID_ARGUMENT", `feature schema is invalid: ${parsed.error.issues.map((i) => i.message).join("; ")}`);
+      throw new CoreError(
+        "INVALID_ARGUMENT",
+        `feature schema is invalid: ${parsed.error.issues.map((i) => i.message).join("; ")}`,
+      );
     }
-    if (rows.length === 0) throw dataInvalid("cannot fit the preprocessor on zero rows");
+    if (rows.length === 0)
+      throw dataInvalid("cannot fit the preprocessor on zero rows");
     const categorical = schema.categorical_cols.map((name) => {
       const seen = new Set<string>();
       let hasNull = false;
@@ -171,23 +213,37 @@ export class Preprocessor {
         else seen.add(c);
       });
       // Code-unit order, which is what numpy's sort gives scikit-learn's OneHotEncoder for str.
-      return { name, categories: [...seen].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)), hasNull };
+      return {
+        name,
+        categories: [...seen].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)),
+        hasNull,
+      };
     });
     const numeric = schema.numeric_cols.map((name) => {
       const values: number[] = [];
       rows.forEach((row, i) => {
         const v = toNumber(valueOf(row, name, i), name, i);
         if (Number.isFinite(v)) values.push(v);
-        else if (!Number.isNaN(v)) throw dataInvalid(`feature '${name}' of row ${i} is ${v}`, { row: i, feature: name });
+        else if (!Number.isNaN(v))
+          throw dataInvalid(`feature '${name}' of row ${i} is ${v}`, {
+            row: i,
+            feature: name,
+          });
       });
       return { name, median: median(values) };
     });
     const boolean = schema.boolean_cols.map((name) => ({
       name,
-      hasNull: rows.some((row, i) => toBoolean(valueOf(row, name, i), name, i) === null),
+      hasNull: rows.some(
+        (row, i) => toBoolean(valueOf(row, name, i), name, i) === null,
+      ),
     }));
     return new Preprocessor({
-      schema: { categorical_cols: [...schema.categorical_cols], numeric_cols: [...schema.numeric_cols], boolean_cols: [...schema.boolean_cols] },
+      schema: {
+        categorical_cols: [...schema.categorical_cols],
+        numeric_cols: [...schema.numeric_cols],
+        boolean_cols: [...schema.boolean_cols],
+      },
       categorical,
       numeric,
       boolean,
@@ -205,7 +261,9 @@ export class Preprocessor {
       throw new CoreError(
         "MODEL_FORMAT_INVALID",
         `preprocessing is malformed at ${first?.path.join(".") ?? "?"}: ${first?.message ?? "invalid"}`,
-        { hint: "The model file is damaged or was not written by streamflow; train it again." },
+        {
+          hint: "The model file is damaged or was not written by streamflow; train it again.",
+        },
       );
     }
     return new Preprocessor(parsed.data);
@@ -225,14 +283,20 @@ export class Preprocessor {
    * Encodes one row into `out` (allocated when absent) and returns it.
    * @throws CoreError DATA_INVALID when the row lacks a schema column or holds a value of the wrong type.
    */
-  transformRow(row: FeatureRow, out: Float64Array = new Float64Array(this.#columnNames.length)): Float64Array {
+  transformRow(
+    row: FeatureRow,
+    out: Float64Array = new Float64Array(this.#columnNames.length),
+  ): Float64Array {
     return this.#encode(row, out, -1);
   }
 
   /** `rowIndex` only names the row in error messages; -1 for a lone row. */
   #encode(row: FeatureRow, out: Float64Array, rowIndex: number): Float64Array {
     if (out.length < this.#columnNames.length) {
-      throw new CoreError("INVALID_ARGUMENT", `out holds ${out.length} values, ${this.#columnNames.length} are needed`);
+      throw new CoreError(
+        "INVALID_ARGUMENT",
+        `out holds ${out.length} values, ${this.#columnNames.length} are needed`,
+      );
     }
     let j = 0;
     const { categorical, numeric, boolean } = this.#json;
@@ -244,20 +308,33 @@ export class Preprocessor {
       if (cat === null) {
         if (spec.hasNull) out[j + spec.categories.length] = 1;
       } else {
-        const at = (this.#categoryIndex[c] as ReadonlyMap<string, number>).get(cat);
+        const at = (this.#categoryIndex[c] as ReadonlyMap<string, number>).get(
+          cat,
+        );
         if (at !== undefined) out[at] = 1;
       }
       j += width;
     }
     for (const spec of numeric) {
-      const v = toNumber(valueOf(row, spec.name, rowIndex), spec.name, rowIndex);
+      const v = toNumber(
+        valueOf(row, spec.name, rowIndex),
+        spec.name,
+        rowIndex,
+      );
       if (!Number.isNaN(v) && !Number.isFinite(v)) {
-        throw dataInvalid(`feature '${spec.name}'${ofRow(rowIndex)} is ${v}`, { row: rowIndex, feature: spec.name });
+        throw dataInvalid(`feature '${spec.name}'${ofRow(rowIndex)} is ${v}`, {
+          row: rowIndex,
+          feature: spec.name,
+        });
       }
       out[j++] = Number.isNaN(v) ? spec.median : v;
     }
     for (const spec of boolean) {
-      const b = toBoolean(valueOf(row, spec.name, rowIndex), spec.name, rowIndex);
+      const b = toBoolean(
+        valueOf(row, spec.name, rowIndex),
+        spec.name,
+        rowIndex,
+      );
       out[j++] = b ?? 0;
       if (spec.hasNull) out[j++] = b === null ? 1 : 0;
     }
@@ -271,7 +348,9 @@ export class Preprocessor {
   transform(rows: readonly FeatureRow[]): DenseMatrix {
     const nCols = this.#columnNames.length;
     const data = new Float64Array(rows.length * nCols);
-    rows.forEach((row, i) => this.#encode(row, data.subarray(i * nCols, (i + 1) * nCols), i));
+    rows.forEach((row, i) =>
+      this.#encode(row, data.subarray(i * nCols, (i + 1) * nCols), i),
+    );
     return { data, nRows: rows.length, nCols };
   }
 
@@ -283,5 +362,8 @@ export class Preprocessor {
 
 /** The lab's `feature_schema.json` for `schema`: booleans are listed with the numeric columns, as the lab's pandas dtypes had them. */
 export function toLabFeatureSchema(schema: FeatureSchema): LabFeatureSchema {
-  return { categorical_cols: [...schema.categorical_cols], numeric_cols: [...schema.numeric_cols, ...schema.boolean_cols] };
+  return {
+    categorical_cols: [...schema.categorical_cols],
+    numeric_cols: [...schema.numeric_cols, ...schema.boolean_cols],
+  };
 }

@@ -22,8 +22,14 @@ describe("trainModel", () => {
     });
     expect(result.trainSeconds).toBe(0.25);
     expect([result.rows, result.nTrain, result.nVal]).toEqual([80, 60, 20]);
-    expect(result.model.forest.params).toMatchObject({ ...LAB_FOREST_OPTIONS, nEstimators: 10 });
-    expect(result.model.training).toMatchObject({ asOf: "2024-02-29", labelAsOf: "2024-01-31" });
+    expect(result.model.forest.params).toMatchObject({
+      ...LAB_FOREST_OPTIONS,
+      nEstimators: 10,
+    });
+    expect(result.model.training).toMatchObject({
+      asOf: "2024-02-29",
+      labelAsOf: "2024-01-31",
+    });
     // x > 50 always churns; among the rest every fifth row does, which no split can learn.
     expect(result.metrics.auc).toBeGreaterThan(0.7);
     expect(result.validation.yProba.length).toBe(20);
@@ -31,9 +37,21 @@ describe("trainModel", () => {
   });
 
   it("rejects labels that are not 0/1 or that hold one class", async () => {
-    const base = { rows, schema, asOf: new Date("2024-01-31"), datasetFingerprint: "fp", jobs: 1 };
-    await expect(trainModel({ ...base, labels: labels.map(() => 2) })).rejects.toMatchObject({ code: "DATA_INVALID" });
-    await expect(trainModel({ ...base, labels: labels.map(() => 1) })).rejects.toMatchObject({ code: "DATA_INVALID" });
-    await expect(trainModel({ ...base, labels: labels.slice(1) })).rejects.toMatchObject({ code: "DATA_INVALID" });
+    const base = {
+      rows,
+      schema,
+      asOf: new Date("2024-01-31"),
+      datasetFingerprint: "fp",
+      jobs: 1,
+    };
+    await expect(
+      trainModel({ ...base, labels: labels.map(() => 2) }),
+    ).rejects.toMatchObject({ code: "DATA_INVALID" });
+    await expect(
+      trainModel({ ...base, labels: labels.map(() => 1) }),
+    ).rejects.toMatchObject({ code: "DATA_INVALID" });
+    await expect(
+      trainModel({ ...base, labels: labels.slice(1) }),
+    ).rejects.toMatchObject({ code: "DATA_INVALID" });
   });
 });

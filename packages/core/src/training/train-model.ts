@@ -1,10 +1,22 @@
 import { CoreError } from "../errors.ts";
-import { RandomForestClassifier, type RandomForestOptions } from "../forest/random-forest.ts";
+import {
+  RandomForestClassifier,
+  type RandomForestOptions,
+} from "../forest/random-forest.ts";
 import type { ProgressListener } from "../logger.ts";
-import { evaluateBinary, rocCurve, type BinaryMetrics, type RocCurve } from "../metrics/classification.ts";
+import {
+  evaluateBinary,
+  rocCurve,
+  type BinaryMetrics,
+  type RocCurve,
+} from "../metrics/classification.ts";
 import { stratifiedSplit } from "../metrics/split.ts";
 import { StreamflowModel } from "../model-format/model-file.ts";
-import { Preprocessor, type FeatureRow, type FeatureSchema } from "../preprocessing/preprocessor.ts";
+import {
+  Preprocessor,
+  type FeatureRow,
+  type FeatureSchema,
+} from "../preprocessing/preprocessor.ts";
 
 /** The lab's baseline recipe (lab notes §6): 300 trees, sqrt features, balanced classes, seed 42. */
 export const LAB_FOREST_OPTIONS: Readonly<RandomForestOptions> = Object.freeze({
@@ -51,12 +63,17 @@ export interface TrainModelResult {
   nTrain: number;
   nVal: number;
   /** Validation rows (indices into `rows`), their labels and predicted probabilities, for plots. */
-  validation: { rowIndex: Uint32Array; yTrue: Uint8Array; yProba: Float64Array };
+  validation: {
+    rowIndex: Uint32Array;
+    yTrue: Uint8Array;
+    yProba: Float64Array;
+  };
   rocCurve: RocCurve;
 }
 
 function isoDate(d: Date, name: string): string {
-  if (Number.isNaN(d.getTime())) throw new CoreError("INVALID_ARGUMENT", `${name} is not a valid date`);
+  if (Number.isNaN(d.getTime()))
+    throw new CoreError("INVALID_ARGUMENT", `${name} is not a valid date`);
   return d.toISOString().slice(0, 10);
 }
 
@@ -65,14 +82,22 @@ function isoDate(d: Date, name: string): string {
  * validation metrics. Returns the model (ready for `serializeModel`) and what a report needs.
  * @throws CoreError DATA_INVALID when rows and labels disagree, labels are not 0/1, or a class is missing.
  */
-export async function trainModel(options: TrainModelOptions): Promise<TrainModelResult> {
+export async function trainModel(
+  options: TrainModelOptions,
+): Promise<TrainModelResult> {
   const { rows, labels, schema } = options;
   if (rows.length !== labels.length) {
-    throw new CoreError("DATA_INVALID", `${rows.length} rows but ${labels.length} labels`);
+    throw new CoreError(
+      "DATA_INVALID",
+      `${rows.length} rows but ${labels.length} labels`,
+    );
   }
   for (let i = 0; i < labels.length; i++) {
     if (labels[i] !== 0 && labels[i] !== 1) {
-      throw new CoreError("DATA_INVALID", `label of row ${i} is ${labels[i]}; labels must be 0 or 1`);
+      throw new CoreError(
+        "DATA_INVALID",
+        `label of row ${i} is ${labels[i]}; labels must be 0 or 1`,
+      );
     }
   }
   const seed = options.seed ?? 42;
@@ -81,20 +106,37 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainModel
   const asOf = isoDate(options.asOf, "asOf");
   const labelAsOf = isoDate(options.labelAsOf ?? options.asOf, "labelAsOf");
 
-  const { trainIndex, testIndex } = stratifiedSplit({ y: labels, testSize, seed });
+  const { trainIndex, testIndex } = stratifiedSplit({
+    y: labels,
+    testSize,
+    seed,
+  });
   const trainRows = Array.from(trainIndex, (i) => rows[i] as FeatureRow);
   const valRows = Array.from(testIndex, (i) => rows[i] as FeatureRow);
   const yTrain = Uint8Array.from(trainIndex, (i) => labels[i] as number);
   const yVal = Uint8Array.from(testIndex, (i) => labels[i] as number);
-  if (!yTrain.includes(0) || !yTrain.includes(1) || !yVal.includes(0) || !yVal.includes(1)) {
-    throw new CoreError("DATA_INVALID", "both classes are needed in the training and the validation rows", {
-      hint: "Every label is the same: check the label date (--label-as-of).",
-    });
+  if (
+    !yTrain.includes(0) ||
+    !yTrain.includes(1) ||
+    !yVal.includes(0) ||
+    !yVal.includes(1)
+  ) {
+    throw new CoreError(
+      "DATA_INVALID",
+      "both classes are needed in the training and the validation rows",
+      {
+        hint: "Every label is the same: check the label date (--label-as-of).",
+      },
+    );
   }
 
   const started = now();
   const preprocessor = Preprocessor.fit({ schema, rows: trainRows });
-  const forest = new RandomForestClassifier({ ...LAB_FOREST_OPTIONS, seed, ...options.forest });
+  const forest = new RandomForestClassifier({
+    ...LAB_FOREST_OPTIONS,
+    seed,
+    ...options.forest,
+  });
   await forest.train(preprocessor.transform(trainRows), yTrain, {
     jobs: options.jobs,
     onProgress: options.onProgress,
