@@ -5,7 +5,7 @@ import tseslint from "typescript-eslint";
 const LIBRARIES = ["packages/core/**/*.ts", "packages/features/**/*.ts", "packages/registry-client/**/*.ts"];
 
 export default tseslint.config(
-  { ignores: ["**/dist/**", "**/node_modules/**", "**/.turbo/**", "bench/.venv/**", "bench/out/**", "**/*.js", "**/*.mjs"] },
+  { ignores: ["**/dist/**", "**/node_modules/**", "**/.turbo/**", ".cache/**", "bench/.venv/**", "bench/out/**", "**/*.js", "**/*.mjs", "**/*.cjs"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

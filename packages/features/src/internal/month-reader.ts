@@ -310,6 +310,7 @@ export async function readMonthDirectory(dir: string, options: ReadMonthOptions 
   const files: ValidatedFile[] = [];
   // Loads run behind validation: while the database loads one file, the next one is read.
   const loads: Promise<void>[] = [];
+  let readError: { error: unknown } | undefined;
   try {
     for (const spec of SOURCE_FILES) {
       const target: MonthFile = { name: spec.name, columns: ["user_id", ...spec.columns.map((c) => c.name)] };
@@ -330,12 +331,13 @@ export async function readMonthDirectory(dir: string, options: ReadMonthOptions 
       if (spec.name === "users") ctx.knownUsers = result.users;
       files.push(result.file);
     }
-  } finally {
-    // Settle every load before returning or throwing: the caller's transaction outlives none of them.
-    const settled = await Promise.allSettled(loads);
-    const failed = settled.find((r) => r.status === "rejected");
-    if (failed && ctx.issues.length === 0) throw failed.reason;
+  } catch (error) {
+    readError = { error };
   }
+  // Settle every load before returning or throwing: the caller's transaction outlives none of them.
+  const failed = (await Promise.allSettled(loads)).find((r) => r.status === "rejected");
+  if (readError !== undefined) throw readError.error;
+  if (failed && ctx.issues.length === 0) throw failed.reason;
   if (ctx.issues.length > 0) {
     const first = ctx.issues[0]!;
     const more = ctx.issues.length >= MAX_ISSUES ? `${MAX_ISSUES}+` : String(ctx.issues.length);
