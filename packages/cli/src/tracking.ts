@@ -81,22 +81,10 @@ export async function trackTraining(
   ctx.logger.info(`tracking run ${runId} (${runName}) in experiment '${experiment}' on ${info.location}`);
   try {
     const outcome = await train();
-    const m = outcome.metrics;
     await registry.logBatch({
       runId,
       params: Object.fromEntries(Object.entries(outcome.params).map(([k, v]) => [k, v === null ? "None" : String(v)])),
-      metrics: Object.entries({
-        auc: m.auc,
-        f1: m.f1,
-        accuracy: m.accuracy,
-        precision: m.precision,
-        recall: m.recall,
-        log_loss: m.log_loss,
-        train_time_s: outcome.trainSeconds,
-        n_rows: outcome.rows,
-        n_train: outcome.nTrain,
-        n_val: outcome.nVal,
-      }).map(([key, value]) => ({ key, value })),
+      metrics: Object.entries(outcome.runMetrics).map(([key, value]) => ({ key, value })),
       tags: {
         "streamflow.dataset_fingerprint": outcome.datasetFingerprint,
         "streamflow.model_sha256": outcome.modelSha256,

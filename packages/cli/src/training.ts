@@ -47,6 +47,8 @@ export interface TrainingOutcome {
   /** Files in `outDir`, relative names. */
   files: string[];
   params: Record<string, string | number | null>;
+  /** The run's scalar metrics under the lab's names, as metrics.json and MLflow hold them. */
+  runMetrics: Record<string, number>;
 }
 
 
@@ -100,19 +102,19 @@ export async function runTraining(ctx: CommandContext, request: TrainingRequest)
   const modelText = serializeModel(trained.model);
   const modelSha256 = createHash("sha256").update(modelText).digest("hex");
   const m = trained.metrics;
-  const metricsJson = {
+  const runMetrics = {
     auc: m.auc,
     f1: m.f1,
     accuracy: m.accuracy,
     precision: m.precision,
     recall: m.recall,
     log_loss: m.log_loss,
-    confusion_matrix: m.confusion,
     train_time_s: trained.trainSeconds,
     n_rows: trained.rows,
     n_train: trained.nTrain,
     n_val: trained.nVal,
   };
+  const metricsJson = { ...runMetrics, confusion_matrix: m.confusion };
   const files: Record<string, string> = {
     "model.json": modelText,
     "feature_schema.json": JSON.stringify(toLabFeatureSchema(schema), null, 2) + "\n",
@@ -136,6 +138,7 @@ export async function runTraining(ctx: CommandContext, request: TrainingRequest)
     datasetFingerprint: dataset.fingerprint,
     modelSha256,
     outDir,
+    runMetrics,
     files: Object.keys(files),
     params: {
       as_of: dataset.asOf,
