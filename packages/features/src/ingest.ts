@@ -141,11 +141,12 @@ export async function ingestMonth(options: IngestMonthOptions): Promise<IngestMo
     // the transaction rolls back, so nothing visible is written unless every file is valid. A new
     // date (the usual case) is written file by file behind the reader; a date seen before waits for
     // the content hash, which decides between no-op, conflict and replace.
+    // One progress phase per CSV ("ingest users.csv 1/6", by bytes read): loading runs behind reading.
     let index = 0;
     const month = await readMonthDirectory(monthDir, {
-      onProgress: options.onProgress,
+      onProgress: options.onProgress && ((e) => options.onProgress?.({ ...e, phase: `${e.phase.replace(/^validate/, "ingest")} ${index}/${SOURCE_FILES.length}` })),
       load: async (file, chunks) => {
-        options.onProgress?.({ phase: "load", done: index++, total: SOURCE_FILES.length });
+        index++;
         await timed(file.name, "validated and staged", () => stage(tx, file, chunks));
         if (!hasSnapshot) await writeFile(tx, { file, asOf, timed });
       },
@@ -187,7 +188,6 @@ export async function ingestMonth(options: IngestMonthOptions): Promise<IngestMo
     for (const table of [...SOURCE_FILES.map((f) => f.name), ...SNAPSHOTS.map((s) => s.table)]) await tx.exec(`ANALYZE ${table}`);
     return { ...base, noop: false, replaced: hasSnapshot, snapshotRows };
   });
-  options.onProgress?.({ phase: "load", done: SOURCE_FILES.length, total: SOURCE_FILES.length });
 
   return {
     asOf,

@@ -85,7 +85,8 @@ describe.each(TEST_ENGINES)("a process killed mid-ingest on %s", (engine) => {
     expect(before).toEqual({ users: 1000, label_snapshots: 1000, usage_snapshots: 1000, ingestions: "2024-01-31" });
 
     const victim = spawnCli(["ingest", "--month-dir", join(cwd, "big", "month_000"), "--as-of", "2024-02-29", "--verbose"], { cwd, env });
-    await victim.waitForStderr("… load");
+    // Reading subscriptions.csv means users.csv is already being written inside the transaction.
+    await victim.waitForStderr("… ingest subscriptions.csv 2/6");
     await new Promise((r) => setTimeout(r, 150));
     victim.child.kill("SIGKILL");
     const killed = await victim.done;
