@@ -2,22 +2,14 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, monthFixture, TEST_ENGINES, writeMonth, type TestDatabase } from "@streamflow/test-utils";
+import { createTestDatabase, LAB_HEADERS, monthFixture, TEST_ENGINES, writeMonth, type TestDatabase } from "@streamflow/test-utils";
 import { openDatabase } from "@streamflow/features";
 import { runCli } from "./run-cli.ts";
 
 const users = [{ id: "0001-AAAAA" }, { id: "0002-BBBBB", net: "No" as const }, { id: "0003-CCCCC", churn: true }];
 /** Raw CSV text of one file of the valid fixture, for targeted corruption. */
 function csv(file: string, rows: string[][]): string {
-  const headers: Record<string, string> = {
-    users: "user_id,signup_date,user_gender,user_is_senior,has_family,has_dependents",
-    subscriptions: "user_id,months_active,plan_stream_tv,plan_stream_movies,contract_type,paperless_billing,monthly_fee,total_paid,net_service",
-    usage_agg_30d: "user_id,watch_hours_30d,avg_session_mins_7d,unique_devices_30d,skips_7d,rebuffer_events_7d",
-    payments_agg_90d: "user_id,failed_payments_90d",
-    support_agg_90d: "user_id,support_tickets_90d,ticket_avg_resolution_hrs_90d",
-    labels: "user_id,churn_label",
-  };
-  return [headers[file]!, ...rows.map((r) => r.join(","))].join("\n") + "\n";
+  return [LAB_HEADERS[file]!.join(","), ...rows.map((r) => r.join(","))].join("\n") + "\n";
 }
 
 const valid = monthFixture(users);

@@ -1,11 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { serializeModel, trainModel, parseModel } from "../src/index.ts";
-import {
-  hasLabMonth,
-  LAB_FEATURE_SCHEMA,
-  labDataDir,
-  readLabMonth,
-} from "./lab-data.ts";
+import { labDataDir, labDataMissingReason } from "@streamflow/test-utils";
+import { LAB_FEATURE_SCHEMA, readLabMonth } from "./lab-data.ts";
 
 /**
  * scikit-learn's validation AUC on the very split this test makes (month_000 features and
@@ -22,13 +18,11 @@ import {
  */
 const SKLEARN_AUC_SAME_SPLIT = 0.8204950206686106;
 
-const dir = labDataDir(process.env);
-const present = hasLabMonth(dir, "month_000");
+const dir = labDataDir();
+const missing = labDataMissingReason();
 
-describe.skipIf(!present)(
-  present
-    ? "lab data quality (month_000)"
-    : `lab data quality: skipped, no lab CSVs in ${dir} (set STREAMFLOW_LAB_DATA)`,
+describe.skipIf(missing !== undefined)(
+  missing === undefined ? "lab data quality (month_000)" : `lab data quality — SKIPPED: ${missing}`,
   () => {
     it("reaches scikit-learn's validation AUC within ±0.01 with the lab recipe and predicts every user", async () => {
       const lab = readLabMonth(dir, "month_000");

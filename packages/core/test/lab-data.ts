@@ -1,13 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import type { FeatureRow, FeatureSchema } from "../src/index.ts";
-
-/** Repository root, from this file's location (packages/core/test). */
-export const REPO_ROOT = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  "../../..",
-);
 
 /** The lab's 14 model features (lab notes §5), typed as the feature views type them. */
 export const LAB_FEATURE_SCHEMA: FeatureSchema = {
@@ -40,14 +33,6 @@ export interface LabMonth {
   rows: FeatureRow[];
   /** churn_label as 0/1. */
   labels: Uint8Array;
-}
-
-/** Lab data directory: `STREAMFLOW_LAB_DATA` or `../shared/data/streamflow`, relative to the repo root. */
-export function labDataDir(env: NodeJS.ProcessEnv): string {
-  return path.resolve(
-    REPO_ROOT,
-    env["STREAMFLOW_LAB_DATA"] ?? "../shared/data/streamflow",
-  );
 }
 
 export function hasLabMonth(dir: string, month: string): boolean {

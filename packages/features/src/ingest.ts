@@ -82,18 +82,18 @@ async function upsertLive(tx: SqlExecutor, file: MonthFile): Promise<void> {
 /** Writes one staged file: its live table, and the snapshots of the views it feeds. */
 async function writeFile(
   tx: SqlExecutor,
-  { file, asOf, timed }: { file: MonthFile; asOf: string; timed: Timer },
+  { file, asOf, timed, snapshotRows }: { file: MonthFile; asOf: string; timed: Timer; snapshotRows: Record<string, number> },
 ): Promise<void> {
   await timed(file.name, "upserted", () => upsertLive(tx, file));
   for (const s of SNAPSHOTS.filter((x) => x.source === file.name)) {
     const cols = s.columns.join(", ");
-    await timed(s.table, "inserted", () =>
-      tx.execute(
+    await timed(s.table, "inserted", async () => {
+      snapshotRows[s.table] = await tx.execute(
         `INSERT INTO ${s.table} (user_id, as_of, ${cols})
          SELECT user_id, $1::date, ${cols} FROM ${stageTable(s.source)} ORDER BY user_id COLLATE "C"`,
         [asOf],
-      ),
-    );
+      );
+    });
   }
 }
 
@@ -143,12 +143,13 @@ export async function ingestMonth(options: IngestMonthOptions): Promise<IngestMo
     // the content hash, which decides between no-op, conflict and replace.
     // One progress phase per CSV ("ingest users.csv 1/6", by bytes read): loading runs behind reading.
     let index = 0;
+    const snapshotRows: Record<string, number> = {};
     const month = await readMonthDirectory(monthDir, {
       onProgress: options.onProgress && ((e) => options.onProgress?.({ ...e, phase: `${e.phase.replace(/^validate/, "ingest")} ${index}/${SOURCE_FILES.length}` })),
       load: async (file, chunks) => {
         index++;
         await timed(file.name, "validated and staged", () => stage(tx, file, chunks));
-        if (!hasSnapshot) await writeFile(tx, { file, asOf, timed });
+        if (!hasSnapshot) await writeFile(tx, { file, asOf, timed, snapshotRows });
       },
     });
     const rows = Object.fromEntries(month.files.map((f) => [f.name, f.rows])) as Record<SourceFileName, number>;
@@ -167,16 +168,8 @@ export async function ingestMonth(options: IngestMonthOptions): Promise<IngestMo
     }
     if (hasSnapshot) {
       for (const s of SNAPSHOTS) await tx.execute(`DELETE FROM ${s.table} WHERE as_of = $1`, [asOf]);
-      for (const file of month.files) await writeFile(tx, { file, asOf, timed });
+      for (const file of month.files) await writeFile(tx, { file, asOf, timed, snapshotRows });
     }
-    const snapshotRows = Object.fromEntries(
-      await Promise.all(
-        SNAPSHOTS.map(async (s) => {
-          const n = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${s.table} WHERE as_of = $1`, [asOf]);
-          return [s.table, n[0]?.n ?? 0] as const;
-        }),
-      ),
-    );
     await tx.execute(
       `INSERT INTO ingestions (as_of, content_sha256, source, row_counts) VALUES ($1, $2, $3, $4)
        ON CONFLICT (as_of) DO UPDATE SET content_sha256 = EXCLUDED.content_sha256,

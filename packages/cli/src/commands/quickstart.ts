@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { LAB_FOREST_OPTIONS } from "@streamflow/core";
 import { mkdir } from "node:fs/promises";
 import { buildDataset, checkOnline, generateData, ingestMonth, materialize } from "@streamflow/features";
 import type { CommandContext } from "../context.ts";
@@ -48,7 +49,15 @@ export async function runQuickstart(ctx: CommandContext, flags: QuickstartFlags)
       experiment: "streamflow",
       modelName: MODEL_NAME,
       runName: runName(FIRST_AS_OF, undefined),
-      train: () => runTraining(ctx, { asOf: FIRST_AS_OF, nEstimators: 300, maxFeatures: "sqrt", classWeight: "balanced", seed: flags.seed, testSize: 0.25 }),
+      train: () =>
+        runTraining(ctx, {
+          asOf: FIRST_AS_OF,
+          nEstimators: LAB_FOREST_OPTIONS.nEstimators ?? 300,
+          maxFeatures: LAB_FOREST_OPTIONS.maxFeatures ?? "sqrt",
+          classWeight: "balanced",
+          seed: flags.seed,
+          testSize: 0.25,
+        }),
     });
     await registry.transitionModelVersionStage({ name: MODEL_NAME, version: tracked.modelVersion, stage: "Production", archiveExistingVersions: true });
     return { training: outcome, tracked };

@@ -183,15 +183,8 @@ async function validateFile(
     if (ctx.issues.length < MAX_ISSUES) ctx.issues.push({ file: fileName, ...found });
   };
 
-  let total = 0;
-  try {
-    total = (await stat(path)).size;
-  } catch {
-    throw new FeaturesError("INPUT_NOT_FOUND", `${fileName} is missing in ${dir}`, {
-      hint: "A month directory holds users.csv, subscriptions.csv, usage_agg_30d.csv, payments_agg_90d.csv, support_agg_90d.csv and labels.csv.",
-      details: { file: path },
-    });
-  }
+  // checkMonthDirectory has established that the file exists; the size drives progress.
+  const total = (await stat(path)).size;
 
   const users = new Set<string>();
   const chunks: string[] = [];
