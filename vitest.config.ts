@@ -9,6 +9,7 @@ const alias = {
   "@streamflow/core": src("core"),
   "@streamflow/features": src("features"),
   "@streamflow/registry-client": src("registry-client"),
+  "@streamflow/serving": src("serving"),
   "@streamflow/test-utils": src("test-utils"),
 };
 

@@ -1,6 +1,7 @@
 import type { CoreErrorCode } from "@streamflow/core";
 import type { FeaturesErrorCode } from "@streamflow/features";
 import type { RegistryErrorCode } from "@streamflow/registry-client";
+import type { ServingErrorCode } from "@streamflow/serving";
 
 /** The CLI's promise to scripts: these numbers never change meaning. */
 export const EXIT = {
@@ -21,7 +22,7 @@ export const CLI_ERROR_CODES = {
 } as const;
 export type CliErrorCode = keyof typeof CLI_ERROR_CODES;
 
-export type ErrorCode = CoreErrorCode | FeaturesErrorCode | RegistryErrorCode | CliErrorCode;
+export type ErrorCode = CoreErrorCode | FeaturesErrorCode | RegistryErrorCode | ServingErrorCode | CliErrorCode;
 
 // A Record over the union: a new library code fails typecheck here until it has an exit code.
 export const EXIT_CODE: Record<ErrorCode, ExitCode> = {
@@ -47,6 +48,11 @@ export const EXIT_CODE: Record<ErrorCode, ExitCode> = {
   REGISTRY_ARTIFACTS_UNSUPPORTED: EXIT.USAGE,
   REGISTRY_STORAGE: EXIT.USAGE,
   REGISTRY_LOCK_TIMEOUT: EXIT.UNAVAILABLE,
+  // A model that fails its checksum or does not fit the store is bad data, like a corrupt model file.
+  MODEL_INTEGRITY: EXIT.DATA_INVALID,
+  MODEL_SCHEMA_MISMATCH: EXIT.DATA_INVALID,
+  // Port taken or not permitted: the operator picks another --host/--port.
+  LISTEN_FAILED: EXIT.USAGE,
   USAGE: EXIT.USAGE,
   CONFIG_INVALID: EXIT.USAGE,
   CHECK_FAILED: EXIT.CHECK_FAILED,

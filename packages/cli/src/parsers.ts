@@ -26,6 +26,14 @@ export function parseNonNegativeInt(value: string): number {
   return n;
 }
 
+export function parsePort(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65535) {
+    throw new InvalidArgumentError(`expected a TCP port 0-65535, got '${value}'`);
+  }
+  return n;
+}
+
 export function parseShare(value: string): number {
   const n = Number(value);
   if (value.trim() === "" || !Number.isFinite(n) || n < 0 || n > 1) {

@@ -5,6 +5,7 @@ import {
   parseIdList,
   parseMaxFeatures,
   parseNonNegativeInt,
+  parsePort,
   parsePositiveInt,
   parseShare,
   parseTestSize,
@@ -138,6 +139,38 @@ export function buildProgram(dispatch: Dispatch, version: string): Command {
         "\n--if-better scores both versions on the candidate's own validation rows (same dates, same split),\nso the current model is never judged on rows the candidate trained on.\n\nExamples:\n  streamflow promote --latest --stage Production --archive-existing\n  streamflow promote --version 3 --alias champion --if-better --min-delta 0.01",
       ),
   ).action(act(async () => (await import("./commands/promote.ts")).runPromote));
+
+  common(
+    program
+      .command("serve")
+      .description("Serve churn predictions over HTTP from the online store and the registered model, with hot reload")
+      .option("--host <host>", "interface to bind (0.0.0.0 exposes it to the network)", "127.0.0.1")
+      .option("--port <n>", "TCP port (0 picks a free one)", parsePort, 8000)
+      .option("--model-uri <uri>", "registered model to follow: models:/NAME/STAGE, models:/NAME@ALIAS, models:/NAME/VERSION, models:/NAME/latest", "models:/streamflow_churn/Production")
+      .option("--reload-interval-s <s>", "how often the registry is checked for a newly promoted version (0 = never)", parseNonNegativeInt, 30)
+      .option("--api-token-env <name>", "environment variable holding the bearer token /predict* and /features* require (default STREAMFLOW_API_TOKEN, if set)")
+      .addOption(new Option("--log-level <level>", "server log level (JSON lines on stderr; debug adds one line per request)").choices(["debug", "info", "warn", "error"]).default("info"))
+      .addHelpText(
+        "after",
+        `
+Endpoints:
+  GET  /health                liveness
+  GET  /ready                 200 when a model is loaded, the database answers and the online store covers the model; else 503 with reasons
+  POST /predict               {"user_id": "7590-VHVEG"}
+  POST /predict/batch         {"user_ids": ["7590-VHVEG", "5575-GNVDE"]}  (up to 1,000, one database round trip)
+  GET  /features/:user_id     online values, per-feature status (PRESENT, NULL_VALUE, NOT_FOUND) and snapshot dates
+  GET  /metrics               Prometheus
+  GET  /openapi.json          OpenAPI 3.1 document
+
+Statuses: 404 user_not_found · 400 malformed JSON · 422 schema · 413 too large · 401 bad token · 503 no model or database down (Retry-After).
+A newly promoted version is loaded beside the current one and swapped in without failing a request.
+SIGTERM or Ctrl-C drains in-flight requests and exits 0.
+
+Example:
+  streamflow serve --port 8000
+  curl -s localhost:8000/predict -H 'Content-Type: application/json' -d '{"user_id":"7590-VHVEG"}'`,
+      ),
+  ).action(act(async () => (await import("./commands/serve.ts")).runServe));
 
   const models = program.command("models").description("Registered models (read-only)");
   common(models.command("list").description("Registered models with their versions, stages and aliases")).action(

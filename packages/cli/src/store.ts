@@ -1,5 +1,5 @@
 import { mkdir } from "node:fs/promises";
-import { openDatabase, openFeatureStore, type Database } from "@streamflow/features";
+import { openDatabase, openFeatureStore, type Database, type PoolOptions } from "@streamflow/features";
 import type { CommandContext } from "./context.ts";
 
 /**
@@ -9,11 +9,11 @@ import type { CommandContext } from "./context.ts";
 export async function withFeatureStore<T>(
   ctx: CommandContext,
   fn: (db: Database) => Promise<T>,
-  options: { migrate?: boolean } = {},
+  options: { migrate?: boolean; pool?: PoolOptions } = {},
 ): Promise<T> {
   const { databaseUrl, pgDataDir, home } = ctx.config;
   if (databaseUrl === undefined) await mkdir(home, { recursive: true });
-  const target = { url: databaseUrl, dataDir: databaseUrl === undefined ? pgDataDir : undefined };
+  const target = { url: databaseUrl, dataDir: databaseUrl === undefined ? pgDataDir : undefined, pool: options.pool };
   const db = await (options.migrate === false ? openDatabase(target) : openFeatureStore(target));
   ctx.logger.debug(`database: ${db.location}`);
   try {

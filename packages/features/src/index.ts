@@ -15,7 +15,7 @@ export type {
 export { FEATURES_ERROR_CODES, FeaturesError } from "./errors.ts";
 export type { FeaturesErrorCode } from "./errors.ts";
 export { openDatabase, redactDatabaseUrl } from "./internal/db.ts";
-export type { Database, OpenDatabaseOptions, SqlExecutor } from "./internal/db.ts";
+export type { Database, OpenDatabaseOptions, PoolOptions, SqlExecutor } from "./internal/db.ts";
 export { LATEST_SCHEMA_VERSION, migrate } from "./internal/migrations.ts";
 export type { MigrateResult } from "./internal/migrations.ts";
 export type { ValidationIssue, ValidationRule } from "./internal/month-reader.ts";
@@ -32,7 +32,7 @@ export type {
   DatasetOptions,
   FeatureValue,
 } from "./dataset.ts";
-export { checkOnline, getOnlineFeatures, materialize } from "./online.ts";
+export { checkOnline, describeOnlineStore, getOnlineFeatures, materialize } from "./online.ts";
 export type {
   CheckOnlineOptions,
   CheckOnlineResult,
@@ -41,6 +41,8 @@ export type {
   MaterializeResult,
   MaterializedView,
   OnlineFeatures,
+  OnlineStoreColumn,
+  OnlineStoreDescription,
   OnlineViewCheck,
 } from "./online.ts";
 export { generateData, MAX_SYNTHETIC_MONTHS, MAX_SYNTHETIC_USERS } from "./synthetic/index.ts";

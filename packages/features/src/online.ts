@@ -3,7 +3,7 @@ import { CoreError, SILENT_LOGGER } from "@streamflow/core";
 import { FeaturesError } from "./errors.ts";
 import type { Database, SqlExecutor } from "./internal/db.ts";
 import { formatDate, parseDateOption } from "./internal/dates.ts";
-import { FEATURE_VIEWS, type FeatureViewSpec } from "./schema.ts";
+import { FEATURE_VIEWS, type ColumnType, type FeatureViewSpec } from "./schema.ts";
 import type { FeatureValue } from "./dataset.ts";
 
 const ONLINE_TABLE = "online_user_features";
@@ -224,4 +224,56 @@ export async function checkOnline(options: CheckOnlineOptions): Promise<CheckOnl
     };
   });
   return { users, minCoverage, ok: users > 0 && views.every((v) => v.ok), views };
+}
+
+export interface OnlineStoreColumn {
+  name: string;
+  type: ColumnType;
+  featureView: string;
+}
+
+export interface OnlineStoreDescription {
+  /** Feature columns the online table really has (read from the catalog, not assumed). */
+  columns: OnlineStoreColumn[];
+  /** Per view, the as_of last materialized; null when the view was never materialized. */
+  materializedAsOf: Record<string, string | null>;
+}
+
+const CATALOG_TYPES: Record<string, ColumnType> = {
+  text: "text",
+  "character varying": "text",
+  boolean: "boolean",
+  smallint: "integer",
+  integer: "integer",
+  bigint: "integer",
+  "double precision": "double",
+  real: "double",
+  numeric: "double",
+  date: "date",
+};
+
+/**
+ * What the online store can serve: its feature columns with their types, and which views were
+ * materialized. A server checks a model's feature schema against it before serving the model.
+ */
+export async function describeOnlineStore(db: SqlExecutor): Promise<OnlineStoreDescription> {
+  const catalog = await db.query<{ column_name: string; data_type: string }>(
+    `SELECT column_name, data_type FROM information_schema.columns
+     WHERE table_schema = current_schema() AND table_name = $1`,
+    [ONLINE_TABLE],
+  );
+  const types = new Map(catalog.map((c) => [c.column_name, CATALOG_TYPES[c.data_type]]));
+  const columns: OnlineStoreColumn[] = [];
+  for (const view of FEATURE_VIEWS) {
+    for (const f of view.features) {
+      const type = types.get(f.name);
+      if (type !== undefined) columns.push({ name: f.name, type, featureView: view.name });
+    }
+  }
+  const materializedAsOf: Record<string, string | null> = Object.fromEntries(FEATURE_VIEWS.map((v) => [v.name, null]));
+  if (catalog.length > 0) {
+    const marks = await db.query<{ feature_view: string; as_of: string }>("SELECT feature_view, as_of::text AS as_of FROM materializations");
+    for (const m of marks) if (Object.hasOwn(materializedAsOf, m.feature_view)) materializedAsOf[m.feature_view] = m.as_of;
+  }
+  return { columns, materializedAsOf };
 }

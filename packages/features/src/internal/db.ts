@@ -37,6 +37,17 @@ export interface OpenDatabaseOptions {
   url?: string | undefined;
   /** PGlite data directory; undefined keeps the embedded database in memory. */
   dataDir?: string | undefined;
+  /** PostgreSQL pool tuning; a long-running server wants more connections and shorter waits than a command. */
+  pool?: PoolOptions | undefined;
+}
+
+export interface PoolOptions {
+  /** Connections at most. @default 4 */
+  max?: number | undefined;
+  /** How long to wait for a connection before the query fails as DATABASE_UNAVAILABLE. @default 5000 */
+  connectionTimeoutMs?: number | undefined;
+  /** Server-side statement_timeout of every connection; unset = none. */
+  statementTimeoutMs?: number | undefined;
 }
 
 /** Strips the password from a database URL so it can appear in messages and logs. */
@@ -63,7 +74,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
         { hint: "Unset STREAMFLOW_DATABASE_URL to use the embedded database, or give a URL such as postgres://user@127.0.0.1:5432/streamflow." },
       );
     }
-    return openPostgres(options.url);
+    return openPostgres(options.url, options.pool ?? {});
   }
   return openPglite(options.dataDir);
 }
@@ -121,6 +132,12 @@ class PgExecutor implements SqlExecutor {
     this.#location = location;
   }
   #serial<T>(work: () => Promise<T>): Promise<T> {
+    // A pool hands each statement its own connection: queueing there would serialise every caller.
+    if (this.#client instanceof pg.Pool) {
+      return work().catch((error: unknown) => {
+        throw wrapPgError(this.#location, error);
+      });
+    }
     const run = this.#tail.then(work, work);
     this.#tail = run.catch(() => undefined);
     return run.catch((error: unknown) => {
@@ -148,12 +165,13 @@ class PgExecutor implements SqlExecutor {
   }
 }
 
-async function openPostgres(url: string): Promise<Database> {
+async function openPostgres(url: string, tuning: PoolOptions): Promise<Database> {
   const location = redactDatabaseUrl(url);
   const pool = new pg.Pool({
     connectionString: url,
-    max: 4,
-    connectionTimeoutMillis: 5_000,
+    max: tuning.max ?? 4,
+    connectionTimeoutMillis: tuning.connectionTimeoutMs ?? 5_000,
+    ...(tuning.statementTimeoutMs === undefined ? {} : { statement_timeout: tuning.statementTimeoutMs }),
     application_name: "streamflow",
     types: pgTypes,
   });

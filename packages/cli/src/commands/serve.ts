@@ -1,0 +1,61 @@
+import type { CommandContext } from "../context.ts";
+import { withRegistry } from "../registry.ts";
+import { createServerLogger, resolveApiToken, SERVING_POOL, startServing, type LogLevel } from "../serving.ts";
+import { withFeatureStore } from "../store.ts";
+
+export interface ServeFlags {
+  host: string;
+  port: number;
+  modelUri: string;
+  reloadIntervalS: number;
+  apiTokenEnv?: string;
+  logLevel: LogLevel;
+}
+
+/** Runs the prediction service until SIGTERM/SIGINT, then drains in-flight requests and exits 0. */
+export async function runServe(ctx: CommandContext, flags: ServeFlags): Promise<void> {
+  const apiToken = resolveApiToken(ctx, flags.apiTokenEnv);
+  const logger = createServerLogger(ctx, ctx.config.verbose ? "debug" : flags.logLevel);
+  if (apiToken === undefined && !["127.0.0.1", "localhost", "::1"].includes(flags.host)) {
+    logger.warn(`listening on ${flags.host} without an API token: anyone who can reach it can read features; set ${flags.apiTokenEnv ?? "STREAMFLOW_API_TOKEN"}`);
+  }
+  await withFeatureStore(
+    ctx,
+    (db) =>
+      withRegistry(ctx, async (registry) => {
+        const service = await startServing({ db, registry, modelUri: flags.modelUri, reloadIntervalS: flags.reloadIntervalS, apiToken, logger });
+        let url: string;
+        try {
+          url = await service.listen({ host: flags.host, port: flags.port });
+        } catch (error) {
+          await service.close();
+          throw error;
+        }
+        const model = service.currentModel();
+        ctx.result(
+          {
+            url,
+            model_uri: service.modelUri,
+            model: model === undefined ? null : { name: model.name, version: model.version, stage: model.stage, alias: model.alias, run_id: model.runId },
+            database: db.location,
+            auth: apiToken !== undefined,
+            reload_interval_s: flags.reloadIntervalS,
+          },
+          () =>
+            [
+              `StreamFlow prediction service on ${url}  (database: ${db.location})`,
+              model === undefined
+                ? `  no model yet at ${service.modelUri}: answering 503 until one is promoted (checked every ${flags.reloadIntervalS} s)`
+                : `  serving ${model.name} version ${model.version} (${model.stage}) from ${service.modelUri}, checked every ${flags.reloadIntervalS} s`,
+              `  try: curl -s ${url}/predict -H 'Content-Type: application/json'${apiToken === undefined ? "" : " -H \"Authorization: Bearer $STREAMFLOW_API_TOKEN\""} -d '{"user_id":"<id>"}'`,
+              `  docs: ${url}/openapi.json · metrics: ${url}/metrics · stop: Ctrl-C`,
+            ].join("\n"),
+        );
+        const signal = await (ctx.io.stopRequested?.() ?? new Promise<string>(() => undefined));
+        logger.info(`${signal}: draining in-flight requests and stopping`);
+        await service.close();
+        logger.info("stopped");
+      }),
+    { pool: SERVING_POOL },
+  );
+}

@@ -1,0 +1,57 @@
+import { pino, type Logger as PinoLogger } from "pino";
+import type { Database } from "@streamflow/features";
+import type { Registry } from "@streamflow/registry-client";
+import { createPredictionService, type PredictionService } from "@streamflow/serving";
+import type { CommandContext } from "./context.ts";
+import { CliError } from "./errors.ts";
+
+/** A serving process keeps more connections than a batch command, and never waits long for one. */
+export const SERVING_POOL = { max: 8, connectionTimeoutMs: 2_000, statementTimeoutMs: 5_000 } as const;
+
+export const DEFAULT_TOKEN_ENV = "STREAMFLOW_API_TOKEN";
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+/** JSON lines on stderr (stdout stays for the command's result), the usual shape for log shippers. */
+export function createServerLogger(ctx: CommandContext, level: LogLevel): PinoLogger {
+  return pino(
+    { level, base: { service: "streamflow-serve" }, redact: ["req.headers.authorization", "headers.authorization"] },
+    { write: (line: string) => ctx.io.stderr.write(line) },
+  );
+}
+
+/**
+ * The API token from the environment variable named by --api-token-env. Naming a variable that is
+ * unset is a mistake (the operator asked for auth), while the default name may simply be unset.
+ */
+export function resolveApiToken(ctx: CommandContext, tokenEnv: string | undefined): string | undefined {
+  const name = tokenEnv ?? DEFAULT_TOKEN_ENV;
+  const value = ctx.io.env[name];
+  if (value !== undefined && value !== "") return value;
+  if (tokenEnv !== undefined) {
+    throw new CliError("USAGE", `--api-token-env names ${tokenEnv}, but that environment variable is not set`, {
+      hint: `export ${tokenEnv}=<a long random token>, or drop --api-token-env to serve without auth on 127.0.0.1.`,
+    });
+  }
+  return undefined;
+}
+
+export interface StartServingOptions {
+  db: Database;
+  registry: Registry;
+  modelUri: string;
+  reloadIntervalS: number;
+  apiToken: string | undefined;
+  logger: PinoLogger;
+}
+
+export function startServing(options: StartServingOptions): Promise<PredictionService> {
+  return createPredictionService({
+    db: options.db,
+    registry: options.registry,
+    modelUri: options.modelUri,
+    reloadIntervalMs: options.reloadIntervalS * 1000,
+    apiToken: options.apiToken,
+    logger: options.logger,
+  });
+}

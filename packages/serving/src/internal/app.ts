@@ -1,0 +1,333 @@
+import swagger from "@fastify/swagger";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import type { Logger as PinoLogger } from "pino";
+import { describeOnlineStore, getOnlineFeatures, type Database, type OnlineFeatures } from "@streamflow/features";
+import { TOOLKIT_VERSION } from "@streamflow/core";
+import { createTokenCheck } from "./auth.ts";
+import { isDatabaseUnavailable, type DatabaseHealth } from "./database-health.ts";
+import type { ServingMetrics } from "./metrics.ts";
+import type { LoadedModel, ModelRef } from "./model-loader.ts";
+import type { ModelManager } from "./model-manager.ts";
+import {
+  batchBodySchema,
+  batchResponseSchema,
+  errorSchema,
+  featuresParamsSchema,
+  featuresResponseSchema,
+  healthResponseSchema,
+  predictBodySchema,
+  predictResponseSchema,
+  readyResponseSchema,
+  userNotFoundSchema,
+} from "./schemas.ts";
+
+/** Probability above which a user is predicted to churn: scikit-learn's `predict` on two classes. */
+export const THRESHOLD = 0.5;
+
+export interface AppDeps {
+  db: Database;
+  models: ModelManager;
+  health: DatabaseHealth;
+  metrics: ServingMetrics;
+  logger: PinoLogger;
+  apiToken: string | undefined;
+  /** Seconds a client is told to wait (Retry-After) when no model is loaded. */
+  modelRetryAfterS: number;
+  bodyLimitBytes: number;
+}
+
+/** A client-facing failure: its status, body and headers are the whole answer. */
+class ApiProblem extends Error {
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+  readonly headers: Record<string, string>;
+  constructor(status: number, body: { error: string; message: string } & Record<string, unknown>, headers: Record<string, string> = {}) {
+    super(body.message);
+    this.status = status;
+    this.body = body;
+    this.headers = headers;
+  }
+}
+
+function modelJson(ref: ModelRef) {
+  return { name: ref.name, version: ref.version, stage: ref.stage, alias: ref.alias, run_id: ref.runId };
+}
+
+function missingViews(features: OnlineFeatures, views: readonly string[]): string[] {
+  return views.filter((v) => features.asOf[v] === null);
+}
+
+function notFound(features: OnlineFeatures, views: readonly string[]) {
+  return {
+    error: "user_not_found" as const,
+    user_id: features.userId,
+    missing_feature_views: missingViews(features, views),
+    message: `user '${features.userId}' is not in the online store`,
+  };
+}
+
+function usedFeatures(loaded: LoadedModel, features: OnlineFeatures): Record<string, unknown> {
+  const used: Record<string, unknown> = {};
+  for (const name of loaded.features) used[name] = features.values[name] ?? null;
+  return used;
+}
+
+function prediction(p: number) {
+  return { churn_probability: p, prediction: p > THRESHOLD ? 1 : 0 };
+}
+
+/** The Fastify application: routes, validation, auth, metrics and error mapping. Listening is the caller's. */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { db, models, health, metrics } = deps;
+  // Widened to Fastify's logger type, so the app's type does not depend on pino's generics.
+  const logger: FastifyBaseLogger = deps.logger;
+  const app = Fastify({
+    loggerInstance: logger,
+    // One line per request would cost more than the prediction; access logs go out at debug level below.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: deps.bodyLimitBytes,
+    // Long ids must reach the schema (422), not fail the router (404).
+    routerOptions: { maxParamLength: 1024 },
+    requestTimeout: 30_000,
+    return503OnClosing: true,
+    ajv: {
+      // Fastify's defaults coerce "123" ↔ 123 and drop unknown fields; a client sending either should hear about it.
+      customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true },
+    },
+  });
+
+  const requireToken = deps.apiToken === undefined ? undefined : createTokenCheck(deps.apiToken);
+  const secured = deps.apiToken === undefined ? {} : { security: [{ bearer: [] }] };
+  const auth = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    if (requireToken === undefined || requireToken(request.headers.authorization)) return;
+    reply.header("WWW-Authenticate", 'Bearer realm="streamflow"');
+    throw new ApiProblem(401, { error: "unauthorized", message: "send Authorization: Bearer <token> (the value of the server's token environment variable)" });
+  };
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: {
+        title: "StreamFlow prediction service",
+        version: TOOLKIT_VERSION,
+        description: "Churn predictions from the online feature store and the registered model. Errors are JSON objects with a stable `error` code.",
+      },
+      components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+    },
+  });
+
+  app.addHook("onResponse", async (request, reply) => {
+    const endpoint = request.routeOptions.url ?? "unmatched";
+    const labels = { endpoint, method: request.method };
+    metrics.requests.labels({ ...labels, status: String(reply.statusCode) }).inc();
+    metrics.latency.labels(labels).observe(reply.elapsedTime / 1000);
+    if (deps.logger.isLevelEnabled("debug")) {
+      request.log.debug({ method: request.method, endpoint, status: reply.statusCode, ms: Number(reply.elapsedTime.toFixed(3)) }, "request");
+    }
+  });
+
+  app.setNotFoundHandler(async (request, reply) =>
+    reply.code(404).send({ error: "not_found", message: `no route ${request.method} ${request.url.split("?")[0]}; see GET /openapi.json` }),
+  );
+
+  app.setErrorHandler(async (error: FastifyError | ApiProblem, request, reply) => {
+    if (error instanceof ApiProblem) return reply.code(error.status).headers(error.headers).send(error.body);
+    if (error.validation !== undefined) {
+      return reply.code(422).send({
+        error: "invalid_request",
+        message: `request ${error.validationContext ?? "body"} is invalid: ${error.message}`,
+        details: error.validation.map((v) => ({ path: v.instancePath || "/", message: v.message ?? "invalid", keyword: v.keyword })),
+      });
+    }
+    switch (error.code) {
+      case "FST_ERR_CTP_BODY_TOO_LARGE":
+        return reply.code(413).send({ error: "payload_too_large", message: `request body is over ${deps.bodyLimitBytes} bytes`, limit_bytes: deps.bodyLimitBytes });
+      case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+        return reply.code(415).send({ error: "unsupported_media_type", message: "send the body as JSON with Content-Type: application/json" });
+      case "FST_ERR_CTP_EMPTY_JSON_BODY":
+      case "FST_ERR_CTP_INVALID_JSON_BODY":
+        return reply.code(400).send({ error: "malformed_json", message: `request body is not valid JSON: ${error.message}` });
+      default:
+        break;
+    }
+    if (isDatabaseUnavailable(error)) {
+      health.markDown(error);
+      return reply.code(503).header("Retry-After", "1").send({ error: "database_unavailable", message: "the feature store database is unavailable; retry shortly" });
+    }
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      // JSON syntax errors and other client errors Fastify raises before the handler runs.
+      const malformed = error instanceof SyntaxError || error.code === "FST_ERR_CTP_INVALID_CONTENT_LENGTH";
+      return reply.code(400).send({ error: malformed ? "malformed_json" : "bad_request", message: error.message });
+    }
+    request.log.error({ err: error }, "unexpected failure");
+    return reply.code(500).send({ error: "internal_error", message: `internal error (request ${request.id}); see the server log` });
+  });
+
+  const currentModel = (): LoadedModel => {
+    const loaded = models.current;
+    if (loaded === undefined) {
+      throw new ApiProblem(
+        503,
+        { error: "model_unavailable", message: `no model is loaded from ${models.uri}${models.status.lastError ? `: ${models.status.lastError}` : ""}` },
+        { "Retry-After": String(deps.modelRetryAfterS) },
+      );
+    }
+    return loaded;
+  };
+
+  const lookup = async (userIds: readonly string[], kind: "single" | "batch"): Promise<OnlineFeatures[]> => {
+    if (!health.up) {
+      throw new ApiProblem(503, { error: "database_unavailable", message: `the feature store database is unavailable: ${health.lastError ?? "no answer"}` }, { "Retry-After": "1" });
+    }
+    const end = metrics.featureLookup.startTimer({ kind });
+    try {
+      return await getOnlineFeatures(db, userIds);
+    } finally {
+      end();
+    }
+  };
+
+  app.get("/health", { schema: { summary: "Liveness: the process is up", tags: ["operations"], response: { 200: healthResponseSchema } } }, () => ({ status: "ok" }));
+
+  app.get(
+    "/ready",
+    { schema: { summary: "Readiness: a model is loaded, the database answers, the online store covers the model", tags: ["operations"], response: { 200: readyResponseSchema, 503: readyResponseSchema } } },
+    async (_request, reply) => {
+      const reasons: string[] = [];
+      const loaded = models.current;
+      if (loaded === undefined) reasons.push(`no model loaded from ${models.uri}${models.status.lastError ? `: ${models.status.lastError}` : ""}`);
+      const dbOk = await health.ping();
+      if (!dbOk) reasons.push(`database unavailable: ${health.lastError ?? "no answer"}`);
+      let materializedAsOf: Record<string, string | null> = {};
+      if (dbOk) {
+        try {
+          const store = await describeOnlineStore(db);
+          materializedAsOf = store.materializedAsOf;
+          for (const view of loaded?.featureViews ?? []) {
+            if (store.materializedAsOf[view] === null) reasons.push(`online store has no materialized data for feature view ${view}; run streamflow materialize --as-of YYYY-MM-DD`);
+          }
+        } catch (error) {
+          reasons.push(`cannot read the online store: ${(error as Error).message}`);
+        }
+      }
+      const ready = reasons.length === 0;
+      if (!ready) reply.code(503).header("Retry-After", "1");
+      return {
+        ready,
+        reasons,
+        model: loaded === undefined ? null : modelJson(loaded.ref),
+        model_uri: models.uri,
+        model_loaded_at: loaded?.loadedAt.toISOString() ?? null,
+        database: { ok: dbOk, engine: db.kind, location: db.location, error: dbOk ? null : health.lastError },
+        online_store: { materialized_as_of: materializedAsOf },
+        registry: {
+          reachable: models.status.reachable ?? null,
+          last_check_at: models.status.lastCheckAt?.toISOString() ?? null,
+          last_error: models.status.lastError,
+        },
+      };
+    },
+  );
+
+  app.post(
+    "/predict",
+    {
+      onRequest: auth,
+      schema: {
+        summary: "Churn probability of one user, from the user's online features",
+        tags: ["predictions"],
+        ...secured,
+        body: predictBodySchema,
+        response: { 200: predictResponseSchema, 404: userNotFoundSchema, "4xx": errorSchema, 503: errorSchema },
+      },
+    },
+    async (request) => {
+      const { user_id: userId } = request.body as { user_id: string };
+      const loaded = currentModel();
+      // One id in, one entry out: getOnlineFeatures answers every id asked for.
+      const features = (await lookup([userId], "single"))[0]!;
+      if (!features.found) {
+        metrics.predictions.labels({ outcome: "user_not_found" }).inc();
+        throw new ApiProblem(404, notFound(features, loaded.featureViews));
+      }
+      const p = loaded.model.predictProbaRow(features.values);
+      metrics.predictions.labels({ outcome: "predicted" }).inc();
+      return {
+        user_id: userId,
+        ...prediction(p),
+        threshold: THRESHOLD,
+        model: modelJson(loaded.ref),
+        features_used: usedFeatures(loaded, features),
+        features_as_of: features.asOf,
+      };
+    },
+  );
+
+  app.post(
+    "/predict/batch",
+    {
+      onRequest: auth,
+      schema: {
+        summary: "Churn probabilities of up to 1,000 users in one database round trip",
+        tags: ["predictions"],
+        ...secured,
+        body: batchBodySchema,
+        response: { 200: batchResponseSchema, "4xx": errorSchema, 503: errorSchema },
+      },
+    },
+    async (request) => {
+      const { user_ids: userIds } = request.body as { user_ids: string[] };
+      const loaded = currentModel();
+      const unique = [...new Set(userIds)];
+      const byId = new Map((await lookup(unique, "batch")).map((f) => [f.userId, f]));
+      const found = unique.map((id) => byId.get(id)!).filter((f) => f.found);
+      const probabilities = loaded.model.predictProba(found.map((f) => f.values));
+      const answers = new Map<string, Record<string, unknown>>();
+      found.forEach((f, i) => {
+        answers.set(f.userId, { user_id: f.userId, ...prediction(probabilities[i]!), features_used: usedFeatures(loaded, f), features_as_of: f.asOf });
+      });
+      let notFoundCount = 0;
+      const results = userIds.map((id) => {
+        const answer = answers.get(id);
+        if (answer !== undefined) return answer;
+        notFoundCount++;
+        const { error, user_id, missing_feature_views } = notFound(byId.get(id)!, loaded.featureViews);
+        return { error, user_id, missing_feature_views };
+      });
+      metrics.predictions.labels({ outcome: "predicted" }).inc(userIds.length - notFoundCount);
+      metrics.predictions.labels({ outcome: "user_not_found" }).inc(notFoundCount);
+      return { model: modelJson(loaded.ref), threshold: THRESHOLD, predicted: userIds.length - notFoundCount, not_found: notFoundCount, results };
+    },
+  );
+
+  app.get(
+    "/features/:user_id",
+    {
+      onRequest: auth,
+      schema: {
+        summary: "A user's online feature values, per-feature status and snapshot dates",
+        tags: ["features"],
+        ...secured,
+        params: featuresParamsSchema,
+        response: { 200: featuresResponseSchema, 404: userNotFoundSchema, "4xx": errorSchema, 503: errorSchema },
+      },
+    },
+    async (request) => {
+      const { user_id: userId } = request.params as { user_id: string };
+      const features = (await lookup([userId], "single"))[0]!;
+      if (!features.found) throw new ApiProblem(404, notFound(features, Object.keys(features.asOf)));
+      return { user_id: userId, features: features.values, statuses: features.statuses, as_of: features.asOf };
+    },
+  );
+
+  app.get("/metrics", { schema: { summary: "Prometheus metrics (text format)", tags: ["operations"] } }, async (_request, reply) => {
+    reply.header("Content-Type", metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+
+  app.get("/openapi.json", { schema: { hide: true } }, () => app.swagger());
+
+  await app.ready();
+  return app;
+}
