@@ -31,6 +31,8 @@ export interface PredictionServiceOptions {
   bodyLimitBytes?: number | undefined;
   /** How often a down database is probed. @default 500 */
   databaseProbeIntervalMs?: number | undefined;
+  /** On close, connections still open after this long are cut. @default 10000 */
+  drainTimeoutMs?: number | undefined;
 }
 
 export interface ListenOptions {
@@ -70,7 +72,9 @@ export async function createPredictionService(options: PredictionServiceOptions)
   const health = new DatabaseHealth({ db: options.db, metrics, logger, probeIntervalMs: options.databaseProbeIntervalMs ?? 500 });
   const models = new ModelManager({ registry: options.registry, target, describeStore: () => describeOnlineStore(options.db), metrics, logger });
   await models.refresh();
+  let closing = false;
   const app = await buildApp({
+    isClosing: () => closing,
     db: options.db,
     models,
     health,
@@ -107,8 +111,12 @@ export async function createPredictionService(options: PredictionServiceOptions)
     },
     close() {
       closed ??= (async () => {
+        closing = true;
         models.stopPolling();
+        const cut = setTimeout(() => app.server.closeAllConnections(), options.drainTimeoutMs ?? 10_000);
+        cut.unref();
         await app.close();
+        clearTimeout(cut);
         await models.settle();
         health.stop();
       })();

@@ -34,6 +34,8 @@ export interface AppDeps {
   /** Seconds a client is told to wait (Retry-After) when no model is loaded. */
   modelRetryAfterS: number;
   bodyLimitBytes: number;
+  /** True once shutdown began: responses then close their connection instead of keeping it alive. */
+  isClosing: () => boolean;
 }
 
 /** A client-facing failure: its status, body and headers are the whole answer. */
@@ -96,6 +98,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
 
+  // JSON only: Fastify would otherwise accept text/plain bodies and answer them with a schema error.
+  app.removeContentTypeParser("text/plain");
+
   const requireToken = deps.apiToken === undefined ? undefined : createTokenCheck(deps.apiToken);
   const secured = deps.apiToken === undefined ? {} : { security: [{ bearer: [] }] };
   const auth = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
@@ -124,6 +129,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (deps.logger.isLevelEnabled("debug")) {
       request.log.debug({ method: request.method, endpoint, status: reply.statusCode, ms: Number(reply.elapsedTime.toFixed(3)) }, "request");
     }
+  });
+
+  // Node's close() only ends connections idle at that moment; one whose response is still being
+  // written would stay open for the keep-alive timeout and hold shutdown up.
+  app.addHook("onSend", (_request, reply, payload, done) => {
+    if (deps.isClosing()) reply.header("Connection", "close");
+    done(null, payload);
   });
 
   app.setNotFoundHandler(async (request, reply) =>

@@ -1,0 +1,310 @@
+import { mkdtemp, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseModel, type StreamflowModel } from "@streamflow/core";
+import { FEATURE_COLUMNS, FEATURE_VIEWS, getOnlineFeatures, openFeatureStore, type Database } from "@streamflow/features";
+import { createLocalRegistry, type Registry } from "@streamflow/registry-client";
+import { createPredictionService, type PredictionService } from "@streamflow/serving";
+import { createTestDatabase, TEST_ENGINES, type TestDatabase } from "@streamflow/test-utils";
+import { runCli } from "./run-cli.ts";
+import { MALFORMED_REQUESTS, RAW_MALFORMED_REQUESTS, sendRaw } from "./malformed-requests.ts";
+
+const VIEWS = FEATURE_VIEWS.map((v) => v.name);
+const SERVING_POOL = { max: 8, connectionTimeoutMs: 2_000, statementTimeoutMs: 5_000 };
+
+/** Rows of a CSV written by generate-data (no quoted commas in it). */
+async function readCsv(path: string): Promise<Record<string, string>[]> {
+  const [header, ...lines] = (await readFile(path, "utf8")).trim().split("\n");
+  const names = header!.split(",");
+  return lines.map((line) => Object.fromEntries(line.split(",").map((v, i) => [names[i]!, v])));
+}
+
+async function json(response: Response): Promise<Record<string, unknown>> {
+  return (await response.json()) as Record<string, unknown>;
+}
+
+describe.each(TEST_ENGINES)("streamflow serve on %s", (engine) => {
+  let work: string;
+  let home: string;
+  let testDb: TestDatabase;
+  let db: Database;
+  let registry: Registry;
+  let service: PredictionService;
+  let reference: StreamflowModel;
+  let ids: string[];
+  let noNetUser: string;
+  const env = () => ({ STREAMFLOW_HOME: home, STREAMFLOW_DATABASE_URL: testDb.url, MLFLOW_TRACKING_URI: undefined, STREAMFLOW_API_TOKEN: undefined });
+  const cli = async (...argv: string[]) => {
+    const r = await runCli(argv, env(), work);
+    expect(r.exitCode, `${argv.join(" ")}\n${r.stderr}`).toBe(0);
+    return r;
+  };
+  const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+    service.app.inject({ method: "POST", url: path, payload: JSON.stringify(body), headers: { "content-type": "application/json", ...headers } });
+
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), `sf-serve-${engine}-`));
+    home = join(work, "home");
+    testDb = await createTestDatabase(engine);
+    await cli("generate-data", "--users", "1200", "--out", join(work, "data"));
+    await cli("ingest", "--month-dir", join(work, "data", "month_000"), "--as-of", "2024-01-31");
+    await cli("ingest", "--month-dir", join(work, "data", "month_001"), "--as-of", "2024-02-29");
+    await cli("materialize", "--as-of", "2024-02-29");
+    await cli("train", "--as-of", "2024-01-31", "--n-estimators", "25");
+    await cli("promote", "--version", "1", "--stage", "Production");
+    // Version 2 stays unpromoted until the hot-reload test promotes it.
+    await cli("train", "--as-of", "2024-02-29", "--n-estimators", "25", "--seed", "7");
+
+    db = await openFeatureStore({ url: testDb.url, dataDir: testDb.url === undefined ? join(home, "pgdata") : undefined, pool: SERVING_POOL });
+    registry = createLocalRegistry({ root: join(home, "registry") });
+    service = await createPredictionService({ db, registry, reloadIntervalMs: 0 });
+    const dir = await mkdtemp(join(work, "model-"));
+    const { localPath } = await registry.downloadModel("models:/streamflow_churn/1", dir);
+    reference = parseModel(await readFile(join(localPath, "model.json"), "utf8"));
+    const subscriptions = await readCsv(join(work, "data", "month_001", "subscriptions.csv"));
+    ids = subscriptions.slice(0, 40).map((r) => r["user_id"]!);
+    noNetUser = subscriptions.find((r) => r["net_service"] === "No")!["user_id"]!;
+  });
+
+  afterAll(async () => {
+    await service?.close();
+    await db?.close();
+    await registry?.close();
+    await testDb?.[Symbol.asyncDispose]();
+  });
+
+  it("is live and ready, serving version 1 from Production", async () => {
+    expect((await service.app.inject({ url: "/health" })).json()).toEqual({ status: "ok" });
+    const ready = await service.app.inject({ url: "/ready" });
+    expect(ready.statusCode, ready.body).toBe(200);
+    const body = ready.json<Record<string, unknown>>();
+    expect(body).toMatchObject({ ready: true, reasons: [], model: { name: "streamflow_churn", version: "1", stage: "Production", alias: null }, database: { ok: true, engine } });
+    expect(body["online_store"]).toEqual({ materialized_as_of: Object.fromEntries(VIEWS.map((v) => [v, "2024-02-29"])) });
+  });
+
+  it("predicts exactly what the library predicts from the same online features", async () => {
+    const online = await getOnlineFeatures(db, ids);
+    for (const features of online) {
+      const r = await post("/predict", { user_id: features.userId });
+      expect(r.statusCode, r.body).toBe(200);
+      const body = r.json<Record<string, unknown>>();
+      const expected = reference.predictProbaRow(features.values);
+      expect(body["churn_probability"]).toBe(expected);
+      expect(body["prediction"]).toBe(expected > 0.5 ? 1 : 0);
+      expect(body["threshold"]).toBe(0.5);
+      expect(body["model"]).toMatchObject({ name: "streamflow_churn", version: "1", stage: "Production" });
+      expect(Object.keys(body["features_used"] as object).sort()).toEqual(FEATURE_COLUMNS.map((c) => c.name).sort());
+      expect(body["features_as_of"]).toEqual(Object.fromEntries(VIEWS.map((v) => [v, "2024-02-29"])));
+    }
+  });
+
+  it("predicts a user whose streaming plans are NULL (net_service = No) instead of rejecting them", async () => {
+    const r = await post("/predict", { user_id: noNetUser });
+    expect(r.statusCode, r.body).toBe(200);
+    const body = r.json<{ churn_probability: number; features_used: Record<string, unknown> }>();
+    expect(body.features_used).toMatchObject({ net_service: "No", plan_stream_tv: null, plan_stream_movies: null });
+    expect(body.churn_probability).toBe(reference.predictProbaRow((await getOnlineFeatures(db, [noNetUser]))[0]!.values));
+    const features = await service.app.inject({ url: `/features/${noNetUser}` });
+    expect(features.statusCode).toBe(200);
+    expect(features.json()).toMatchObject({ user_id: noNetUser, statuses: { plan_stream_tv: "NULL_VALUE", plan_stream_movies: "NULL_VALUE", net_service: "PRESENT" } });
+  });
+
+  it("answers 404 user_not_found, naming the missing feature views, for an unknown user", async () => {
+    for (const path of ["/predict", "/features/NOPE-00000"]) {
+      const r = path === "/predict" ? await post(path, { user_id: "NOPE-00000" }) : await service.app.inject({ url: path });
+      expect(r.statusCode).toBe(404);
+      expect(r.json()).toMatchObject({ error: "user_not_found", user_id: "NOPE-00000", missing_feature_views: VIEWS });
+    }
+  });
+
+  it("returns the online values, statuses and as_of of a user", async () => {
+    const r = await service.app.inject({ url: `/features/${ids[0]}` });
+    expect(r.statusCode).toBe(200);
+    const body = r.json<{ features: Record<string, unknown>; statuses: Record<string, string>; as_of: Record<string, string> }>();
+    const online = (await getOnlineFeatures(db, [ids[0]!]))[0]!;
+    expect(body.features).toEqual(online.values);
+    expect(body.statuses).toEqual(online.statuses);
+    expect(body.as_of).toEqual(Object.fromEntries(VIEWS.map((v) => [v, "2024-02-29"])));
+  });
+
+  it("answers a batch in request order, one result or one error per id, duplicates included", async () => {
+    const asked = [ids[0]!, "NOPE-1", ids[1]!, ids[0]!, noNetUser];
+    const r = await post("/predict/batch", { user_ids: asked });
+    expect(r.statusCode, r.body).toBe(200);
+    const body = r.json<{ predicted: number; not_found: number; model: { version: string }; results: Record<string, unknown>[] }>();
+    expect(body).toMatchObject({ predicted: 4, not_found: 1, model: { version: "1" } });
+    expect(body.results.map((x) => x["user_id"])).toEqual(asked);
+    expect(body.results[1]).toEqual({ user_id: "NOPE-1", error: "user_not_found", missing_feature_views: VIEWS });
+    for (const [i, id] of asked.entries()) {
+      if (i === 1) continue;
+      const single = (await post("/predict", { user_id: id })).json<Record<string, unknown>>();
+      expect(body.results[i]!["churn_probability"]).toBe(single["churn_probability"]);
+      expect(body.results[i]!["features_used"]).toEqual(single["features_used"]);
+    }
+  });
+
+  it("takes 1,000 ids in a batch and refuses 1,001 with 422", async () => {
+    const thousand = Array.from({ length: 1000 }, (_, i) => ids[i % ids.length]!);
+    const ok = await post("/predict/batch", { user_ids: thousand });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json<{ predicted: number }>().predicted).toBe(1000);
+    const over = await post("/predict/batch", { user_ids: [...thousand, ids[0]] });
+    expect(over.statusCode).toBe(422);
+    expect(over.json()).toMatchObject({ error: "invalid_request" });
+  });
+
+  it(`answers each of ${MALFORMED_REQUESTS.length + RAW_MALFORMED_REQUESTS.length} malformed requests with a 4xx and keeps serving`, async () => {
+    expect(MALFORMED_REQUESTS.length + RAW_MALFORMED_REQUESTS.length).toBeGreaterThanOrEqual(30);
+    for (const m of MALFORMED_REQUESTS) {
+      const r = await service.app.inject({ method: m.method, url: m.url, payload: m.payload, headers: m.headers });
+      expect({ name: m.name, status: r.statusCode }).toEqual({ name: m.name, status: m.status });
+      expect(r.json<{ error: string }>().error, m.name).toBe(m.error);
+    }
+    // What inject cannot send (broken HTTP framing) goes over a real socket.
+    const url = await service.listen({ port: 0 });
+    for (const m of RAW_MALFORMED_REQUESTS) {
+      const status = await sendRaw(url, m.raw);
+      expect({ name: m.name, status: status >= 400 && status < 500 }).toEqual({ name: m.name, status: true });
+    }
+    expect((await fetch(`${url}/health`)).status).toBe(200);
+    const after = await fetch(`${url}/predict`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ user_id: ids[2] }) });
+    expect(after.status).toBe(200);
+  });
+
+  it("exposes Prometheus metrics: the lab's names, routes and statuses, the model version, never a user id", async () => {
+    const r = await service.app.inject({ url: "/metrics" });
+    expect(r.statusCode).toBe(200);
+    expect(r.headers["content-type"]).toContain("text/plain");
+    const text = r.body;
+    expect(text).toMatch(/^api_requests_total\{endpoint="\/predict",method="POST",status="200"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^api_requests_total\{endpoint="\/predict",method="POST",status="404"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^api_requests_total\{endpoint="\/predict\/batch",method="POST",status="422"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^api_request_latency_seconds_count\{endpoint="\/predict",method="POST"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^streamflow_feature_lookup_seconds_count\{kind="batch"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^streamflow_model_version 1$/m);
+    expect(text).toMatch(/^streamflow_model_info\{name="streamflow_churn",version="1",stage="Production",alias="",run_id="[0-9a-f]+"\} 1$/m);
+    expect(text).toMatch(/^streamflow_model_reloads_total\{result="success"\} 1$/m);
+    expect(text).toMatch(/^streamflow_database_up 1$/m);
+    for (const id of [...ids, noNetUser, "NOPE-00000"]) expect(text).not.toContain(id);
+  });
+
+  it("publishes an OpenAPI document of every route", async () => {
+    const doc = (await service.app.inject({ url: "/openapi.json" })).json<{ openapi: string; paths: Record<string, Record<string, unknown>> }>();
+    expect(doc.openapi).toBe("3.1.0");
+    expect(Object.keys(doc.paths).sort()).toEqual(["/features/{user_id}", "/health", "/metrics", "/predict", "/predict/batch", "/ready"]);
+    expect(doc.paths["/predict"]!["post"]).toMatchObject({ responses: { 200: {}, 404: {}, 503: {} } });
+  });
+
+  it("requires the bearer token on /predict* and /features* when one is set, and never logs it", async () => {
+    const token = "tok-" + "x".repeat(40);
+    const logs: string[] = [];
+    const { pino } = await import("pino");
+    const logger = pino({ level: "debug" }, { write: (s: string) => logs.push(s) });
+    const secured = await createPredictionService({ db, registry, reloadIntervalMs: 0, apiToken: token, logger });
+    try {
+      const predict = (headers: Record<string, string>) =>
+        secured.app.inject({ method: "POST", url: "/predict", payload: JSON.stringify({ user_id: ids[0] }), headers: { "content-type": "application/json", ...headers } });
+      for (const authorization of [undefined, "", `Bearer ${token}x`, `Basic ${token}`, token, "Bearer "]) {
+        const r = await predict(authorization === undefined ? {} : { authorization });
+        expect(r.statusCode, String(authorization)).toBe(401);
+        expect(r.headers["www-authenticate"]).toContain("Bearer");
+        expect(r.json()).toMatchObject({ error: "unauthorized" });
+      }
+      expect((await predict({ authorization: `Bearer ${token}` })).statusCode).toBe(200);
+      expect((await secured.app.inject({ url: `/features/${ids[0]}` })).statusCode).toBe(401);
+      expect((await secured.app.inject({ url: `/features/${ids[0]}`, headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(200);
+      const batch = await secured.app.inject({ method: "POST", url: "/predict/batch", payload: "{}", headers: { "content-type": "application/json" } });
+      expect(batch.statusCode).toBe(401);
+      for (const open of ["/health", "/ready", "/metrics", "/openapi.json"]) expect((await secured.app.inject({ url: open })).statusCode, open).toBe(200);
+      expect(logs.length).toBeGreaterThan(0);
+      expect(logs.join("")).not.toContain(token);
+    } finally {
+      await secured.close();
+    }
+  });
+
+  it("starts without a model, answers 503 with Retry-After, and picks the model up once the alias exists", async () => {
+    const waiting = await createPredictionService({ db, registry, modelUri: "models:/streamflow_churn@champion", reloadIntervalMs: 0 });
+    try {
+      const before = await waiting.app.inject({ method: "POST", url: "/predict", payload: JSON.stringify({ user_id: ids[0] }), headers: { "content-type": "application/json" } });
+      expect(before.statusCode).toBe(503);
+      expect(before.headers["retry-after"]).toBeDefined();
+      expect(before.json()).toMatchObject({ error: "model_unavailable" });
+      const ready = await waiting.app.inject({ url: "/ready" });
+      expect(ready.statusCode).toBe(503);
+      expect(ready.json<{ reasons: string[] }>().reasons.join("\n")).toContain("models:/streamflow_churn@champion");
+      await registry.setRegisteredModelAlias({ name: "streamflow_churn", alias: "champion", version: "1" });
+      expect(await waiting.reload()).toBe("loaded");
+      const after = await waiting.app.inject({ method: "POST", url: "/predict", payload: JSON.stringify({ user_id: ids[0] }), headers: { "content-type": "application/json" } });
+      expect(after.statusCode).toBe(200);
+      expect(after.json()).toMatchObject({ model: { version: "1", alias: "champion" } });
+      expect((await waiting.app.inject({ url: "/ready" })).statusCode).toBe(200);
+    } finally {
+      await waiting.close();
+    }
+  });
+
+  it("finishes in-flight requests on close, then refuses new connections", async () => {
+    const closing = await createPredictionService({ db, registry, reloadIntervalMs: 0 });
+    const url = await closing.listen({ port: 0 });
+    const batch = JSON.stringify({ user_ids: Array.from({ length: 1000 }, (_, i) => ids[i % ids.length]) });
+    let received = 0;
+    closing.app.server.on("request", () => received++);
+    const inFlight = Array.from({ length: 20 }, () => fetch(`${url}/predict/batch`, { method: "POST", headers: { "content-type": "application/json" }, body: batch }));
+    // In flight = received by the server; a connection with no request on it yet is idle and closed.
+    while (received < inFlight.length) await new Promise((r) => setImmediate(r));
+    const closed = closing.close();
+    const statuses = await Promise.all(inFlight.map(async (p) => (await p).status));
+    await closed;
+    expect(statuses).toEqual(statuses.map(() => 200));
+    await expect(fetch(`${url}/health`)).rejects.toThrow();
+  });
+
+  // Last: it moves Production to version 2.
+  it("hot-reloads a newly promoted version under concurrent load with zero failed requests", async () => {
+    const polling = await createPredictionService({ db, registry, reloadIntervalMs: 200 });
+    const url = await polling.listen({ port: 0 });
+    const seen: { version: string; at: number }[] = [];
+    const failures: string[] = [];
+    let stop = false;
+    const worker = async (w: number) => {
+      for (let i = 0; !stop; i++) {
+        try {
+          const r = await fetch(`${url}/predict`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ user_id: ids[(w * 7 + i) % ids.length] }) });
+          const body = await json(r);
+          if (r.status !== 200) failures.push(`${r.status} ${JSON.stringify(body)}`);
+          else seen.push({ version: (body["model"] as { version: string }).version, at: performance.now() });
+        } catch (error) {
+          failures.push(String(error));
+        }
+      }
+    };
+    try {
+      const load = Promise.all([0, 1, 2, 3].map(worker));
+      await new Promise((r) => setTimeout(r, 300));
+      await cli("promote", "--version", "2", "--stage", "Production", "--archive-existing");
+      const promotedAt = performance.now();
+      const deadline = Date.now() + 15_000;
+      while (polling.currentModel()?.version !== "2" && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 300));
+      stop = true;
+      await load;
+      expect(failures).toEqual([]);
+      expect(polling.currentModel()).toMatchObject({ version: "2", stage: "Production" });
+      expect(seen.filter((s) => s.version === "1").length).toBeGreaterThan(0);
+      const v2 = seen.filter((s) => s.version === "2");
+      expect(v2.length).toBeGreaterThan(0);
+      // Once version 2 answered, a version-1 answer may only come from a request already in flight.
+      const firstV2 = v2[0]!.at;
+      expect(seen.filter((s) => s.version === "1" && s.at > firstV2 + 100)).toEqual([]);
+      expect(firstV2 - promotedAt).toBeLessThan(5_000);
+      const metrics = (await polling.app.inject({ url: "/metrics" })).body;
+      expect(metrics).toMatch(/^streamflow_model_reloads_total\{result="success"\} 2$/m);
+      expect(metrics).toMatch(/^streamflow_model_version 2$/m);
+    } finally {
+      stop = true;
+      await polling.close();
+    }
+  });
+});
