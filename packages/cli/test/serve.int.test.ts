@@ -7,11 +7,11 @@ import { FEATURE_COLUMNS, FEATURE_VIEWS, getOnlineFeatures, openFeatureStore, ty
 import { createLocalRegistry, type Registry } from "@streamflow/registry-client";
 import { createPredictionService, type PredictionService } from "@streamflow/serving";
 import { createTestDatabase, TEST_ENGINES, type TestDatabase } from "@streamflow/test-utils";
+import { SERVING_POOL } from "../src/serving.ts";
 import { runCli } from "./run-cli.ts";
 import { MALFORMED_REQUESTS, RAW_MALFORMED_REQUESTS, sendRaw } from "./malformed-requests.ts";
 
 const VIEWS = FEATURE_VIEWS.map((v) => v.name);
-const SERVING_POOL = { max: 8, connectionTimeoutMs: 2_000, statementTimeoutMs: 5_000 };
 
 /** Rows of a CSV written by generate-data (no quoted commas in it). */
 async function readCsv(path: string): Promise<Record<string, string>[]> {

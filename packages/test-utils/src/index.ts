@@ -5,3 +5,5 @@ export { LAB_HEADERS, monthFixture, writeMonth } from "./month-fixture.ts";
 export type { FixtureUser, MonthFixture } from "./month-fixture.ts";
 export { MLFLOW_LINES, startMlflowServer } from "./mlflow-server.ts";
 export type { MlflowLine, MlflowServer, StartMlflowServerOptions } from "./mlflow-server.ts";
+export { startPrivatePostgres } from "./private-postgres.ts";
+export type { PrivatePostgres } from "./private-postgres.ts";

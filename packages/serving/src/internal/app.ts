@@ -133,6 +133,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   // Node's close() only ends connections idle at that moment; one whose response is still being
   // written would stay open for the keep-alive timeout and hold shutdown up.
+  // eslint-disable-next-line max-params -- Fastify's callback hook; the async form costs a promise per request.
   app.addHook("onSend", (_request, reply, payload, done) => {
     if (deps.isClosing()) reply.header("Connection", "close");
     done(null, payload);
