@@ -37,7 +37,7 @@ export function buildProgram(dispatch: Dispatch, version: string): Command {
     .showHelpAfterError("(run with --help for usage)")
     .addHelpText(
       "after",
-      `\nStart here:\n  streamflow quickstart            generate data, ingest two months, build, materialize, check\n\n${EXIT_CODES_HELP}`,
+      `\nStart here:\n  streamflow quickstart            generate data, ingest two months, build, materialize, check, train, promote, serve\n\n${EXIT_CODES_HELP}`,
     );
   const act = (loader: () => Promise<Handler>) =>
     async (_opts: unknown, cmd: Command) => dispatch(loader, cmd.optsWithGlobals());
@@ -115,9 +115,11 @@ export function buildProgram(dispatch: Dispatch, version: string): Command {
   common(
     program
       .command("quickstart")
-      .description("Generate a small dataset, ingest two months, build a training set, materialize and check the online store, train the model")
+      .description("Generate a small dataset, ingest two months, build a training set, materialize and check the online store, train, register and promote the model, and serve a sample prediction")
       .option("--users <n>", "synthetic users", parsePositiveInt, 5_000)
-      .option("--seed <n>", "random seed", parseNonNegativeInt, 42),
+      .option("--seed <n>", "random seed", parseNonNegativeInt, 42)
+      .option("--serve", "keep the prediction service running at the end (Ctrl-C stops it)")
+      .option("--port <n>", "port of the service with --serve", parsePort, 8000),
   ).action(act(async () => (await import("./commands/quickstart.ts")).runQuickstart));
 
   common(

@@ -4,9 +4,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseModel, type StreamflowModel } from "@streamflow/core";
 import { FEATURE_COLUMNS, FEATURE_VIEWS, getOnlineFeatures, openFeatureStore, type Database } from "@streamflow/features";
-import { createLocalRegistry, type Registry } from "@streamflow/registry-client";
+import { createLocalRegistry, createMlflowClient, type Registry } from "@streamflow/registry-client";
 import { createPredictionService, type PredictionService } from "@streamflow/serving";
-import { createTestDatabase, TEST_ENGINES, type TestDatabase } from "@streamflow/test-utils";
+import { createTestDatabase, startMlflowServer, TEST_ENGINES, type MlflowServer, type TestDatabase } from "@streamflow/test-utils";
 import { SERVING_POOL } from "../src/serving.ts";
 import { runCli } from "./run-cli.ts";
 import { MALFORMED_REQUESTS, RAW_MALFORMED_REQUESTS, sendRaw } from "./malformed-requests.ts";
@@ -306,5 +306,59 @@ describe.each(TEST_ENGINES)("streamflow serve on %s", (engine) => {
       stop = true;
       await polling.close();
     }
+  });
+});
+
+describe("streamflow serve when the MLflow registry goes away", () => {
+  let work: string;
+  let mlflow: MlflowServer;
+  let db: Database;
+  let registry: Registry;
+  let service: PredictionService;
+  let userId: string;
+
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), "sf-serve-mlflow-"));
+    mlflow = await startMlflowServer({ line: "2" });
+    const env = { STREAMFLOW_HOME: join(work, "home"), STREAMFLOW_DATABASE_URL: undefined, MLFLOW_TRACKING_URI: mlflow.url };
+    const cli = async (...argv: string[]) => expect((await runCli(argv, env, work)).exitCode, argv.join(" ")).toBe(0);
+    await cli("generate-data", "--users", "800", "--months", "1", "--out", join(work, "data"));
+    await cli("ingest", "--month-dir", join(work, "data", "month_000"), "--as-of", "2024-01-31");
+    await cli("materialize", "--as-of", "2024-01-31");
+    await cli("train", "--as-of", "2024-01-31", "--n-estimators", "15");
+    await cli("promote", "--latest", "--stage", "Production");
+    userId = (await readCsv(join(work, "data", "month_000", "users.csv")))[0]!["user_id"]!;
+    db = await openFeatureStore({ dataDir: join(work, "home", "pgdata") });
+    // No retries: the test is about what the server does once the registry is gone, not how long it waits.
+    registry = createMlflowClient({ trackingUri: mlflow.url, maxRetries: 0, timeoutMs: 2_000 });
+    service = await createPredictionService({ db, registry, reloadIntervalMs: 0 });
+  });
+
+  afterAll(async () => {
+    await service?.close();
+    await db?.close();
+    await registry?.close();
+    await mlflow?.stop();
+  });
+
+  it("keeps serving the model it has, and says so in /ready and /metrics", async () => {
+    const predict = () => service.app.inject({ method: "POST", url: "/predict", payload: JSON.stringify({ user_id: userId }), headers: { "content-type": "application/json" } });
+    const before = await predict();
+    expect(before.statusCode, before.body).toBe(200);
+    expect(await service.reload()).toBe("unchanged");
+    await mlflow.stop();
+    expect(await service.reload()).toBe("failed");
+    const during = await predict();
+    expect(during.statusCode).toBe(200);
+    expect(during.json<{ churn_probability: number }>().churn_probability).toBe(before.json<{ churn_probability: number }>().churn_probability);
+    const ready = await service.app.inject({ url: "/ready" });
+    // Serving the last good model is what the service is for; /ready stays 200 and reports the registry.
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toMatchObject({ ready: true, model: { version: "1" }, registry: { reachable: false } });
+    expect(ready.json<{ registry: { last_error: string } }>().registry.last_error).toMatch(/\S/);
+    const metrics = (await service.app.inject({ url: "/metrics" })).body;
+    expect(metrics).toMatch(/^streamflow_registry_reachable 0$/m);
+    expect(metrics).toMatch(/^streamflow_model_reloads_total\{result="failure"\} 1$/m);
+    expect(metrics).toMatch(/^streamflow_model_version 1$/m);
   });
 });

@@ -16,8 +16,19 @@ describe("the built streamflow binary", () => {
     const cwd = await tmp("sf-qs-");
     const first = await runCliProcess(["quickstart", "--users", "1500", "--json"], { cwd, env: NO_DB });
     expect(first.code, first.stderr).toBe(0);
-    const result = JSON.parse(first.stdout) as { database: string; months: { noop: boolean }[]; dataset: { rows: number; fingerprint: string }; online: { ok: boolean } };
+    const result = JSON.parse(first.stdout) as {
+      database: string;
+      months: { noop: boolean }[];
+      dataset: { rows: number; fingerprint: string };
+      online: { ok: boolean };
+      serve: { url: string; running: boolean; sample: { user_id: string; churn_probability: number; prediction: number } };
+    };
     expect(result.database).toContain(join(cwd, ".streamflow", "pgdata"));
+    // It ends with the service answering a real prediction, then stops it.
+    expect(result.serve.running).toBe(false);
+    expect(result.serve.sample.churn_probability).toBeGreaterThanOrEqual(0);
+    expect(result.serve.sample.churn_probability).toBeLessThanOrEqual(1);
+    expect(result.serve.sample.prediction).toBe(result.serve.sample.churn_probability > 0.5 ? 1 : 0);
     expect(result.dataset.rows).toBe(1500);
     expect(result.online.ok).toBe(true);
     expect(result.months.map((m) => m.noop)).toEqual([false, false]);

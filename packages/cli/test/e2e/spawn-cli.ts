@@ -13,6 +13,8 @@ export interface Spawned {
   done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
   /** Resolves when stderr contains `text`. */
   waitForStderr(text: string): Promise<void>;
+  /** Everything printed on stdout so far. */
+  stdout(): string;
 }
 
 export function spawnCli(args: string[], options: { env?: Record<string, string | undefined>; cwd: string }): Spawned {
@@ -36,6 +38,7 @@ export function spawnCli(args: string[], options: { env?: Record<string, string 
   return {
     child,
     done,
+    stdout: () => stdout,
     waitForStderr: (text) =>
       new Promise<void>((resolve, reject) => {
         if (stderr.includes(text)) return resolve();
