@@ -96,7 +96,10 @@ export class ModelManager {
       const current = this.#current;
       if (current !== undefined && current.ref.name === version.name && current.ref.version === version.version) {
         // The stage can change without the version changing (e.g. Staging → Production).
-        current.ref.stage = version.currentStage;
+        if (current.ref.stage !== version.currentStage) {
+          current.ref.stage = version.currentStage;
+          this.#publish(current);
+        }
         this.status.lastError = null;
         return "unchanged";
       }
@@ -123,11 +126,7 @@ export class ModelManager {
       this.#current = loaded;
       this.status.lastError = null;
       metrics.reloads.labels({ result: "success" }).inc();
-      metrics.modelInfo.reset();
-      metrics.modelInfo
-        .labels({ name: loaded.ref.name, version: loaded.ref.version, stage: loaded.ref.stage, alias: loaded.ref.alias ?? "", run_id: loaded.ref.runId ?? "" })
-        .set(1);
-      metrics.modelVersion.set(Number(loaded.ref.version));
+      this.#publish(loaded);
       logger.info(
         { model: loaded.ref, sha256, ms: Math.round(performance.now() - started), previous: current?.ref.version ?? null },
         current === undefined ? `serving ${loaded.ref.name} version ${loaded.ref.version}` : `switched ${loaded.ref.name} from version ${current.ref.version} to ${loaded.ref.version}`,
@@ -146,6 +145,13 @@ export class ModelManager {
       logger.warn({ ...detail, uri: this.uri }, `model check failed (${keeping}): ${message}`);
       return "failed";
     }
+  }
+
+  #publish({ ref }: LoadedModel): void {
+    const { modelInfo, modelVersion } = this.#options.metrics;
+    modelInfo.reset();
+    modelInfo.labels({ name: ref.name, version: ref.version, stage: ref.stage, alias: ref.alias ?? "", run_id: ref.runId ?? "" }).set(1);
+    modelVersion.set(Number(ref.version));
   }
 
   #markReachable(reachable: boolean): void {
