@@ -1,4 +1,4 @@
-import { mkdtemp, readFile } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -305,6 +305,24 @@ describe.each(TEST_ENGINES)("streamflow serve on %s", (engine) => {
     } finally {
       stop = true;
       await polling.close();
+    }
+  });
+
+  it("refuses a model file that does not hash to the sha256 its run recorded", async () => {
+    const version = await registry.getModelVersion("streamflow_churn", "1");
+    // The local registry keeps artifacts as plain files: corrupt one as a bad disk or a hand edit would.
+    const file = join(home, "registry", "runs", version.runId!, "artifacts", "model", "model.json");
+    await writeFile(file, (await readFile(file, "utf8")).replace('"seed":', '"seed": '));
+    const strict = await createPredictionService({ db, registry, modelUri: "models:/streamflow_churn/1", reloadIntervalMs: 0 });
+    try {
+      expect(strict.currentModel()).toBeUndefined();
+      const ready = await strict.app.inject({ url: "/ready" });
+      expect(ready.statusCode).toBe(503);
+      expect(ready.json<{ reasons: string[] }>().reasons.join("\n")).toMatch(/model\.json of models:\/streamflow_churn\/1 hashes to [0-9a-f]{64}, but its run recorded [0-9a-f]{64}/);
+      const r = await strict.app.inject({ method: "POST", url: "/predict", payload: JSON.stringify({ user_id: ids[0] }), headers: { "content-type": "application/json" } });
+      expect(r.statusCode).toBe(503);
+    } finally {
+      await strict.close();
     }
   });
 });
