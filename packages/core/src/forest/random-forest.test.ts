@@ -113,6 +113,47 @@ describe("RandomForestClassifier", () => {
     expect(reloaded.predictProbaOne(row, 1)).toBe(probs[1]);
   });
 
+  it.each([
+    { nEstimators: 7, nClasses: 2 },
+    { nEstimators: 13, nClasses: 2 },
+    { nEstimators: 7, nClasses: 3 },
+    { nEstimators: 13, nClasses: 3 },
+  ])(
+    "predicts a batch exactly as row by row ($nEstimators trees, $nClasses classes)",
+    async ({ nEstimators, nClasses }) => {
+      const labels =
+        nClasses === 2 ? y : x.map((r) => (r[0]! < 3 ? 0 : r[0]! < 6 ? 1 : 2));
+      // Shallow trees with balanced weights have impure leaves, so three-class probabilities
+      // (float64) round differently when summed in another order. Two-class leaves are float32
+      // and their sums are exact in any order; there the division is what must match.
+      const forest = await new RandomForestClassifier({
+        nEstimators,
+        maxDepth: 4,
+        minSamplesLeaf: 5,
+        classWeight: "balanced",
+        seed: 5,
+      }).train(x, labels, { jobs: 1 });
+      // 899 rows: more than one pass of the batch path, with rows left over after groups of four;
+      // a few NaNs, which go to the right of every split on both paths.
+      const rows = [...test.x, ...x].slice(0, 899).map((r) => [...r]);
+      rows[3]![0] = Number.NaN;
+      rows[40]![2] = Number.NaN;
+      rows[41]![4] = Number.POSITIVE_INFINITY;
+      // Both sides of the size from which predictProba walks tree by tree.
+      for (const size of [1, 3, 4, 15, 16, 17, 33, 899]) {
+        const batch = rows.slice(0, size);
+        for (let ci = 0; ci < nClasses; ci++) {
+          const p = forest.predictProba(batch, { classIndex: ci });
+          expect(p.length).toBe(size);
+          batch.forEach((row, r) => {
+            expect(p[r]).toBe(forest.predictProbaOne(row, ci));
+          });
+        }
+      }
+    },
+    60_000,
+  );
+
   it("round-trips through JSON with identical predictions", async () => {
     const forest = await new RandomForestClassifier({
       nEstimators: 20,
