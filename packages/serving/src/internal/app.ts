@@ -5,12 +5,14 @@ import { describeOnlineStore, getOnlineFeatures, type Database, type OnlineFeatu
 import { TOOLKIT_VERSION } from "@streamflow/core";
 import { createTokenCheck } from "./auth.ts";
 import { isDatabaseUnavailable, type DatabaseHealth } from "./database-health.ts";
+import { FeatureLoader } from "./feature-loader.ts";
 import type { ServingMetrics } from "./metrics.ts";
 import type { LoadedModel, ModelRef } from "./model-loader.ts";
 import type { ModelManager } from "./model-manager.ts";
 import {
   batchBodySchema,
   batchResponseSchema,
+  MAX_BATCH_USERS,
   errorSchema,
   featuresParamsSchema,
   featuresResponseSchema,
@@ -189,16 +191,28 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return loaded;
   };
 
-  const lookup = async (userIds: readonly string[], kind: "single" | "batch"): Promise<OnlineFeatures[]> => {
-    if (!health.up) {
-      throw new ApiProblem(503, { error: "database_unavailable", message: `the feature store database is unavailable: ${health.lastError ?? "no answer"}` }, { "Retry-After": "1" });
-    }
+  const read = async (userIds: readonly string[], kind: "single" | "batch"): Promise<OnlineFeatures[]> => {
     const end = metrics.featureLookup.startTimer({ kind });
     try {
       return await getOnlineFeatures(db, userIds);
     } finally {
       end();
     }
+  };
+  const requireDatabase = (): void => {
+    if (!health.up) {
+      throw new ApiProblem(503, { error: "database_unavailable", message: `the feature store database is unavailable: ${health.lastError ?? "no answer"}` }, { "Retry-After": "1" });
+    }
+  };
+  // PGlite runs one query at a time in this process: a second in flight would only queue.
+  const loader = new FeatureLoader({ load: (ids) => read(ids, "single"), maxInFlight: db.kind === "pglite" ? 1 : 4, maxBatch: MAX_BATCH_USERS });
+  const lookupOne = (userId: string): Promise<OnlineFeatures> => {
+    requireDatabase();
+    return loader.get(userId);
+  };
+  const lookupMany = (userIds: readonly string[]): Promise<OnlineFeatures[]> => {
+    requireDatabase();
+    return read(userIds, "batch");
   };
 
   app.get("/health", { schema: { summary: "Liveness: the process is up", tags: ["operations"], response: { 200: healthResponseSchema } } }, () => ({ status: "ok" }));
@@ -258,8 +272,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     async (request) => {
       const { user_id: userId } = request.body as { user_id: string };
       const loaded = currentModel();
-      // One id in, one entry out: getOnlineFeatures answers every id asked for.
-      const features = (await lookup([userId], "single"))[0]!;
+      const features = await lookupOne(userId);
       if (!features.found) {
         metrics.predictions.labels({ outcome: "user_not_found" }).inc();
         throw new ApiProblem(404, notFound(features, loaded.featureViews));
@@ -293,7 +306,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       const { user_ids: userIds } = request.body as { user_ids: string[] };
       const loaded = currentModel();
       const unique = [...new Set(userIds)];
-      const byId = new Map((await lookup(unique, "batch")).map((f) => [f.userId, f]));
+      const byId = new Map((await lookupMany(unique)).map((f) => [f.userId, f]));
       const found = unique.map((id) => byId.get(id)!).filter((f) => f.found);
       const probabilities = loaded.model.predictProba(found.map((f) => f.values));
       const answers = new Map<string, Record<string, unknown>>();
@@ -328,7 +341,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     async (request) => {
       const { user_id: userId } = request.params as { user_id: string };
-      const features = (await lookup([userId], "single"))[0]!;
+      const features = await lookupOne(userId);
       if (!features.found) throw new ApiProblem(404, notFound(features, Object.keys(features.asOf)));
       return { user_id: userId, features: features.values, statuses: features.statuses, as_of: features.asOf };
     },

@@ -27,7 +27,7 @@ export class ServingMetrics {
   });
   readonly featureLookup = new Histogram({
     name: "streamflow_feature_lookup_seconds",
-    help: "Online-store read time, one round trip per request (single user or batch)",
+    help: "Online-store read time per query: kind single (concurrent /predict lookups share one query) or batch",
     labelNames: ["kind"] as const,
     buckets: LATENCY_BUCKETS,
     registers: [this.registry],
