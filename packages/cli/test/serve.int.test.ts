@@ -1,4 +1,6 @@
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -378,5 +380,25 @@ describe("streamflow serve when the MLflow registry goes away", () => {
     expect(metrics).toMatch(/^streamflow_registry_reachable 0$/m);
     expect(metrics).toMatch(/^streamflow_model_reloads_total\{result="failure"\} 1$/m);
     expect(metrics).toMatch(/^streamflow_model_version 1$/m);
+  });
+});
+
+describe("streamflow serve with refused registry credentials", () => {
+  it("fails at start with REGISTRY_AUTH instead of polling forever", async () => {
+    // A server that refuses every call, as MLflow behind an auth proxy does with a wrong token.
+    const refusing = createServer((_req, res) => {
+      res.writeHead(401, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error_code: "UNAUTHENTICATED", message: "bad token" }));
+    });
+    await new Promise<void>((resolve) => refusing.listen(0, "127.0.0.1", resolve));
+    const db = await openFeatureStore({});
+    const registry = createMlflowClient({ trackingUri: `http://127.0.0.1:${(refusing.address() as AddressInfo).port}`, token: "wrong", maxRetries: 0 });
+    try {
+      await expect(createPredictionService({ db, registry, reloadIntervalMs: 0 })).rejects.toMatchObject({ code: "REGISTRY_AUTH" });
+    } finally {
+      await registry.close();
+      await db.close();
+      refusing.close();
+    }
   });
 });

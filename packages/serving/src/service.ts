@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { pino, type Logger as PinoLogger } from "pino";
 import { describeOnlineStore, type Database } from "@streamflow/features";
-import type { Registry } from "@streamflow/registry-client";
+import { isRegistryError, type Registry } from "@streamflow/registry-client";
 import { ServingError } from "./errors.ts";
 import { buildApp } from "./internal/app.ts";
 import { DatabaseHealth } from "./internal/database-health.ts";
@@ -62,7 +62,8 @@ export interface PredictionService {
  * Builds the prediction service and loads the model the URI points at. A model that cannot be
  * loaded yet (none promoted, registry down) does not stop the service: it answers 503 and /ready
  * says why, and the poll picks the model up when it appears.
- * @throws RegistryError REGISTRY_URI_INVALID for a URI that names no registered model.
+ * @throws RegistryError REGISTRY_URI_INVALID for a URI that names no registered model, REGISTRY_AUTH
+ * when the registry refuses the credentials.
  */
 export async function createPredictionService(options: PredictionServiceOptions): Promise<PredictionService> {
   const logger = options.logger ?? pino({ enabled: false });
@@ -71,7 +72,10 @@ export async function createPredictionService(options: PredictionServiceOptions)
   const metrics = new ServingMetrics();
   const health = new DatabaseHealth({ db: options.db, metrics, logger, probeIntervalMs: options.databaseProbeIntervalMs ?? 500 });
   const models = new ModelManager({ registry: options.registry, target, describeStore: () => describeOnlineStore(options.db), metrics, logger });
-  await models.refresh();
+  // Refused credentials will not fix themselves by polling: fail now, where the operator looks.
+  if ((await models.refresh()) === "failed" && isRegistryError(models.lastFailure) && models.lastFailure.code === "REGISTRY_AUTH") {
+    throw models.lastFailure;
+  }
   let closing = false;
   const app = await buildApp({
     isClosing: () => closing,

@@ -44,6 +44,8 @@ export class ModelManager {
   #current: LoadedModel | undefined;
   #inflight: Promise<ReloadOutcome> | undefined;
   #timer: NodeJS.Timeout | undefined;
+  /** The error of the last failed check, for callers that treat some failures as fatal. */
+  lastFailure: unknown;
   readonly status: RegistryStatus = { reachable: undefined, lastCheckAt: undefined, lastError: null };
 
   constructor(options: ModelManagerOptions) {
@@ -138,6 +140,7 @@ export class ModelManager {
       if (unreachable) this.#markReachable(false);
       else if (isRegistryError(error)) this.#markReachable(true);
       this.status.lastError = message;
+      this.lastFailure = error;
       metrics.reloads.labels({ result: "failure" }).inc();
       const keeping = this.#current === undefined ? "no model is loaded" : `still serving version ${this.#current.ref.version}`;
       // Expected failures (nothing promoted yet, registry down) get one line; anything else its stack too.
