@@ -35,7 +35,7 @@ export interface SynthData {
 }
 
 /** mulberry32: tiny, seeded, good enough for test data. */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -21,6 +21,7 @@ import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type autocannon from "autocannon";
+import { mulberry32 } from "./forest-synth.ts";
 import { load, type LoadResult } from "./serve-load.ts";
 import {
   serverSide,
@@ -108,18 +109,6 @@ interface EngineResult {
   exit: string;
   /** The server's warn+ log lines (JSON), if any. */
   log: string[];
-}
-
-/** mulberry32: a seeded generator, so every run asks for the same ids in the same order. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const JSON_HEADERS = { "content-type": "application/json" };
@@ -378,7 +367,8 @@ async function measureService(
   ids: readonly string[],
   d: Durations,
 ): Promise<Pick<EngineResult, "saturation" | "fixedRate" | "paced" | "batch">> {
-  const random = rng(42);
+  // Seeded, so every run asks for the same ids in the same order.
+  const random = mulberry32(42);
   const predict = {
     url: server.url,
     connections: CONNECTIONS,

@@ -1,11 +1,11 @@
 import { spawn, execFile, type ChildProcess } from "node:child_process";
 import { closeSync, openSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { REPO_ROOT } from "./lab-data.ts";
+import { freePort } from "./ports.ts";
 
 /** The MLflow lines every registry integration test runs against. */
 export const MLFLOW_LINES = ["2", "3"] as const;
@@ -31,17 +31,6 @@ export interface StartMlflowServerOptions {
 }
 
 const execFileAsync = promisify(execFile);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
-}
 
 async function fetchText(url: string): Promise<{ status: number; text: string } | undefined> {
   try {

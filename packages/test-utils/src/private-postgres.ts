@@ -1,10 +1,10 @@
 import { execFile } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { chown, mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { delimiter, join } from "node:path";
 import { tmpdir } from "node:os";
 import { promisify } from "node:util";
+import { freePort } from "./ports.ts";
 
 export interface PrivatePostgres extends AsyncDisposable {
   /** Superuser URL over TCP, e.g. postgres://postgres@127.0.0.1:41234/postgres (trust auth, no password). */
@@ -78,18 +78,6 @@ async function postgresUser(): Promise<{ uid: number; gid: number }> {
       { cause: error },
     );
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    // The address the server will listen on, so a port free elsewhere but taken here is not picked.
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
 }
 
 function tail(file: string, lines = 25): string {
