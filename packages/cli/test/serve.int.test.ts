@@ -8,7 +8,7 @@ import { parseModel, type StreamflowModel } from "@streamflow/core";
 import { FEATURE_COLUMNS, FEATURE_VIEWS, getOnlineFeatures, openFeatureStore, type Database } from "@streamflow/features";
 import { createLocalRegistry, createMlflowClient, type Registry } from "@streamflow/registry-client";
 import { createPredictionService, type PredictionService } from "@streamflow/serving";
-import { createTestDatabase, startMlflowServer, TEST_ENGINES, type MlflowServer, type TestDatabase } from "@streamflow/test-utils";
+import { createTestDatabase, labDataDir, labDataMissingReason, startMlflowServer, TEST_ENGINES, type MlflowServer, type TestDatabase } from "@streamflow/test-utils";
 import { SERVING_POOL } from "../src/serving.ts";
 import { runCli } from "./run-cli.ts";
 import { MALFORMED_REQUESTS, RAW_MALFORMED_REQUESTS, sendRaw } from "./malformed-requests.ts";
@@ -399,6 +399,38 @@ describe("streamflow serve with refused registry credentials", () => {
       await registry.close();
       await db.close();
       refusing.close();
+    }
+  });
+});
+
+const labMissing = labDataMissingReason();
+
+describe.skipIf(labMissing !== undefined)(`streamflow serve on the lab data${labMissing ? ` — SKIPPED: ${labMissing}` : ""}`, () => {
+  it("predicts 7469-LKBCI (net_service = No, NULL streaming plans), which the lab rejected as missing features", async () => {
+    const work = await mkdtemp(join(tmpdir(), "sf-serve-lab-"));
+    const env = { STREAMFLOW_HOME: join(work, "home"), STREAMFLOW_DATABASE_URL: undefined, MLFLOW_TRACKING_URI: undefined };
+    const cli = async (...argv: string[]) => expect((await runCli(argv, env, work)).exitCode, argv.join(" ")).toBe(0);
+    await cli("ingest", "--month-dir", join(labDataDir(), "month_000"), "--as-of", "2024-01-31");
+    await cli("ingest", "--month-dir", join(labDataDir(), "month_001"), "--as-of", "2024-02-29");
+    await cli("materialize", "--as-of", "2024-02-29");
+    await cli("train", "--as-of", "2024-01-31", "--n-estimators", "20");
+    await cli("promote", "--latest", "--stage", "Production");
+    const db = await openFeatureStore({ dataDir: join(work, "home", "pgdata") });
+    const registry = createLocalRegistry({ root: join(work, "home", "registry") });
+    const service = await createPredictionService({ db, registry, reloadIntervalMs: 0 });
+    try {
+      const r = await service.app.inject({ method: "POST", url: "/predict", payload: JSON.stringify({ user_id: "7469-LKBCI" }), headers: { "content-type": "application/json" } });
+      expect(r.statusCode, r.body).toBe(200);
+      const body = r.json<{ churn_probability: number; features_used: Record<string, unknown> }>();
+      expect(body.features_used).toMatchObject({ net_service: "No", plan_stream_tv: null, plan_stream_movies: null });
+      expect(body.churn_probability).toBeGreaterThanOrEqual(0);
+      expect(body.churn_probability).toBeLessThanOrEqual(1);
+      // The lab's own example user answers too.
+      expect((await service.app.inject({ method: "POST", url: "/predict", payload: JSON.stringify({ user_id: "7590-VHVEG" }), headers: { "content-type": "application/json" } })).statusCode).toBe(200);
+    } finally {
+      await service.close();
+      await db.close();
+      await registry.close();
     }
   });
 });

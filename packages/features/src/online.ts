@@ -118,7 +118,7 @@ const ONLINE_READ_SQL = `SELECT user_id, ${FEATURE_VIEWS.flatMap((v) => [...v.fe
   FROM ${ONLINE_TABLE} WHERE user_id = ANY($1::text[])`;
 
 export async function getOnlineFeatures(db: SqlExecutor, userIds: readonly string[]): Promise<OnlineFeatures[]> {
-  const rows = await db.query(ONLINE_READ_SQL, [userIds]);
+  const rows = await db.query(ONLINE_READ_SQL, [userIds], { name: "streamflow_online_read" });
   const byId = new Map(rows.map((r) => [r["user_id"] as string, r]));
   return userIds.map((userId) => {
     const row = byId.get(userId);

@@ -12,9 +12,17 @@ export type Row = Record<string, unknown>;
 /** COPY text in pieces; async when it is produced while being loaded. */
 export type ChunkSource = Iterable<string> | AsyncIterable<string>;
 
+export interface QueryOptions {
+  /**
+   * Prepared-statement name: PostgreSQL parses and plans the statement once per connection instead
+   * of on every call. For hot queries only (the serving read); one name, one SQL text.
+   */
+  name?: string;
+}
+
 /** What every query site needs, inside or outside a transaction. */
 export interface SqlExecutor {
-  query<TRow extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<TRow[]>;
+  query<TRow extends Row = Row>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<TRow[]>;
   /** Runs a statement and returns how many rows it changed. */
   execute(sql: string, params?: readonly unknown[]): Promise<number>;
   /** Multi-statement SQL without parameters (migrations). */
@@ -144,8 +152,9 @@ class PgExecutor implements SqlExecutor {
       throw wrapPgError(this.#location, error);
     });
   }
-  query<TRow extends Row = Row>(sql: string, params: readonly unknown[] = []): Promise<TRow[]> {
-    return this.#serial(async () => (await this.#client.query<TRow>(sql, params as unknown[])).rows);
+  query<TRow extends Row = Row>(sql: string, params: readonly unknown[] = [], options: QueryOptions = {}): Promise<TRow[]> {
+    const config = { text: sql, values: params as unknown[], ...(options.name === undefined ? {} : { name: options.name }) };
+    return this.#serial(async () => (await this.#client.query<TRow>(config)).rows);
   }
   execute(sql: string, params: readonly unknown[] = []): Promise<number> {
     return this.#serial(async () => (await this.#client.query(sql, params as unknown[])).rowCount ?? 0);
@@ -183,7 +192,7 @@ async function openPostgres(url: string, tuning: PoolOptions): Promise<Database>
   return {
     kind: "postgres",
     location,
-    query: (sql, params) => root.query(sql, params),
+    query: (sql, params, options) => root.query(sql, params, options),
     execute: (sql, params) => root.execute(sql, params),
     exec: (sql) => root.exec(sql),
     copyIn: async (table, columns, chunks) => {
