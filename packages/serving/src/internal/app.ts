@@ -105,11 +105,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const requireToken = deps.apiToken === undefined ? undefined : createTokenCheck(deps.apiToken);
   const secured = deps.apiToken === undefined ? {} : { security: [{ bearer: [] }] };
-  const auth = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+  const checkToken = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     if (requireToken === undefined || requireToken(request.headers.authorization)) return;
     reply.header("WWW-Authenticate", 'Bearer realm="streamflow"');
     throw new ApiProblem(401, { error: "unauthorized", message: "send Authorization: Bearer <token> (the value of the server's token environment variable)" });
   };
+  // Without a token there is no hook at all: an empty async hook still costs a promise per request.
+  const auth = requireToken === undefined ? {} : { onRequest: checkToken };
 
   await app.register(swagger, {
     openapi: {
@@ -123,7 +125,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
 
-  app.addHook("onResponse", async (request, reply) => {
+  app.addHook("onResponse", (request, reply, done) => {
     const endpoint = request.routeOptions.url ?? "unmatched";
     const labels = { endpoint, method: request.method };
     metrics.requests.labels({ ...labels, status: String(reply.statusCode) }).inc();
@@ -131,6 +133,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (deps.logger.isLevelEnabled("debug")) {
       request.log.debug({ method: request.method, endpoint, status: reply.statusCode, ms: Number(reply.elapsedTime.toFixed(3)) }, "request");
     }
+    done();
   });
 
   // Node's close() only ends connections idle at that moment; one whose response is still being
@@ -260,7 +263,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.post(
     "/predict",
     {
-      onRequest: auth,
+      ...auth,
       schema: {
         summary: "Churn probability of one user, from the user's online features",
         tags: ["predictions"],
@@ -293,7 +296,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.post(
     "/predict/batch",
     {
-      onRequest: auth,
+      ...auth,
       schema: {
         summary: "Churn probabilities of up to 1,000 users in one database round trip",
         tags: ["predictions"],
@@ -330,7 +333,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.get(
     "/features/:user_id",
     {
-      onRequest: auth,
+      ...auth,
       schema: {
         summary: "A user's online feature values, per-feature status and snapshot dates",
         tags: ["features"],
