@@ -150,6 +150,7 @@ export function buildProgram(dispatch: Dispatch, version: string): Command {
       .option("--port <n>", "TCP port (0 picks a free one)", parsePort, 8000)
       .option("--model-uri <uri>", "registered model to follow: models:/NAME/STAGE, models:/NAME@ALIAS, models:/NAME/VERSION, models:/NAME/latest", "models:/streamflow_churn/Production")
       .option("--reload-interval-s <s>", "how often the registry is checked for a newly promoted version (0 = never)", parseNonNegativeInt, 30)
+      .option("--feature-cache-ttl-s <s>", "reuse a user's online features (and their prediction) for this long; 0 reads the database on every request", parseNonNegativeInt, 5)
       .option("--api-token-env <name>", "environment variable holding the bearer token /predict* and /features* require (default STREAMFLOW_API_TOKEN, if set)")
       .addOption(new Option("--log-level <level>", "server log level (JSON lines on stderr; debug adds one line per request)").choices(["debug", "info", "warn", "error"]).default("info"))
       .addHelpText(
@@ -166,6 +167,7 @@ Endpoints:
 
 Statuses: 404 user_not_found · 400 malformed JSON · 422 schema · 413 too large · 401 bad token · 503 no model or database down (Retry-After).
 A newly promoted version is loaded beside the current one and swapped in without failing a request.
+Online features are cached for --feature-cache-ttl-s (5 s): a materialize shows within that time.
 SIGTERM or Ctrl-C drains in-flight requests and exits 0.
 
 Example:

@@ -41,6 +41,8 @@ export interface StartServingOptions {
   registry: Registry;
   modelUri: string;
   reloadIntervalS: number;
+  /** @default the library's (5 s) */
+  featureCacheTtlS?: number | undefined;
   apiToken: string | undefined;
   logger: PinoLogger;
 }
@@ -51,6 +53,7 @@ export function startServing(options: StartServingOptions): Promise<PredictionSe
     registry: options.registry,
     modelUri: options.modelUri,
     reloadIntervalMs: options.reloadIntervalS * 1000,
+    featureCacheTtlMs: options.featureCacheTtlS === undefined ? undefined : options.featureCacheTtlS * 1000,
     apiToken: options.apiToken,
     logger: options.logger,
   });

@@ -15,6 +15,8 @@ import { runCli } from "./run-cli.ts";
 // port) is stopped and started again, so no other test or server is disturbed.
 
 const RECOVERY_BUDGET_MS = 10_000;
+/** The service pings the database every second while it is up (cached answers need no query). */
+const DETECTION_BUDGET_MS = 2_500;
 
 interface Answer {
   status: number;
@@ -132,6 +134,14 @@ describe("streamflow serve through a database outage", () => {
       // Let it get going, so requests are in flight at the moment the server goes away.
       while (background.length < 5) await new Promise((resolve) => setTimeout(resolve, 5));
       await pg!.stop();
+      const stoppedAt = performance.now();
+
+      // Cached features keep answering until the service notices the outage: its heartbeat pings
+      // the database every second, so within about a second every request must get a 503.
+      let first = await predict(userIds[0]!);
+      while (first.status === 200 && performance.now() - stoppedAt < DETECTION_BUDGET_MS) first = await predict(userIds[0]!);
+      expect(first.status, `still ${show(first)} ${DETECTION_BUDGET_MS} ms after the stop`).toBe(503);
+      console.log(`database outage noticed ${Math.round(performance.now() - stoppedAt)} ms after the stop`);
 
       for (let i = 0; i < 6; i++) {
         const answer = await predict(userIds[i % userIds.length]!);

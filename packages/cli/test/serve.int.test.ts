@@ -263,6 +263,31 @@ describe.each(TEST_ENGINES)("streamflow serve on %s", (engine) => {
     await expect(fetch(`${url}/health`)).rejects.toThrow();
   });
 
+  it("reuses a user's features for the cache ttl only, and reads every time with a ttl of 0", async () => {
+    const user = ids[5]!;
+    const fee = async (svc: PredictionService) =>
+      (await svc.app.inject({ method: "POST", url: "/predict", payload: JSON.stringify({ user_id: user }), headers: { "content-type": "application/json" } })).json<{ features_used: { monthly_fee: number } }>().features_used.monthly_fee;
+    const cached = await createPredictionService({ db, registry, reloadIntervalMs: 0, featureCacheTtlMs: 400 });
+    const uncached = await createPredictionService({ db, registry, reloadIntervalMs: 0, featureCacheTtlMs: 0 });
+    const original = (await getOnlineFeatures(db, [user]))[0]!.values["monthly_fee"] as number;
+    try {
+      expect(await fee(cached)).toBe(original);
+      // What a materialize of a newer month does to this user's row.
+      await db.execute("UPDATE online_user_features SET monthly_fee = $2 WHERE user_id = $1", [user, original + 1000]);
+      expect(await fee(cached)).toBe(original);
+      expect(await fee(uncached)).toBe(original + 1000);
+      await new Promise((r) => setTimeout(r, 450));
+      expect(await fee(cached)).toBe(original + 1000);
+      const metrics = (await cached.app.inject({ url: "/metrics" })).body;
+      expect(metrics).toMatch(/^streamflow_feature_cache_total\{result="hit"\} 1$/m);
+      expect(metrics).toMatch(/^streamflow_feature_cache_total\{result="miss"\} 2$/m);
+    } finally {
+      await db.execute("UPDATE online_user_features SET monthly_fee = $2 WHERE user_id = $1", [user, original]);
+      await cached.close();
+      await uncached.close();
+    }
+  });
+
   // Last: it moves Production to version 2.
   it("hot-reloads a newly promoted version under concurrent load with zero failed requests", async () => {
     const polling = await createPredictionService({ db, registry, reloadIntervalMs: 200 });

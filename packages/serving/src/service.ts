@@ -5,12 +5,14 @@ import { isRegistryError, type Registry } from "@streamflow/registry-client";
 import { ServingError } from "./errors.ts";
 import { buildApp } from "./internal/app.ts";
 import { DatabaseHealth } from "./internal/database-health.ts";
+import { FeatureCache } from "./internal/feature-cache.ts";
 import { ServingMetrics } from "./internal/metrics.ts";
 import { parseModelTarget, type ModelRef } from "./internal/model-loader.ts";
 import { ModelManager, type RegistryStatus, type ReloadOutcome } from "./internal/model-manager.ts";
 
 export const DEFAULT_MODEL_URI = "models:/streamflow_churn/Production";
 export const DEFAULT_RELOAD_INTERVAL_MS = 30_000;
+export const DEFAULT_FEATURE_CACHE_TTL_MS = 5_000;
 /** A full batch of 1,000 ids of 64 characters is about 70 KB. */
 export const DEFAULT_BODY_LIMIT_BYTES = 256 * 1024;
 
@@ -33,6 +35,13 @@ export interface PredictionServiceOptions {
   databaseProbeIntervalMs?: number | undefined;
   /** On close, connections still open after this long are cut. @default 10000 */
   drainTimeoutMs?: number | undefined;
+  /**
+   * How long a user's online features (and the model's prediction from them) are reused before
+   * being read again; 0 reads the database on every request. @default 5000
+   */
+  featureCacheTtlMs?: number | undefined;
+  /** Users kept in the feature cache at most. @default 100000 */
+  featureCacheSize?: number | undefined;
 }
 
 export interface ListenOptions {
@@ -71,6 +80,9 @@ export async function createPredictionService(options: PredictionServiceOptions)
   const reloadIntervalMs = options.reloadIntervalMs ?? DEFAULT_RELOAD_INTERVAL_MS;
   const metrics = new ServingMetrics();
   const health = new DatabaseHealth({ db: options.db, metrics, logger, probeIntervalMs: options.databaseProbeIntervalMs ?? 500 });
+  const cache = new FeatureCache({ ttlMs: options.featureCacheTtlMs ?? DEFAULT_FEATURE_CACHE_TTL_MS, maxEntries: options.featureCacheSize ?? 100_000 });
+  // Cached answers must stop when the database goes away: a heartbeat notices within a second.
+  if (cache.enabled) health.startHeartbeat(1_000);
   const models = new ModelManager({ registry: options.registry, target, describeStore: () => describeOnlineStore(options.db), metrics, logger });
   // Refused credentials will not fix themselves by polling: fail now, where the operator looks.
   if ((await models.refresh()) === "failed" && isRegistryError(models.lastFailure) && models.lastFailure.code === "REGISTRY_AUTH") {
@@ -79,6 +91,7 @@ export async function createPredictionService(options: PredictionServiceOptions)
   let closing = false;
   const app = await buildApp({
     isClosing: () => closing,
+    cache,
     db: options.db,
     models,
     health,

@@ -8,6 +8,7 @@ export interface ServeFlags {
   port: number;
   modelUri: string;
   reloadIntervalS: number;
+  featureCacheTtlS: number;
   apiTokenEnv?: string;
   logLevel: LogLevel;
 }
@@ -23,7 +24,7 @@ export async function runServe(ctx: CommandContext, flags: ServeFlags): Promise<
     ctx,
     (db) =>
       withRegistry(ctx, async (registry) => {
-        const service = await startServing({ db, registry, modelUri: flags.modelUri, reloadIntervalS: flags.reloadIntervalS, apiToken, logger });
+        const service = await startServing({ db, registry, modelUri: flags.modelUri, reloadIntervalS: flags.reloadIntervalS, featureCacheTtlS: flags.featureCacheTtlS, apiToken, logger });
         let url: string;
         try {
           url = await service.listen({ host: flags.host, port: flags.port });
@@ -40,6 +41,7 @@ export async function runServe(ctx: CommandContext, flags: ServeFlags): Promise<
             database: db.location,
             auth: apiToken !== undefined,
             reload_interval_s: flags.reloadIntervalS,
+            feature_cache_ttl_s: flags.featureCacheTtlS,
           },
           () =>
             [

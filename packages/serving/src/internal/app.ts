@@ -6,6 +6,7 @@ import { TOOLKIT_VERSION } from "@streamflow/core";
 import { createTokenCheck } from "./auth.ts";
 import { isDatabaseUnavailable, type DatabaseHealth } from "./database-health.ts";
 import { FeatureLoader } from "./feature-loader.ts";
+import type { CachedFeatures, FeatureCache } from "./feature-cache.ts";
 import type { ServingMetrics } from "./metrics.ts";
 import type { LoadedModel, ModelRef } from "./model-loader.ts";
 import type { ModelManager } from "./model-manager.ts";
@@ -38,6 +39,7 @@ export interface AppDeps {
   bodyLimitBytes: number;
   /** True once shutdown began: responses then close their connection instead of keeping it alive. */
   isClosing: () => boolean;
+  cache: FeatureCache;
 }
 
 /** A client-facing failure: its status, body and headers are the whole answer. */
@@ -209,13 +211,36 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   };
   // PGlite runs one query at a time in this process: a second in flight would only queue.
   const loader = new FeatureLoader({ load: (ids) => read(ids, "single"), maxInFlight: db.kind === "pglite" ? 1 : 4, maxBatch: MAX_BATCH_USERS });
-  const lookupOne = (userId: string): Promise<OnlineFeatures> => {
-    requireDatabase();
-    return loader.get(userId);
+  const cache = deps.cache;
+  const countCache = (hits: number, misses: number) => {
+    if (!cache.enabled) return;
+    if (hits > 0) metrics.featureCache.labels({ result: "hit" }).inc(hits);
+    if (misses > 0) metrics.featureCache.labels({ result: "miss" }).inc(misses);
   };
-  const lookupMany = (userIds: readonly string[]): Promise<OnlineFeatures[]> => {
+  /** Cached features, else one (coalesced) read. While the database is known down, nothing is served. */
+  const lookupOne = async (userId: string): Promise<CachedFeatures> => {
     requireDatabase();
-    return read(userIds, "batch");
+    const hit = cache.get(userId);
+    countCache(hit === undefined ? 0 : 1, hit === undefined ? 1 : 0);
+    return hit ?? cache.set(await loader.get(userId));
+  };
+  /** Every id's entry; the ids the cache lacks are read in one query. */
+  const lookupMany = async (userIds: readonly string[]): Promise<Map<string, CachedFeatures>> => {
+    requireDatabase();
+    const entries = new Map<string, CachedFeatures>();
+    const misses: string[] = [];
+    for (const id of userIds) {
+      const hit = cache.get(id);
+      if (hit === undefined) misses.push(id);
+      else entries.set(id, hit);
+    }
+    countCache(entries.size, misses.length);
+    if (misses.length > 0) for (const features of await read(misses, "batch")) entries.set(features.userId, cache.set(features));
+    return entries;
+  };
+  const probabilityOf = (entry: CachedFeatures, loaded: LoadedModel): number => {
+    if (entry.prediction?.model !== loaded) entry.prediction = { model: loaded, probability: loaded.model.predictProbaRow(entry.features.values) };
+    return entry.prediction.probability;
   };
 
   app.get("/health", { schema: { summary: "Liveness: the process is up", tags: ["operations"], response: { 200: healthResponseSchema } } }, () => ({ status: "ok" }));
@@ -275,12 +300,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     async (request) => {
       const { user_id: userId } = request.body as { user_id: string };
       const loaded = currentModel();
-      const features = await lookupOne(userId);
+      const entry = await lookupOne(userId);
+      const { features } = entry;
       if (!features.found) {
         metrics.predictions.labels({ outcome: "user_not_found" }).inc();
         throw new ApiProblem(404, notFound(features, loaded.featureViews));
       }
-      const p = loaded.model.predictProbaRow(features.values);
+      const p = probabilityOf(entry, loaded);
       metrics.predictions.labels({ outcome: "predicted" }).inc();
       return {
         user_id: userId,
@@ -308,20 +334,22 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     async (request) => {
       const { user_ids: userIds } = request.body as { user_ids: string[] };
       const loaded = currentModel();
-      const unique = [...new Set(userIds)];
-      const byId = new Map((await lookupMany(unique)).map((f) => [f.userId, f]));
-      const found = unique.map((id) => byId.get(id)!).filter((f) => f.found);
-      const probabilities = loaded.model.predictProba(found.map((f) => f.values));
+      const entries = await lookupMany([...new Set(userIds)]);
+      const found = [...entries.values()].filter((e) => e.features.found);
+      // The rows this model has not scored yet go through the forest together (its batch path is faster).
+      const unscored = found.filter((e) => e.prediction?.model !== loaded);
+      const probabilities = loaded.model.predictProba(unscored.map((e) => e.features.values));
+      unscored.forEach((e, i) => (e.prediction = { model: loaded, probability: probabilities[i]! }));
       const answers = new Map<string, Record<string, unknown>>();
-      found.forEach((f, i) => {
-        answers.set(f.userId, { user_id: f.userId, ...prediction(probabilities[i]!), features_used: usedFeatures(loaded, f), features_as_of: f.asOf });
-      });
+      for (const { features: f } of found) {
+        answers.set(f.userId, { user_id: f.userId, ...prediction(probabilityOf(entries.get(f.userId)!, loaded)), features_used: usedFeatures(loaded, f), features_as_of: f.asOf });
+      }
       let notFoundCount = 0;
       const results = userIds.map((id) => {
         const answer = answers.get(id);
         if (answer !== undefined) return answer;
         notFoundCount++;
-        const { error, user_id, missing_feature_views } = notFound(byId.get(id)!, loaded.featureViews);
+        const { error, user_id, missing_feature_views } = notFound(entries.get(id)!.features, loaded.featureViews);
         return { error, user_id, missing_feature_views };
       });
       metrics.predictions.labels({ outcome: "predicted" }).inc(userIds.length - notFoundCount);
@@ -344,7 +372,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     async (request) => {
       const { user_id: userId } = request.params as { user_id: string };
-      const features = await lookupOne(userId);
+      const { features } = await lookupOne(userId);
       if (!features.found) throw new ApiProblem(404, notFound(features, Object.keys(features.asOf)));
       return { user_id: userId, features: features.values, statuses: features.statuses, as_of: features.asOf };
     },

@@ -24,6 +24,7 @@ export class DatabaseHealth {
   #since = new Date();
   #lastError: string | null = null;
   #timer: NodeJS.Timeout | undefined;
+  #heartbeat: NodeJS.Timeout | undefined;
   #stopped = false;
 
   constructor(options: { db: SqlExecutor; metrics: ServingMetrics; logger: PinoLogger; probeIntervalMs: number }) {
@@ -67,10 +68,24 @@ export class DatabaseHealth {
     }
   }
 
+  /**
+   * Pings every `intervalMs` while the database is up. With cached features most requests never
+   * touch the database, so without a heartbeat an outage would go unnoticed until the cache expired.
+   */
+  startHeartbeat(intervalMs: number): void {
+    if (intervalMs <= 0) return;
+    this.#heartbeat = setInterval(() => {
+      if (this.#up) void this.ping();
+    }, intervalMs);
+    this.#heartbeat.unref();
+  }
+
   stop(): void {
     this.#stopped = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
     this.#timer = undefined;
+    this.#heartbeat = undefined;
   }
 
   #scheduleProbe(): void {

@@ -32,6 +32,12 @@ export class ServingMetrics {
     buckets: LATENCY_BUCKETS,
     registers: [this.registry],
   });
+  readonly featureCache = new Counter({
+    name: "streamflow_feature_cache_total",
+    help: "Online-feature lookups answered from the in-process cache (hit) or the database (miss)",
+    labelNames: ["result"] as const,
+    registers: [this.registry],
+  });
   readonly predictions = new Counter({
     name: "streamflow_predictions_total",
     help: "Users scored, by outcome (predicted, user_not_found)",
