@@ -12,7 +12,8 @@
  *
  * Writes bench/out/serve.json.
  *
- * Flags: --quick (3 s phases, a smoke run), --engine=postgres|pglite (default both).
+ * Flags: --quick (3 s phases, a smoke run), --engine=postgres|pglite (default both),
+ * --cache-ttl-s=N (the service's --feature-cache-ttl-s; 0 reads the database on every request).
  */
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -458,6 +459,7 @@ async function measureEngine(
         "0",
         "--log-level",
         "warn",
+        ...serveExtraArgs,
       ],
       env,
     });
@@ -630,7 +632,12 @@ function revision(): string {
 }
 
 /** Entry point used by bench/run.ts. */
+/** Extra `streamflow serve` flags from the bench's own (--cache-ttl-s). */
+let serveExtraArgs: string[] = [];
+
 export async function run(args: string[]): Promise<void> {
+  const cacheTtl = args.find((a) => a.startsWith("--cache-ttl-s="))?.slice("--cache-ttl-s=".length);
+  serveExtraArgs = cacheTtl === undefined ? [] : ["--feature-cache-ttl-s", cacheTtl];
   if (!existsSync(CLI)) throw new Error(`${CLI} missing: pnpm build first`);
   const quick = args.includes("--quick");
   const engineArg = args
@@ -655,7 +662,7 @@ export async function run(args: string[]): Promise<void> {
         .map((l) => l.toFixed(2))
         .join(
           " ",
-        )}; ${what}, ${ids.length} user ids; phases${quick ? " (quick)" : ""}: warm-up ${d.warmup} s, saturation ${d.saturation} s, fixed rate ${d.fixedRate} s, evenly paced ${d.paced} s, batch ${d.batch} s`,
+        )}; ${what}, ${ids.length} user ids; service flags: ${serveExtraArgs.join(" ") || "defaults (feature cache 5 s)"}; phases${quick ? " (quick)" : ""}: warm-up ${d.warmup} s, saturation ${d.saturation} s, fixed rate ${d.fixedRate} s, evenly paced ${d.paced} s, batch ${d.batch} s`,
     );
     console.log(
       `autocannon's rate limit lets each connection send its share of a second back to back at the start of that second, so its ${fmt(FIXED_RATE, 0)} req/s phase is ${CONNECTIONS}-way bursts; the evenly paced phase sends one request every ${fmt(1000 / FIXED_RATE, 1)} ms (conn = peak in flight)`,
