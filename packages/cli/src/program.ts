@@ -160,7 +160,7 @@ Endpoints:
   GET  /health                liveness
   GET  /ready                 200 when a model is loaded, the database answers and the online store covers the model; else 503 with reasons
   POST /predict               {"user_id": "7590-VHVEG"}
-  POST /predict/batch         {"user_ids": ["7590-VHVEG", "5575-GNVDE"]}  (up to 1,000, one database round trip)
+  POST /predict/batch         {"user_ids": ["7590-VHVEG", "5575-GNVDE"]}  (up to 1,000, at most one database round trip)
   GET  /features/:user_id     online values, per-feature status (PRESENT, NULL_VALUE, NOT_FOUND) and snapshot dates
   GET  /metrics               Prometheus
   GET  /openapi.json          OpenAPI 3.1 document

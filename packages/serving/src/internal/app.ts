@@ -324,7 +324,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     {
       ...auth,
       schema: {
-        summary: "Churn probabilities of up to 1,000 users in one database round trip",
+        summary: "Churn probabilities of up to 1,000 users; those not in the feature cache are read in one database round trip",
         tags: ["predictions"],
         ...secured,
         body: batchBodySchema,
