@@ -127,11 +127,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
 
+  // One pair of labelled children per route, method and status, looked up by a string key: prom-client
+  // would otherwise hash the label object on every request.
+  const children = new Map<string, { count: () => void; observe: (seconds: number) => void }>();
   app.addHook("onResponse", (request, reply, done) => {
     const endpoint = request.routeOptions.url ?? "unmatched";
-    const labels = { endpoint, method: request.method };
-    metrics.requests.labels({ ...labels, status: String(reply.statusCode) }).inc();
-    metrics.latency.labels(labels).observe(reply.elapsedTime / 1000);
+    const key = `${endpoint} ${request.method} ${reply.statusCode}`;
+    let child = children.get(key);
+    if (child === undefined) {
+      const counter = metrics.requests.labels({ endpoint, method: request.method, status: String(reply.statusCode) });
+      const histogram = metrics.latency.labels({ endpoint, method: request.method });
+      child = { count: () => counter.inc(), observe: (seconds) => histogram.observe(seconds) };
+      children.set(key, child);
+    }
+    child.count();
+    child.observe(reply.elapsedTime / 1000);
     if (deps.logger.isLevelEnabled("debug")) {
       request.log.debug({ method: request.method, endpoint, status: reply.statusCode, ms: Number(reply.elapsedTime.toFixed(3)) }, "request");
     }

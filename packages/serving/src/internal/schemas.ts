@@ -1,4 +1,5 @@
 /** JSON schemas of the HTTP API: Fastify validates requests with them, serialises responses, and writes the OpenAPI document from them. */
+import { FEATURE_COLUMNS, FEATURE_VIEWS, type ColumnType } from "@streamflow/features";
 
 /** The lab's ids are 10 characters; 64 leaves room for other id schemes and none for abuse. */
 export const MAX_USER_ID_LENGTH = 64;
@@ -14,7 +15,21 @@ export const userIdSchema = {
   examples: ["7590-VHVEG"],
 } as const;
 
-const featureValueSchema = { type: ["string", "number", "boolean", "null"] } as const;
+const JSON_TYPES: Record<ColumnType, string> = { text: "string", date: "string", boolean: "boolean", integer: "number", double: "number" };
+
+// Every online column by name and type: the serialiser writes known properties without inspecting
+// each value, and a model can only use online columns (checked when it is loaded).
+const featureValuesSchema = {
+  type: "object",
+  properties: Object.fromEntries(FEATURE_COLUMNS.map((c) => [c.name, { type: [JSON_TYPES[c.type], "null"] }])),
+  additionalProperties: false,
+};
+const featureStatusesSchema = {
+  type: "object",
+  description: "PRESENT, NULL_VALUE (stored NULL) or NOT_FOUND (the view has no row)",
+  properties: Object.fromEntries(FEATURE_COLUMNS.map((c) => [c.name, { type: "string", enum: ["PRESENT", "NULL_VALUE", "NOT_FOUND"] }])),
+  additionalProperties: false,
+};
 
 const modelSchema = {
   type: "object",
@@ -32,14 +47,15 @@ const modelSchema = {
 const asOfSchema = {
   type: "object",
   description: "Per feature view, the snapshot date the values come from (null: the view has no row for the user)",
-  additionalProperties: { type: ["string", "null"] },
-} as const;
+  properties: Object.fromEntries(FEATURE_VIEWS.map((v) => [v.name, { type: ["string", "null"] }])),
+  additionalProperties: false,
+};
 
 const predictionProperties = {
   user_id: { type: "string" },
   churn_probability: { type: "number", description: "Share of the forest's trees voting churn, 0..1" },
   prediction: { type: "integer", enum: [0, 1], description: "1 when churn_probability > threshold" },
-  features_used: { type: "object", description: "The model's input features as read online (null = stored NULL or view missing)", additionalProperties: featureValueSchema },
+  features_used: { ...featureValuesSchema, description: "The model's input features as read online (null = stored NULL or view missing)" },
   features_as_of: asOfSchema,
 } as const;
 
@@ -121,8 +137,8 @@ export const featuresResponseSchema = {
   required: ["user_id", "features", "statuses", "as_of"],
   properties: {
     user_id: { type: "string" },
-    features: { type: "object", additionalProperties: featureValueSchema },
-    statuses: { type: "object", description: "PRESENT, NULL_VALUE (stored NULL) or NOT_FOUND (the view has no row)", additionalProperties: { type: "string", enum: ["PRESENT", "NULL_VALUE", "NOT_FOUND"] } },
+    features: featureValuesSchema,
+    statuses: featureStatusesSchema,
     as_of: asOfSchema,
   },
 } as const;
