@@ -6,9 +6,15 @@ import type { CommandContext } from "./context.ts";
 import { CliError } from "./errors.ts";
 
 /** A serving process keeps more connections than a batch command, and never waits long for one. */
-export const SERVING_POOL = { max: 8, connectionTimeoutMs: 2_000, statementTimeoutMs: 5_000 } as const;
+export const SERVING_POOL = { max: 8, connectionTimeoutMs: 2_000, statementTimeoutMs: 5_000, queryTimeoutMs: 6_000 } as const;
 
 export const DEFAULT_TOKEN_ENV = "STREAMFLOW_API_TOKEN";
+
+/**
+ * A server polls the registry again anyway: minutes of retries (the Python client's default, 7 with
+ * backoff up to 120 s) would only hold up start and shutdown while MLflow is down.
+ */
+export const SERVING_REGISTRY = { maxRetries: 2, timeoutMs: 10_000 } as const;
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 

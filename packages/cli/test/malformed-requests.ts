@@ -73,10 +73,12 @@ export const MALFORMED_REQUESTS: MalformedRequest[] = [
   batch("single-user body on the batch route", '{"user_id":"a"}'),
   batch("1,001 ids", JSON.stringify({ user_ids: Array.from({ length: 1001 }, (_, i) => `u${i}`) })),
   batch("batch body not JSON", "[1,", 400, "malformed_json"),
+  batch("100,000 wrong-typed ids (a big error report, if every error were listed)", JSON.stringify({ user_ids: Array.from({ length: 100_000 }, () => 1) })),
   get("GET on a POST route", "/predict", 404, "not_found"),
   get("unknown route", "/predictions", 404, "not_found"),
   get("encoded NUL in the path id", "/features/a%00b", 422, "invalid_request"),
   get("200-character path id", `/features/${"x".repeat(200)}`, 422, "invalid_request"),
+  get("malformed percent-encoding", "/features/%E0%A4%A", 400, "bad_request"),
 ];
 
 /** Requests with broken HTTP framing, sent over a raw socket. */

@@ -162,6 +162,8 @@ describe.each(TEST_ENGINES)("streamflow serve on %s", (engine) => {
       const r = await service.app.inject({ method: m.method, url: m.url, payload: m.payload, headers: m.headers });
       expect({ name: m.name, status: r.statusCode }).toEqual({ name: m.name, status: m.status });
       expect(r.json<{ error: string }>().error, m.name).toBe(m.error);
+      // An error report stays small whatever the body held.
+      expect(r.body.length, m.name).toBeLessThan(10_000);
     }
     // What inject cannot send (broken HTTP framing) goes over a real socket.
     const url = await service.listen({ port: 0 });
@@ -285,6 +287,27 @@ describe.each(TEST_ENGINES)("streamflow serve on %s", (engine) => {
       await db.execute("UPDATE online_user_features SET monthly_fee = $2 WHERE user_id = $1", [user, original]);
       await cached.close();
       await uncached.close();
+    }
+  });
+
+  it("answers 503 database_error, not 500, when the online store cannot be read", async () => {
+    // On PostgreSQL, connections of its own: none has the online read prepared from before the table
+    // went away. (PGlite is one instance per directory; it prepares nothing.)
+    const own = testDb.url === undefined ? db : await openFeatureStore({ url: testDb.url, pool: SERVING_POOL });
+    const broken = await createPredictionService({ db: own, registry, reloadIntervalMs: 0, featureCacheTtlMs: 0 });
+    await db.exec("ALTER TABLE online_user_features RENAME TO online_user_features_moved");
+    try {
+      const r = await broken.app.inject({ method: "POST", url: "/predict", payload: JSON.stringify({ user_id: ids[0] }), headers: { "content-type": "application/json" } });
+      expect(r.statusCode, r.body).toBe(503);
+      expect(r.json()).toMatchObject({ error: "database_error" });
+      expect(r.headers["retry-after"]).toBeDefined();
+      const ready = await broken.app.inject({ url: "/ready" });
+      expect(ready.statusCode).toBe(503);
+      expect(ready.json<{ reasons: string[] }>().reasons.join("\n")).toMatch(/online store/);
+    } finally {
+      await db.exec("ALTER TABLE online_user_features_moved RENAME TO online_user_features");
+      await broken.close();
+      if (own !== db) await own.close();
     }
   });
 

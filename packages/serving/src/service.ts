@@ -81,13 +81,13 @@ export async function createPredictionService(options: PredictionServiceOptions)
   const metrics = new ServingMetrics();
   const health = new DatabaseHealth({ db: options.db, metrics, logger, probeIntervalMs: options.databaseProbeIntervalMs ?? 500 });
   const cache = new FeatureCache({ ttlMs: options.featureCacheTtlMs ?? DEFAULT_FEATURE_CACHE_TTL_MS, maxEntries: options.featureCacheSize ?? 100_000 });
-  // Cached answers must stop when the database goes away: a heartbeat notices within a second.
-  if (cache.enabled) health.startHeartbeat(1_000);
   const models = new ModelManager({ registry: options.registry, target, describeStore: () => describeOnlineStore(options.db), metrics, logger });
   // Refused credentials will not fix themselves by polling: fail now, where the operator looks.
   if ((await models.refresh()) === "failed" && isRegistryError(models.lastFailure) && models.lastFailure.code === "REGISTRY_AUTH") {
     throw models.lastFailure;
   }
+  // Cached answers must stop when the database goes away: a heartbeat notices within a second.
+  if (cache.enabled) health.startHeartbeat(1_000);
   let closing = false;
   const app = await buildApp({
     isClosing: () => closing,
@@ -134,7 +134,9 @@ export async function createPredictionService(options: PredictionServiceOptions)
         cut.unref();
         await app.close();
         clearTimeout(cut);
-        await models.settle();
+        // A check stuck in registry retries must not hold the exit past the drain budget.
+        const budget = new Promise<void>((resolve) => setTimeout(resolve, options.drainTimeoutMs ?? 10_000).unref());
+        await Promise.race([models.settle(), budget]);
         health.stop();
       })();
       return closed;

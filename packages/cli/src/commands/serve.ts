@@ -1,6 +1,6 @@
 import type { CommandContext } from "../context.ts";
 import { withRegistry } from "../registry.ts";
-import { createServerLogger, resolveApiToken, SERVING_POOL, startServing, type LogLevel } from "../serving.ts";
+import { createServerLogger, resolveApiToken, SERVING_POOL, SERVING_REGISTRY, startServing, type LogLevel } from "../serving.ts";
 import { withFeatureStore } from "../store.ts";
 
 export interface ServeFlags {
@@ -57,7 +57,7 @@ export async function runServe(ctx: CommandContext, flags: ServeFlags): Promise<
         logger.info(`${signal}: draining in-flight requests and stopping`);
         await service.close();
         logger.info("stopped");
-      }),
+      }, SERVING_REGISTRY),
     { pool: SERVING_POOL },
   );
 }

@@ -56,6 +56,11 @@ export interface PoolOptions {
   connectionTimeoutMs?: number | undefined;
   /** Server-side statement_timeout of every connection; unset = none. */
   statementTimeoutMs?: number | undefined;
+  /**
+   * Client-side limit on a query, for a server that stops answering without refusing (a network
+   * partition), where statement_timeout cannot fire. Unset = none.
+   */
+  queryTimeoutMs?: number | undefined;
 }
 
 /** Strips the password from a database URL so it can appear in messages and logs. */
@@ -108,13 +113,15 @@ const UNAVAILABLE_CODES = new Set([
   "28P01", // password authentication failed
   "28000", // no pg_hba.conf entry
   "53300", // too many connections
+  "57P02", // crash shutdown: the server is restarting
 ]);
 
 function isUnavailable(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === "string" && UNAVAILABLE_CODES.has(code)) return true;
+  // Class 08 is "connection exception" as a whole.
+  if (typeof code === "string" && (UNAVAILABLE_CODES.has(code) || code.startsWith("08"))) return true;
   const message = error instanceof Error ? error.message : "";
-  return /timeout exceeded when trying to connect|Connection terminated/i.test(message);
+  return /timeout exceeded when trying to connect|Connection terminated|Query read timeout|not queryable/i.test(message);
 }
 
 function unavailable(location: string, error: unknown): FeaturesError {
@@ -181,6 +188,7 @@ async function openPostgres(url: string, tuning: PoolOptions): Promise<Database>
     max: tuning.max ?? 4,
     connectionTimeoutMillis: tuning.connectionTimeoutMs ?? 5_000,
     ...(tuning.statementTimeoutMs === undefined ? {} : { statement_timeout: tuning.statementTimeoutMs }),
+    ...(tuning.queryTimeoutMs === undefined ? {} : { query_timeout: tuning.queryTimeoutMs }),
     application_name: "streamflow",
     types: pgTypes,
   });

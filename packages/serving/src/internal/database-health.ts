@@ -5,7 +5,7 @@ import type { ServingMetrics } from "./metrics.ts";
 
 export function isDatabaseUnavailable(error: unknown): boolean {
   if (error instanceof FeaturesError && error.code === "DATABASE_UNAVAILABLE") return true;
-  // Server-side statement timeout, and the pool's own wait for a connection.
+  // A statement cancelled by its timeout: the server is there but not answering in time.
   const code = (error as { code?: unknown } | null)?.code;
   return code === "57014";
 }
@@ -74,8 +74,12 @@ export class DatabaseHealth {
    */
   startHeartbeat(intervalMs: number): void {
     if (intervalMs <= 0) return;
+    let beating = false;
     this.#heartbeat = setInterval(() => {
-      if (this.#up) void this.ping();
+      // A ping that hangs (a partitioned server) must not be joined by one more every interval.
+      if (!this.#up || beating) return;
+      beating = true;
+      void this.ping().finally(() => (beating = false));
     }, intervalMs);
     this.#heartbeat.unref();
   }
@@ -89,10 +93,12 @@ export class DatabaseHealth {
   }
 
   #scheduleProbe(): void {
+    // One probe loop at most, whoever noticed the outage first.
+    if (this.#timer !== undefined || this.#stopped) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      void this.ping().then((ok) => {
-        if (!ok && !this.#stopped) this.#scheduleProbe();
+      void this.ping().then(() => {
+        if (!this.#up) this.#scheduleProbe();
       });
     }, this.#probeIntervalMs);
     this.#timer.unref();
