@@ -1,7 +1,4 @@
 import { pino, type Logger as PinoLogger } from "pino";
-import type { Database } from "@streamflow/features";
-import type { Registry } from "@streamflow/registry-client";
-import { createPredictionService, type PredictionService } from "@streamflow/serving";
 import type { CommandContext } from "./context.ts";
 import { CliError } from "./errors.ts";
 
@@ -40,27 +37,4 @@ export function resolveApiToken(ctx: CommandContext, tokenEnv: string | undefine
     });
   }
   return undefined;
-}
-
-export interface StartServingOptions {
-  db: Database;
-  registry: Registry;
-  modelUri: string;
-  reloadIntervalS: number;
-  /** @default the library's (5 s) */
-  featureCacheTtlS?: number | undefined;
-  apiToken: string | undefined;
-  logger: PinoLogger;
-}
-
-export function startServing(options: StartServingOptions): Promise<PredictionService> {
-  return createPredictionService({
-    db: options.db,
-    registry: options.registry,
-    modelUri: options.modelUri,
-    reloadIntervalMs: options.reloadIntervalS * 1000,
-    featureCacheTtlMs: options.featureCacheTtlS === undefined ? undefined : options.featureCacheTtlS * 1000,
-    apiToken: options.apiToken,
-    logger: options.logger,
-  });
 }

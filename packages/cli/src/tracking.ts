@@ -8,6 +8,7 @@ import { FEATURE_COLUMNS, type ColumnType } from "@streamflow/features";
 import type { Registry } from "@streamflow/registry-client";
 import type { CommandContext } from "./context.ts";
 import type { TrainingOutcome } from "./training.ts";
+import { MODEL_SHA256_TAG } from "@streamflow/serving";
 
 /** What MLflow knows of a tracked training: where to find the run and the registered version. */
 export interface TrackedRun {
@@ -87,7 +88,7 @@ export async function trackTraining(
       metrics: Object.entries(outcome.runMetrics).map(([key, value]) => ({ key, value })),
       tags: {
         "streamflow.dataset_fingerprint": outcome.datasetFingerprint,
-        "streamflow.model_sha256": outcome.modelSha256,
+        [MODEL_SHA256_TAG]: outcome.modelSha256,
         "streamflow.toolkit_version": TOOLKIT_VERSION,
       },
     });

@@ -112,11 +112,11 @@ export interface OnlineFeatures {
   asOf: Record<string, string | null>;
 }
 
-/** Reads the online features of several users in one round trip; unknown users come back NOT_FOUND. */
 // Built once: the serving hot path runs this query for every request.
 const ONLINE_READ_SQL = `SELECT user_id, ${FEATURE_VIEWS.flatMap((v) => [...v.features.map((f) => f.name), `${asOfColumn(v)}::text AS ${asOfColumn(v)}`]).join(", ")}
   FROM ${ONLINE_TABLE} WHERE user_id = ANY($1::text[])`;
 
+/** Reads the online features of several users in one round trip; unknown users come back NOT_FOUND. */
 export async function getOnlineFeatures(db: SqlExecutor, userIds: readonly string[]): Promise<OnlineFeatures[]> {
   const rows = await db.query(ONLINE_READ_SQL, [userIds], { name: "streamflow_online_read" });
   const byId = new Map(rows.map((r) => [r["user_id"] as string, r]));

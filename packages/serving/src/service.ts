@@ -8,7 +8,7 @@ import { DatabaseHealth } from "./internal/database-health.ts";
 import { FeatureCache } from "./internal/feature-cache.ts";
 import { ServingMetrics } from "./internal/metrics.ts";
 import { parseModelTarget, type ModelRef } from "./internal/model-loader.ts";
-import { ModelManager, type RegistryStatus, type ReloadOutcome } from "./internal/model-manager.ts";
+import { ModelManager, type ReloadOutcome } from "./internal/model-manager.ts";
 
 export const DEFAULT_MODEL_URI = "models:/streamflow_churn/Production";
 export const DEFAULT_RELOAD_INTERVAL_MS = 30_000;
@@ -58,7 +58,6 @@ export interface PredictionService {
   currentModel(): ModelRef | undefined;
   /** The model URI followed, canonical form. */
   readonly modelUri: string;
-  readonly registryStatus: Readonly<RegistryStatus>;
   /** Checks the registry now instead of waiting for the next poll. */
   reload(): Promise<ReloadOutcome>;
   /** Starts accepting connections and returns the base URL. @throws ServingError LISTEN_FAILED */
@@ -102,11 +101,11 @@ export async function createPredictionService(options: PredictionServiceOptions)
     bodyLimitBytes: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
   });
   models.startPolling(reloadIntervalMs);
+  const drainMs = options.drainTimeoutMs ?? 10_000;
   let closed: Promise<void> | undefined;
   return {
     app,
     modelUri: models.uri,
-    registryStatus: models.status,
     currentModel: () => models.current?.ref,
     reload: () => models.refresh(),
     async listen(listen = {}) {
@@ -130,12 +129,12 @@ export async function createPredictionService(options: PredictionServiceOptions)
       closed ??= (async () => {
         closing = true;
         models.stopPolling();
-        const cut = setTimeout(() => app.server.closeAllConnections(), options.drainTimeoutMs ?? 10_000);
+        const cut = setTimeout(() => app.server.closeAllConnections(), drainMs);
         cut.unref();
         await app.close();
         clearTimeout(cut);
         // A check stuck in registry retries must not hold the exit past the drain budget.
-        const budget = new Promise<void>((resolve) => setTimeout(resolve, options.drainTimeoutMs ?? 10_000).unref());
+        const budget = new Promise<void>((resolve) => setTimeout(resolve, drainMs).unref());
         await Promise.race([models.settle(), budget]);
         health.stop();
       })();

@@ -14,7 +14,8 @@ import { CliError } from "../errors.ts";
 import { withRegistry } from "../registry.ts";
 import { trackTraining } from "../tracking.ts";
 import { runName, runTraining } from "../training.ts";
-import { createServerLogger, SERVING_POOL, startServing } from "../serving.ts";
+import { createPredictionService } from "@streamflow/serving";
+import { createServerLogger, SERVING_POOL } from "../serving.ts";
 
 export interface QuickstartFlags {
   users: number;
@@ -113,12 +114,10 @@ export async function runQuickstart(
     ctx,
     (db) =>
       withRegistry(ctx, async (registry) => {
-        const service = await startServing({
+        const service = await createPredictionService({
           db,
           registry,
           modelUri: `models:/${MODEL_NAME}/Production`,
-          reloadIntervalS: 30,
-          apiToken: undefined,
           logger: createServerLogger(ctx, flags.serve ? "info" : "warn"),
         });
         try {

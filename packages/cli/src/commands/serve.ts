@@ -1,6 +1,7 @@
 import type { CommandContext } from "../context.ts";
 import { withRegistry } from "../registry.ts";
-import { createServerLogger, resolveApiToken, SERVING_POOL, SERVING_REGISTRY, startServing, type LogLevel } from "../serving.ts";
+import { createPredictionService } from "@streamflow/serving";
+import { createServerLogger, resolveApiToken, SERVING_POOL, SERVING_REGISTRY, type LogLevel } from "../serving.ts";
 import { withFeatureStore } from "../store.ts";
 
 export interface ServeFlags {
@@ -24,7 +25,15 @@ export async function runServe(ctx: CommandContext, flags: ServeFlags): Promise<
     ctx,
     (db) =>
       withRegistry(ctx, async (registry) => {
-        const service = await startServing({ db, registry, modelUri: flags.modelUri, reloadIntervalS: flags.reloadIntervalS, featureCacheTtlS: flags.featureCacheTtlS, apiToken, logger });
+        const service = await createPredictionService({
+          db,
+          registry,
+          modelUri: flags.modelUri,
+          reloadIntervalMs: flags.reloadIntervalS * 1000,
+          featureCacheTtlMs: flags.featureCacheTtlS * 1000,
+          apiToken,
+          logger,
+        });
         let url: string;
         try {
           url = await service.listen({ host: flags.host, port: flags.port });

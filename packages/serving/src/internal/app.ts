@@ -78,6 +78,11 @@ function usedFeatures(loaded: LoadedModel, features: OnlineFeatures): Record<str
   return used;
 }
 
+/** 503 for a database known or found to be down; the breaker and its probe take it from there. */
+function databaseUnavailable(detail: string): ApiProblem {
+  return new ApiProblem(503, { error: "database_unavailable", message: `the feature store database is unavailable: ${detail}` }, { "Retry-After": "1" });
+}
+
 function prediction(p: number) {
   return { churn_probability: p, prediction: p > THRESHOLD ? 1 : 0 };
 }
@@ -186,10 +191,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       default:
         break;
     }
-    if (isDatabaseUnavailable(error)) {
-      health.markDown(error);
-      return reply.code(503).header("Retry-After", "1").send({ error: "database_unavailable", message: "the feature store database is unavailable; retry shortly" });
-    }
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) {
       // JSON syntax errors and other client errors Fastify raises before the handler runs.
@@ -220,7 +221,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       // Whatever the database says, the client is not at fault: 503, and /ready tells the operator.
       if (isDatabaseUnavailable(error)) {
         health.markDown(error);
-        throw new ApiProblem(503, { error: "database_unavailable", message: "the feature store database is unavailable; retry shortly" }, { "Retry-After": "1" });
+        throw databaseUnavailable((error as Error).message);
       }
       deps.logger.error({ err: error }, "online-store read failed");
       throw new ApiProblem(503, { error: "database_error", message: `the online store could not be read: ${(error as Error).message}` }, { "Retry-After": "1" });
@@ -229,9 +230,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
   };
   const requireDatabase = (): void => {
-    if (!health.up) {
-      throw new ApiProblem(503, { error: "database_unavailable", message: `the feature store database is unavailable: ${health.lastError ?? "no answer"}` }, { "Retry-After": "1" });
-    }
+    if (!health.up) throw databaseUnavailable(health.lastError ?? "no answer");
   };
   // PGlite runs one query at a time in this process: a second in flight would only queue.
   const loader = new FeatureLoader({ load: (ids) => read(ids, "single"), maxInFlight: db.kind === "pglite" ? 1 : 4, maxBatch: MAX_BATCH_USERS });
@@ -365,8 +364,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       const probabilities = loaded.model.predictProba(unscored.map((e) => e.features.values));
       unscored.forEach((e, i) => (e.prediction = { model: loaded, probability: probabilities[i]! }));
       const answers = new Map<string, Record<string, unknown>>();
-      for (const { features: f } of found) {
-        answers.set(f.userId, { user_id: f.userId, ...prediction(probabilityOf(entries.get(f.userId)!, loaded)), features_used: usedFeatures(loaded, f), features_as_of: f.asOf });
+      for (const e of found) {
+        const f = e.features;
+        answers.set(f.userId, { user_id: f.userId, ...prediction(probabilityOf(e, loaded)), features_used: usedFeatures(loaded, f), features_as_of: f.asOf });
       }
       let notFoundCount = 0;
       const results = userIds.map((id) => {

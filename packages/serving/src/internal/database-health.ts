@@ -42,10 +42,6 @@ export class DatabaseHealth {
     return this.#lastError;
   }
 
-  get since(): Date {
-    return this.#since;
-  }
-
   markDown(error: unknown): void {
     this.#lastError = error instanceof Error ? error.message : String(error);
     if (!this.#up || this.#stopped) return;

@@ -21,7 +21,7 @@ export class FeatureCache {
   readonly #ttlMs: number;
   readonly #maxEntries: number;
   readonly #now: () => number;
-  #entries = new Map<string, CachedFeatures>();
+  readonly #entries = new Map<string, CachedFeatures>();
 
   constructor(options: { ttlMs: number; maxEntries: number; now?: () => number }) {
     this.#ttlMs = options.ttlMs;
@@ -53,10 +53,6 @@ export class FeatureCache {
     }
     this.#entries.set(features.userId, entry);
     return entry;
-  }
-
-  clear(): void {
-    this.#entries = new Map();
   }
 
   get size(): number {
