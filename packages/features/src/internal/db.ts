@@ -6,6 +6,9 @@ import { pipeline } from "node:stream/promises";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { FeaturesError } from "../errors.ts";
+import { checkDatabaseUrl } from "./connection-string.ts";
+
+export { redactDatabaseUrl } from "./connection-string.ts";
 
 export type Row = Record<string, unknown>;
 
@@ -34,7 +37,7 @@ export interface SqlExecutor {
 /** A connection to the StreamFlow database: a pooled PostgreSQL server or an embedded PGlite. */
 export interface Database extends SqlExecutor {
   readonly kind: "postgres" | "pglite";
-  /** Where the data lives, safe to print (no password). */
+  /** Where the data lives, safe to print: `PostgreSQL at host:port/database` or the PGlite directory. */
   readonly location: string;
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -63,31 +66,11 @@ export interface PoolOptions {
   queryTimeoutMs?: number | undefined;
 }
 
-/** Strips the password from a database URL so it can appear in messages and logs. */
-export function redactDatabaseUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = "***";
-    return u.toString();
-  } catch {
-    return "<unparseable database URL>";
-  }
-}
-
-export function isPostgresUrl(url: string): boolean {
-  return /^postgres(ql)?:\/\//i.test(url);
-}
-
 export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
   if (options.url !== undefined) {
-    if (!isPostgresUrl(options.url)) {
-      throw new FeaturesError(
-        "DATABASE_URL_INVALID",
-        `database URL must start with postgres:// or postgresql://, got '${redactDatabaseUrl(options.url)}'`,
-        { hint: "Unset STREAMFLOW_DATABASE_URL to use the embedded database, or give a URL such as postgres://user@127.0.0.1:5432/streamflow." },
-      );
-    }
-    return openPostgres(options.url, options.pool ?? {});
+    // Checked before pg sees it: pg crashes on some malformed URLs and quotes none of them safely.
+    const { location } = checkDatabaseUrl(options.url);
+    return openPostgres(options.url, location, options.pool ?? {});
   }
   return openPglite(options.dataDir);
 }
@@ -126,7 +109,7 @@ function isUnavailable(error: unknown): boolean {
 
 function unavailable(location: string, error: unknown): FeaturesError {
   const reason = error instanceof Error ? error.message : String(error);
-  return new FeaturesError("DATABASE_UNAVAILABLE", `cannot use PostgreSQL at ${location}: ${reason}`, {
+  return new FeaturesError("DATABASE_UNAVAILABLE", `cannot use ${location}: ${reason}`, {
     cause: error,
     hint: "Check that the server is running and the URL (STREAMFLOW_DATABASE_URL or --database-url) is right; unset it to use the embedded database.",
   });
@@ -181,8 +164,7 @@ class PgExecutor implements SqlExecutor {
   }
 }
 
-async function openPostgres(url: string, tuning: PoolOptions): Promise<Database> {
-  const location = redactDatabaseUrl(url);
+async function openPostgres(url: string, location: string, tuning: PoolOptions): Promise<Database> {
   const pool = new pg.Pool({
     connectionString: url,
     max: tuning.max ?? 4,
