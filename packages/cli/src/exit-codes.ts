@@ -19,6 +19,8 @@ export const CLI_ERROR_CODES = {
   USAGE: "USAGE",
   CONFIG_INVALID: "CONFIG_INVALID",
   CHECK_FAILED: "CHECK_FAILED",
+  /** A model, version or run named on the command line is not in the registry. */
+  NOT_FOUND: "NOT_FOUND",
 } as const;
 export type CliErrorCode = keyof typeof CLI_ERROR_CODES;
 
@@ -56,6 +58,7 @@ export const EXIT_CODE: Record<ErrorCode, ExitCode> = {
   USAGE: EXIT.USAGE,
   CONFIG_INVALID: EXIT.USAGE,
   CHECK_FAILED: EXIT.CHECK_FAILED,
+  NOT_FOUND: EXIT.DATA_INVALID,
 };
 
 export function exitCodeFor(code: string): ExitCode {
@@ -67,5 +70,5 @@ export const EXIT_CODES_HELP = `Exit codes:
   1  unexpected error (a bug: please report it with --verbose output)
   2  usage or configuration invalid
   3  dependency unavailable (PostgreSQL or MLflow unreachable; retry later)
-  4  data invalid (bad CSV, snapshot conflict, no data at that date, bad model file, unknown model/version)
+  4  data invalid (bad CSV, snapshot conflict, no data at that date, bad model file, unknown model, version, alias or run)
   5  check failed (check-online coverage below threshold, promote --if-better refused)`;

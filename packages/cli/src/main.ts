@@ -17,16 +17,50 @@ function causeChain(error: unknown): string[] {
   return lines;
 }
 
-function renderKnown(error: StreamflowError, where: { io: CliIo; ctx: CommandContext | undefined; verbose: boolean }): void {
-  const { io, ctx, verbose } = where;
+interface FailureBody {
+  code: string;
+  message: string;
+  hint: string | null;
+  details: unknown;
+}
+
+/** Where a failure goes: stderr always, and with --json one `{ok: false, error}` object on stdout. */
+interface FailureOutput {
+  io: CliIo;
+  ctx: CommandContext | undefined;
+  /** --json as far as it is known: from the resolved config, else from argv (usage errors and bad config come first). */
+  json: boolean;
+  verbose: boolean;
+}
+
+function printFailureJson(out: FailureOutput, error: FailureBody): void {
+  // A command that already printed its result (check-online before exiting 5) keeps stdout to that one object.
+  if (out.json && !(out.ctx?.printed ?? false)) out.io.stdout.write(JSON.stringify({ ok: false, error }, null, 2) + "\n");
+}
+
+function renderKnown(error: StreamflowError, out: FailureOutput): void {
+  const { io, ctx, verbose } = out;
   ctx?.finishProgress();
   io.stderr.write(`error [${error.code}]: ${error.message}\n`);
   if (error.hint) io.stderr.write(`hint: ${error.hint}\n`);
   if (verbose) for (const line of causeChain(error)) io.stderr.write(`  caused by ${line}\n`);
-  if (ctx?.config.json && !ctx.printed) {
-    const body = { ok: false, error: { code: error.code, message: error.message, hint: error.hint ?? null, details: error.details ?? null } };
-    io.stdout.write(JSON.stringify(body, null, 2) + "\n");
-  }
+  printFailureJson(out, { code: error.code, message: error.message, hint: error.hint ?? null, details: error.details ?? null });
+}
+
+/** Commander has already written its message (and the help pointer) to stderr; --json also gets it as an object. */
+function renderUsage(error: CommanderError, out: FailureOutput): void {
+  printFailureJson(out, {
+    code: "USAGE",
+    message: error.message.replace(/^error: /, ""),
+    hint: "Run with --help for usage.",
+    details: { reason: error.code },
+  });
+}
+
+/** The --json flag before commander has parsed anything: a usage error can stop it before flags are read. */
+function jsonRequested(argv: readonly string[]): boolean {
+  const end = argv.indexOf("--");
+  return (end < 0 ? argv : argv.slice(0, end)).includes("--json");
 }
 
 /**
@@ -56,21 +90,27 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     await program.parseAsync([...argv], { from: "user" });
     return EXIT.OK;
   } catch (error) {
+    const out: FailureOutput = { io, ctx, json: ctx?.config.json ?? jsonRequested(argv), verbose };
     if (error instanceof CommanderError) {
       // Help and --version arrive here too, as "errors" with exit code 0.
-      return error.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+      if (error.exitCode === 0) return EXIT.OK;
+      renderUsage(error, out);
+      return EXIT.USAGE;
     }
     if (isStreamflowError(error)) {
-      renderKnown(error, { io, ctx, verbose });
+      renderKnown(error, out);
       return exitCodeFor(error.code);
     }
     ctx?.finishProgress();
     const stack = error instanceof Error ? (error.stack ?? error.message) : String(error);
     io.stderr.write(`error: unexpected failure — this is a bug in streamflow.\n${stack}\n`);
     for (const line of causeChain(error)) io.stderr.write(`  caused by ${line}\n`);
-    if (ctx?.config.json && !ctx.printed) {
-      io.stdout.write(JSON.stringify({ ok: false, error: { code: "BUG", message: String((error as Error)?.message ?? error) } }, null, 2) + "\n");
-    }
+    printFailureJson(out, {
+      code: "BUG",
+      message: error instanceof Error ? error.message : String(error),
+      hint: "This is a bug in streamflow: please report it with the --verbose output.",
+      details: null,
+    });
     return EXIT.BUG;
   }
 }

@@ -28,7 +28,10 @@ async function pickCandidate(registry: Parameters<Parameters<typeof withRegistry
   const versions = await registry.searchModelVersions({ name: flags.modelName, ...(flags.runId ? { runId: flags.runId } : {}) });
   const found = versions[0];
   if (found === undefined) {
-    throw new CliError("USAGE", flags.runId ? `no version of ${flags.modelName} comes from run ${flags.runId}` : `${flags.modelName} has no versions`, {
+    // A search finds nothing for an unknown model or run too: name the one that is missing (exit 4, like any unknown name).
+    await registry.getRegisteredModel(flags.modelName);
+    if (flags.runId) await registry.getRun(flags.runId);
+    throw new CliError("NOT_FOUND", flags.runId ? `no version of ${flags.modelName} comes from run ${flags.runId}` : `${flags.modelName} has no versions`, {
       hint: "List them with: streamflow models show " + flags.modelName,
     });
   }
