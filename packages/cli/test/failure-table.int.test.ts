@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testServerUrl } from "@streamflow/test-utils";
+import { MLFLOW_LINES, startMlflowServer, testServerUrl, type MlflowServer } from "@streamflow/test-utils";
 import { runCli, type CliRun } from "./run-cli.ts";
 
 // The README's exit-code table and its --json promise, command by command: every failure exits
@@ -50,6 +50,15 @@ const MALFORMED_URLS = {
 // Nothing listens on port 1: refused at once, no retry budget to wait out.
 const UNREACHABLE_URL = "postgres://postgres@127.0.0.1:1/streamflow";
 
+/** Names the registry does not hold, beside the model and version it does (made in beforeAll). */
+const NOT_FOUND_CASES: Case[] = [
+  { name: "promote: unknown model (--latest)", argv: () => ["promote", "--latest", "--stage", "Production", "--model-name", "nope"], exit: 4, code: "REGISTRY_NOT_FOUND" },
+  { name: "promote: unknown model (--version)", argv: () => ["promote", "--version", "1", "--stage", "Production", "--model-name", "nope"], exit: 4, code: "REGISTRY_NOT_FOUND" },
+  { name: "promote: unknown version", argv: () => ["promote", "--version", "99", "--stage", "Production"], exit: 4, code: "REGISTRY_NOT_FOUND" },
+  { name: "promote: unknown run", argv: () => ["promote", "--run-id", "no-such-run", "--stage", "Production"], exit: 4, code: "REGISTRY_NOT_FOUND" },
+  { name: "models show: unknown model", argv: () => ["models", "show", "nope"], exit: 4, code: "REGISTRY_NOT_FOUND" },
+];
+
 const cases: Case[] = [
   { name: "unknown command", argv: () => ["bogus"], exit: 2, code: "USAGE" },
   { name: "no command", argv: () => [], exit: 2, code: "USAGE" },
@@ -78,11 +87,7 @@ const cases: Case[] = [
     })),
   ),
   ...DATABASE_COMMANDS.map((name) => ({ name: `${name}: database unreachable`, argv: COMMANDS[name]!, env: { STREAMFLOW_DATABASE_URL: UNREACHABLE_URL }, exit: 3, code: "DATABASE_UNAVAILABLE" })),
-  { name: "promote: unknown model (--latest)", argv: () => ["promote", "--latest", "--stage", "Production", "--model-name", "nope"], exit: 4, code: "REGISTRY_NOT_FOUND" },
-  { name: "promote: unknown model (--version)", argv: () => ["promote", "--version", "1", "--stage", "Production", "--model-name", "nope"], exit: 4, code: "REGISTRY_NOT_FOUND" },
-  { name: "promote: unknown version", argv: () => ["promote", "--version", "99", "--stage", "Production"], exit: 4, code: "REGISTRY_NOT_FOUND" },
-  { name: "promote: unknown run", argv: () => ["promote", "--run-id", "no-such-run", "--stage", "Production"], exit: 4, code: "REGISTRY_NOT_FOUND" },
-  { name: "models show: unknown model", argv: () => ["models", "show", "nope"], exit: 4, code: "REGISTRY_NOT_FOUND" },
+  ...NOT_FOUND_CASES,
 ];
 
 /** A line of a JavaScript stack trace ("    at fn (file:line:col)"). */
@@ -126,6 +131,27 @@ afterAll(async () => {
 describe("every command × failure: exit code, --json shape, no stack trace", () => {
   it.each(cases)("$name → exit $exit ($code)", async (c) => {
     const env = { STREAMFLOW_HOME: home, MLFLOW_TRACKING_URI: undefined, STREAMFLOW_API_TOKEN: undefined, ...c.env };
+    expectFailure(await runCli(c.argv(), env, work), c, false);
+    expectFailure(await runCli([...c.argv(), "--json"], env, work), c, true);
+  });
+});
+
+describe.each(MLFLOW_LINES)("unknown names on a real MLflow %s.x server exit 4 too", (line) => {
+  let server: MlflowServer;
+  let env: Record<string, string | undefined>;
+
+  beforeAll(async () => {
+    server = await startMlflowServer({ line });
+    env = { STREAMFLOW_HOME: home, MLFLOW_TRACKING_URI: server.url, STREAMFLOW_API_TOKEN: undefined };
+    const r = await runCli(["train", "--as-of", "2024-01-31", "--n-estimators", "3"], env, work);
+    expect(r.exitCode, r.stderr).toBe(0);
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it.each(NOT_FOUND_CASES)("$name → exit $exit ($code)", async (c) => {
     expectFailure(await runCli(c.argv(), env, work), c, false);
     expectFailure(await runCli([...c.argv(), "--json"], env, work), c, true);
   });

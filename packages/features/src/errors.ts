@@ -2,7 +2,7 @@ import { StreamflowError } from "@streamflow/core";
 
 /** Codes raised by `@streamflow/features`; the CLI maps each to an exit code. */
 export const FEATURES_ERROR_CODES = {
-  /** The database URL is not a postgres:// or postgresql:// URL. */
+  /** The database URL is not a postgres:// or postgresql:// URL, or one pg would misread (a '#', a bad port or escape). */
   DATABASE_URL_INVALID: "DATABASE_URL_INVALID",
   /** PostgreSQL cannot be reached, refused the login, or the database does not exist. Retryable. */
   DATABASE_UNAVAILABLE: "DATABASE_UNAVAILABLE",
