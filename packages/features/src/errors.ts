@@ -8,9 +8,12 @@ export const FEATURES_ERROR_CODES = {
   DATABASE_UNAVAILABLE: "DATABASE_UNAVAILABLE",
   /** The database was migrated by a newer StreamFlow than this one. */
   DATABASE_SCHEMA_NEWER: "DATABASE_SCHEMA_NEWER",
-  /** A month directory or one of its CSVs does not exist. */
+  /** The month directory named does not exist (a wrong argument; a CSV missing inside it is INPUT_INVALID). */
   INPUT_NOT_FOUND: "INPUT_NOT_FOUND",
-  /** A CSV breaks a validation rule; `details.errors` lists file, line, column, value and rule. */
+  /**
+   * A month is bad: a CSV is missing or not a regular file, breaks a validation rule, or holds a
+   * value the database refuses; `details.errors` lists file, line, column, value and rule.
+   */
   INPUT_INVALID: "INPUT_INVALID",
   /** The month differs from the snapshot already stored at that as_of (use replace). */
   SNAPSHOT_CONFLICT: "SNAPSHOT_CONFLICT",

@@ -2,7 +2,8 @@ import type { Logger, ProgressListener } from "@streamflow/core";
 import { SILENT_LOGGER } from "@streamflow/core";
 import { FeaturesError } from "./errors.ts";
 import type { Database, SqlExecutor } from "./internal/db.ts";
-import { checkMonthDirectory, readMonthDirectory, type MonthFile } from "./internal/month-reader.ts";
+import { readMonthDirectory, type MonthFile } from "./internal/month-reader.ts";
+import { checkMonthDirectory } from "./internal/month-files.ts";
 import type { ChunkSource } from "./internal/db.ts";
 import { formatDate, parseDateOption } from "./internal/dates.ts";
 import { FEATURE_VIEWS, LABEL_SNAPSHOT, SOURCE_FILES, type SourceFileName } from "./schema.ts";
@@ -97,6 +98,31 @@ async function writeFile(
   }
 }
 
+interface Outcome {
+  rows: Record<SourceFileName, number>;
+  contentSha256: string;
+  noop: boolean;
+  replaced: boolean;
+  snapshotRows: Record<string, number>;
+}
+
+/**
+ * A database error that blames the data, as INPUT_INVALID: SQLSTATE class 22 (data exception: a
+ * value too long for its column, bad encoding) or 54 (program limit exceeded: an index row too
+ * large). Validation refuses what we know of beforehand; this covers what only the database knows.
+ */
+function refusedByDatabase(error: unknown, monthDir: string): FeaturesError | undefined {
+  if (error instanceof FeaturesError || typeof error !== "object" || error === null) return undefined;
+  const { code, message, where } = error as { code?: unknown; message?: unknown; where?: unknown };
+  if (typeof code !== "string" || !/^(22|54)[0-9A-Z]{3}$/.test(code)) return undefined;
+  const at = typeof where === "string" && where !== "" ? ` (${where.split("\n")[0]!.replace(/streamflow_stage_(\w+)/, "staged $1.csv")})` : "";
+  return new FeaturesError("INPUT_INVALID", `the database refused a value of ${monthDir}: ${String(message)}${at} [SQLSTATE ${code}]`, {
+    cause: error,
+    hint: "Nothing was written. Fix the value in the CSV (or the column's type, if the table was altered) and ingest again.",
+    details: { sqlstate: code, errors: [] },
+  });
+}
+
 /** Runs one step of a table's load and adds its duration to the table's account. */
 type Timer = (table: string, what: string, work: () => Promise<unknown>) => Promise<void>;
 
@@ -106,7 +132,8 @@ type Timer = (table: string, what: string, work: () => Promise<unknown>) => Prom
  * Re-ingesting identical content is a no-op; differing content at an existing as_of is refused
  * unless `replace`.
  *
- * @throws FeaturesError INPUT_NOT_FOUND, INPUT_INVALID (nothing written), SNAPSHOT_CONFLICT, DATABASE_UNAVAILABLE.
+ * @throws FeaturesError INPUT_NOT_FOUND (no such directory), INPUT_INVALID (a bad month, or a value the
+ *   database refuses; nothing written), SNAPSHOT_CONFLICT, DATABASE_UNAVAILABLE.
  */
 export async function ingestMonth(options: IngestMonthOptions): Promise<IngestMonthResult> {
   const started = performance.now();
@@ -123,7 +150,7 @@ export async function ingestMonth(options: IngestMonthOptions): Promise<IngestMo
     logger.debug(`${what} ${table} in ${Math.round(ms)} ms`);
   };
 
-  const outcome = await db.transaction(async (tx) => {
+  const outcome = await db.transaction(async (tx): Promise<Outcome> => {
     // Serialise ingestions of the same database: the no-op/conflict decision must see committed state.
     await tx.exec("SELECT pg_advisory_xact_lock(7409237402)");
     // Sorts of a million keys stay in memory instead of spilling; reverts at commit.
@@ -180,6 +207,8 @@ export async function ingestMonth(options: IngestMonthOptions): Promise<IngestMo
     // hundred rows and sorts the next dataset on disk.
     for (const table of [...SOURCE_FILES.map((f) => f.name), ...SNAPSHOTS.map((s) => s.table)]) await tx.exec(`ANALYZE ${table}`);
     return { ...base, noop: false, replaced: hasSnapshot, snapshotRows };
+  }).catch((error: unknown) => {
+    throw refusedByDatabase(error, monthDir) ?? error;
   });
 
   return {

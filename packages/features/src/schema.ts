@@ -13,7 +13,28 @@ export interface ColumnSpec {
   readonly nullable: boolean;
   /** Counts, amounts and durations: a negative value is refused at ingestion. */
   readonly nonNegative: boolean;
+  /** Longest CSV field accepted, in characters (UTF-16 code units); a longer one is refused at ingestion. */
+  readonly maxLength: number;
 }
+
+/**
+ * The longest user id, the same limit `serve` accepts: the lab's ids are 10 characters; 64 leaves
+ * room for other id schemes, and none for a value that breaks the primary-key index.
+ */
+export const MAX_USER_ID_LENGTH = 64;
+
+/**
+ * Longest field of each type. The lab's text values are category names (`Month-to-month`,
+ * `Fiber optic`); 256 leaves room for others. No valid number, date or boolean needs more than 64
+ * characters (a double's shortest spelling takes at most 24).
+ */
+export const MAX_FIELD_LENGTH: Readonly<Record<ColumnType, number>> = Object.freeze({
+  text: 256,
+  date: 64,
+  boolean: 64,
+  integer: 64,
+  double: 64,
+});
 
 function col(
   name: string,
@@ -25,6 +46,7 @@ function col(
     type,
     nullable: flags.nullable ?? false,
     nonNegative: flags.nonNegative ?? false,
+    maxLength: MAX_FIELD_LENGTH[type],
   });
 }
 

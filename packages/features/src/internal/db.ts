@@ -3,10 +3,9 @@ import pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
-import { dirname } from "node:path";
 import { FeaturesError } from "../errors.ts";
 import { checkDatabaseUrl } from "./connection-string.ts";
+import { lockDataDir } from "./data-dir-lock.ts";
 
 export { redactDatabaseUrl } from "./connection-string.ts";
 
@@ -267,40 +266,6 @@ class PgliteExecutor implements SqlExecutor {
       if (size >= BATCH_BYTES) await flush();
     }
     await flush();
-  }
-}
-
-/**
- * PGlite is a single-process database: a second process opening the same directory would corrupt
- * it. A lock file holding the owner's pid keeps it to one; a lock whose process is gone is stale.
- */
-async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
-  const lockPath = `${dataDir}.lock`;
-  await mkdir(dirname(lockPath), { recursive: true });
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      await writeFile(lockPath, String(process.pid), { flag: "wx" });
-      return () => rm(lockPath, { force: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-      const owner = Number((await readFile(lockPath, "utf8").catch(() => "")).trim());
-      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) {
-        throw new FeaturesError("DATABASE_UNAVAILABLE", `the embedded database at ${dataDir} is in use by process ${owner}`, {
-          hint: "Wait for that streamflow command to finish (or stop `streamflow serve`), or use a PostgreSQL server for concurrent work.",
-        });
-      }
-      await rm(lockPath, { force: true });
-    }
-  }
-  throw new FeaturesError("DATABASE_UNAVAILABLE", `cannot lock the embedded database at ${dataDir}`);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

@@ -1,13 +1,17 @@
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
-import { StringDecoder } from "node:string_decoder";
 import type { ProgressListener } from "@streamflow/core";
 import { FeaturesError } from "../errors.ts";
-import { SOURCE_FILES, type ColumnSpec, type SourceFileName } from "../schema.ts";
+import { MAX_USER_ID_LENGTH, SOURCE_FILES, type ColumnSpec, type SourceFileName } from "../schema.ts";
+import { forEachCsvRecord, type CsvProblem } from "./csv-records.ts";
+import { ChunkQueue } from "./chunk-queue.ts";
+import { checkMonthDirectory } from "./month-files.ts";
 
-/** One broken rule in one CSV cell (or header); line numbers are 1-based and count the header. */
+/**
+ * One broken rule in one CSV cell (or header); line numbers are 1-based and count the header (0:
+ * the file as a whole, column "(file)").
+ */
 export interface ValidationIssue {
   file: string;
   line: number;
@@ -30,7 +34,15 @@ export type ValidationRule =
   | "integer"
   | "number"
   | "non_negative"
-  | "date";
+  | "date"
+  | "utf8"
+  | "csv_quote"
+  | "nul"
+  | "max_length"
+  | "user_id_chars"
+  | "file_missing"
+  | "regular_file"
+  | "readable";
 
 /** A CSV's destination: its name and the table's column order (user_id, then the spec's columns). */
 export interface MonthFile {
@@ -64,6 +76,14 @@ export interface ValidatedMonth {
 
 const MAX_ISSUES = 50;
 const CHUNK_LINES = 16_384;
+/** Far above any valid record (a few hundred characters), low enough that a runaway quote or a huge field cannot exhaust memory. */
+const MAX_RECORD_CHARS = 1 << 20;
+/** Values in issues are cut to this length: a 10 MB field must not make a 10 MB error report. */
+const MAX_SHOWN_VALUE = 256;
+// C0 controls and DEL: never part of an id (serve refuses them too); NUL cannot be stored at all.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL_RE = /[\u0000-\u001f\u007f]/;
+const NUL_PROBLEM = { rule: "nul", message: "contains a NUL character, which PostgreSQL text cannot hold" } as const;
 const INT32_MAX = 2_147_483_647;
 const INTEGER_RE = /^[+-]?\d+$/;
 const NUMBER_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
@@ -83,13 +103,28 @@ function copyEscape(text: string): string {
     : text;
 }
 
+function clip(value: string): string {
+  return value.length > MAX_SHOWN_VALUE ? `${value.slice(0, MAX_SHOWN_VALUE)}...` : value;
+}
+
+/** A value as a message shows it: short, and control characters spelled out so a terminal shows them. */
 function quote(value: string): string {
   const shown = value.length > 60 ? `${value.slice(0, 57)}...` : value;
-  return `'${shown}'`;
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  return `'${shown.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`)}'`;
+}
+
+function checkUserId(id: string, mayHoldNul: boolean): { rule: ValidationRule; message: string } | undefined {
+  if (id.trim() === "") return { rule: "user_id_required", message: "must not be empty" };
+  if (id.length > MAX_USER_ID_LENGTH) return { rule: "max_length", message: `is longer than ${MAX_USER_ID_LENGTH} characters, the limit for user_id` };
+  if (mayHoldNul && id.includes("\0")) return NUL_PROBLEM;
+  if (CONTROL_RE.test(id)) return { rule: "user_id_chars", message: "contains a control character (tab, line break, ...); ids are printable text" };
+  return undefined;
 }
 
 /** Converts one cell to COPY text, or returns the rule it breaks. */
 function convertCell(spec: ColumnSpec, raw: string): string | { rule: ValidationRule; message: string } {
+  if (raw.length > spec.maxLength) return { rule: "max_length", message: `is longer than ${spec.maxLength} characters, the limit for ${spec.name}` };
   if (raw === "") {
     return spec.nullable
       ? "\\N"
@@ -126,43 +161,6 @@ function convertCell(spec: ColumnSpec, raw: string): string | { rule: Validation
   }
 }
 
-/**
- * Calls `onLine` for every line of a file (LF or CRLF, BOM dropped), synchronously within each
- * read chunk: an async iterator per line costs more than the validation itself.
- */
-async function forEachLine(path: string, onLine: (line: string) => boolean, afterBuffer: () => Promise<void>): Promise<void> {
-  const decoder = new StringDecoder("utf8");
-  let rest = "";
-  let first = true;
-  let stopped = false;
-  const emit = (line: string) => {
-    if (!stopped && !onLine(line)) stopped = true;
-  };
-  const stream = createReadStream(path, { highWaterMark: 1 << 20 });
-  for await (const buffer of stream) {
-    let text = rest + decoder.write(buffer as Buffer);
-    if (first) {
-      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-      first = false;
-    }
-    let start = 0;
-    for (let nl = text.indexOf("\n", start); nl !== -1 && !stopped; nl = text.indexOf("\n", start)) {
-      emit(text.charCodeAt(nl - 1) === 13 ? text.slice(start, nl - 1) : text.slice(start, nl));
-      start = nl + 1;
-    }
-    rest = text.slice(start);
-    await afterBuffer();
-    if (stopped) {
-      stream.destroy();
-      return;
-    }
-  }
-  rest += decoder.end();
-  if (first && rest.charCodeAt(0) === 0xfeff) rest = rest.slice(1);
-  if (rest.endsWith("\r")) rest = rest.slice(0, -1);
-  if (rest !== "") emit(rest);
-}
-
 interface FileContext {
   issues: ValidationIssue[];
   knownUsers: Set<string> | undefined;
@@ -180,7 +178,7 @@ async function validateFile(
   const path = join(dir, fileName);
   const columns = ["user_id", ...spec.columns.map((c) => c.name)];
   const issue = (found: Omit<ValidationIssue, "file">) => {
-    if (ctx.issues.length < MAX_ISSUES) ctx.issues.push({ file: fileName, ...found });
+    if (ctx.issues.length < MAX_ISSUES) ctx.issues.push({ file: fileName, ...found, value: clip(found.value) });
   };
 
   // checkMonthDirectory has established that the file exists; the size drives progress.
@@ -190,9 +188,9 @@ async function validateFile(
   const chunks: string[] = [];
   let ready: string[] = [];
   let pending: string[] = [];
-  let lineNo = 0;
+  let chars = 0;
+  let lines = 0;
   let rows = 0;
-  let bytes = 0;
   let blankRun = 0;
   let order: number[] | undefined; // CSV field index for each database column
   let specs: ColumnSpec[] = [];
@@ -206,75 +204,96 @@ async function validateFile(
       else if (ctx.issues.length === 0) await ctx.emit(chunk);
     }
   }
+  const onProblem = (p: CsvProblem) => {
+    const c = order === undefined ? -1 : order.indexOf(p.field);
+    const column = order === undefined ? "(header)" : c === -1 ? "(line)" : columns[c]!;
+    const limit = c === 0 ? MAX_USER_ID_LENGTH : c > 0 ? specs[c - 1]!.maxLength : Infinity;
+    const message = p.rule === "max_length" && p.value.length > limit ? `is longer than ${limit} characters, the limit for ${column}` : p.message;
+    issue({ line: p.line, column, value: p.value, rule: p.rule, message });
+  };
 
-  await forEachLine(path, (line) => {
-    lineNo++;
-    bytes += line.length + 1;
-    if (lineNo % 65_536 === 0) ctx.onProgress?.({ phase: `validate ${fileName}`, done: bytes, total });
-    if (ctx.issues.length >= MAX_ISSUES) return false;
-    if (order === undefined) {
-      const header = line.split(",").map((h) => h.trim());
-      const missing = columns.filter((c) => !header.includes(c));
-      const extra = header.filter((h, i) => !columns.includes(h) || header.indexOf(h) !== i);
-      if (missing.length > 0 || extra.length > 0) {
-        const parts = [
-          missing.length > 0 ? `missing ${missing.join(", ")}` : "",
-          extra.length > 0 ? `unexpected or repeated ${extra.join(", ")}` : "",
-        ].filter(Boolean);
-        issue({ line: 1, column: "(header)", value: line, rule: "header_columns", message: `header must name exactly ${columns.join(", ")}: ${parts.join("; ")}` });
-        return false;
+  const read = forEachCsvRecord(path, {
+    onProblem,
+    afterBuffer: flush,
+    onRecord(record) {
+      const lineNo = record.line;
+      chars += record.text.length + 1;
+      if (++lines % 65_536 === 0) ctx.onProgress?.({ phase: `validate ${fileName}`, done: Math.min(chars, total), total });
+      if (ctx.issues.length >= MAX_ISSUES) return false;
+      const fields = record.fields;
+      if (order === undefined) {
+        const header = fields.map((h) => h.trim());
+        const missing = columns.filter((c) => !header.includes(c));
+        const extra = header.filter((h, i) => !columns.includes(h) || header.indexOf(h) !== i);
+        if (missing.length > 0 || extra.length > 0) {
+          const parts = [
+            missing.length > 0 ? `missing ${missing.join(", ")}` : "",
+            extra.length > 0 ? `unexpected or repeated ${extra.join(", ")}` : "",
+          ].filter(Boolean);
+          issue({ line: lineNo, column: "(header)", value: record.text, rule: "header_columns", message: `header must name exactly ${columns.join(", ")}: ${parts.join("; ")}` });
+          return false;
+        }
+        order = columns.map((c) => header.indexOf(c));
+        specs = spec.columns as ColumnSpec[];
+        return true;
       }
-      order = columns.map((c) => header.indexOf(c));
-      specs = spec.columns as ColumnSpec[];
-      return true;
-    }
-    if (line === "") {
-      blankRun++;
-      return true;
-    }
-    if (blankRun > 0) {
-      issue({ line: lineNo - blankRun, column: "(line)", value: "", rule: "empty_line", message: "empty line inside the data" });
-      blankRun = 0;
-    }
-    const fields = line.split(",");
-    if (fields.length !== columns.length) {
-      issue({ line: lineNo, column: "(line)", value: line, rule: "field_count", message: `has ${fields.length} fields, the header has ${columns.length} (fields must not contain commas)` });
-      return true;
-    }
-    rows++;
-    const userId = fields[order[0]!]!;
-    if (userId.trim() === "") {
-      issue({ line: lineNo, column: "user_id", value: userId, rule: "user_id_required", message: "must not be empty" });
-      return true;
-    }
-    if (users.has(userId)) {
-      issue({ line: lineNo, column: "user_id", value: userId, rule: "user_id_unique", message: "appears more than once in the file" });
-      return true;
-    }
-    users.add(userId);
-    if (ctx.knownUsers !== undefined && !ctx.knownUsers.has(userId)) {
-      issue({ line: lineNo, column: "user_id", value: userId, rule: "user_exists", message: "is not in users.csv of this month" });
-    }
-    let out = copyEscape(userId);
-    for (let c = 0; c < specs.length; c++) {
-      const colSpec = specs[c]!;
-      const raw = fields[order[c + 1]!]!;
-      const converted = convertCell(colSpec, raw);
-      if (typeof converted === "string") {
-        out += "\t" + converted;
-      } else {
-        issue({ line: lineNo, column: colSpec.name, value: raw, rule: converted.rule, message: converted.message });
+      if (record.text === "") {
+        blankRun++;
+        return true;
       }
-    }
-    pending.push(out);
-    if (pending.length === CHUNK_LINES) {
-      const chunk = pending.join("\n") + "\n";
-      ctx.hash.update(chunk);
-      ready.push(chunk);
-      pending = [];
-    }
-    return true;
-  }, flush);
+      if (blankRun > 0) {
+        issue({ line: lineNo - blankRun, column: "(line)", value: "", rule: "empty_line", message: "empty line inside the data" });
+        blankRun = 0;
+      }
+      if (fields.length !== columns.length) {
+        issue({ line: lineNo, column: "(line)", value: record.text, rule: "field_count", message: `has ${fields.length} fields, the header has ${columns.length} (a field holding a comma must be quoted)` });
+        return true;
+      }
+      rows++;
+      const lineOf = (c: number) => record.fieldLines?.[order![c]!] ?? lineNo;
+      const userId = fields[order[0]!]!;
+      const idProblem = checkUserId(userId, record.mayHoldNul);
+      if (idProblem !== undefined) {
+        issue({ line: lineOf(0), column: "user_id", value: userId, ...idProblem });
+        return true;
+      }
+      if (users.has(userId)) {
+        issue({ line: lineOf(0), column: "user_id", value: userId, rule: "user_id_unique", message: "appears more than once in the file" });
+        return true;
+      }
+      users.add(userId);
+      if (ctx.knownUsers !== undefined && !ctx.knownUsers.has(userId)) {
+        issue({ line: lineOf(0), column: "user_id", value: userId, rule: "user_exists", message: "is not in users.csv of this month" });
+      }
+      let out = copyEscape(userId);
+      for (let c = 0; c < specs.length; c++) {
+        const colSpec = specs[c]!;
+        const raw = fields[order[c + 1]!]!;
+        const converted = record.mayHoldNul && raw.includes("\0") ? NUL_PROBLEM : convertCell(colSpec, raw);
+        if (typeof converted === "string") {
+          out += "\t" + converted;
+        } else {
+          issue({ line: lineOf(c + 1), column: colSpec.name, value: raw, rule: converted.rule, message: converted.message });
+        }
+      }
+      pending.push(out);
+      if (pending.length === CHUNK_LINES) {
+        const chunk = pending.join("\n") + "\n";
+        ctx.hash.update(chunk);
+        ready.push(chunk);
+        pending = [];
+      }
+      return true;
+    },
+  }, { maxRecordChars: MAX_RECORD_CHARS });
+  try {
+    await read;
+  } catch (error) {
+    // Replaced or made unreadable between the check and the read: a bad month, not a bug.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (typeof code !== "string" || !/^E[A-Z]+$/.test(code)) throw error;
+    issue({ line: 0, column: "(file)", value: path, rule: "readable", message: `cannot be read (${(error as Error).message})` });
+  }
   if (pending.length > 0) {
     const chunk = pending.join("\n") + "\n";
     ctx.hash.update(chunk);
@@ -295,7 +314,7 @@ async function validateFile(
  * it while they are validated (the caller loads them inside a transaction it rolls back if this
  * throws); without, they are returned in memory.
  *
- * @throws FeaturesError INPUT_NOT_FOUND when a file is missing, INPUT_INVALID listing every broken rule (first 50).
+ * @throws FeaturesError INPUT_NOT_FOUND when the directory is missing, INPUT_INVALID listing every broken rule (first 50).
  */
 export async function readMonthDirectory(dir: string, options: ReadMonthOptions = {}): Promise<ValidatedMonth> {
   await checkMonthDirectory(dir);
@@ -304,6 +323,8 @@ export async function readMonthDirectory(dir: string, options: ReadMonthOptions 
   // Loads run behind validation: while the database loads one file, the next one is read.
   const loads: Promise<void>[] = [];
   let readError: { error: unknown } | undefined;
+  // The first statement that fails is the cause; every later one only says "current transaction is aborted".
+  let firstLoadError: { error: unknown } | undefined;
   try {
     for (const spec of SOURCE_FILES) {
       const target: MonthFile = { name: spec.name, columns: ["user_id", ...spec.columns.map((c) => c.name)] };
@@ -314,7 +335,10 @@ export async function readMonthDirectory(dir: string, options: ReadMonthOptions 
         const queue = new ChunkQueue();
         const loading = options.load(target, queue);
         loads.push(loading);
-        loading.catch((error: unknown) => queue.fail(error));
+        loading.catch((error: unknown) => {
+          firstLoadError ??= { error };
+          queue.fail(error);
+        });
         try {
           result = await validateFile(dir, spec.name, { ...ctx, emit: (chunk) => queue.push(chunk) });
         } finally {
@@ -328,9 +352,9 @@ export async function readMonthDirectory(dir: string, options: ReadMonthOptions 
     readError = { error };
   }
   // Settle every load before returning or throwing: the caller's transaction outlives none of them.
-  const failed = (await Promise.allSettled(loads)).find((r) => r.status === "rejected");
-  if (readError !== undefined) throw readError.error;
-  if (failed && ctx.issues.length === 0) throw failed.reason;
+  const loadErrors = (await Promise.allSettled(loads)).flatMap((r) => (r.status === "rejected" ? [r.reason as unknown] : []));
+  if (readError !== undefined && !loadErrors.includes(readError.error)) throw readError.error;
+  if (ctx.issues.length === 0 && firstLoadError !== undefined) throw firstLoadError.error;
   if (ctx.issues.length > 0) {
     const first = ctx.issues[0]!;
     const more = ctx.issues.length >= MAX_ISSUES ? `${MAX_ISSUES}+` : String(ctx.issues.length);
@@ -345,83 +369,4 @@ export async function readMonthDirectory(dir: string, options: ReadMonthOptions 
     );
   }
   return { files, contentSha256: ctx.hash.digest("hex") };
-}
-
-/**
- * Checks that the directory and its six files exist, before anything is read or loaded.
- *
- * @throws FeaturesError INPUT_NOT_FOUND.
- */
-export async function checkMonthDirectory(dir: string): Promise<void> {
-  try {
-    if (!(await stat(dir)).isDirectory()) throw new Error("not a directory");
-  } catch {
-    throw new FeaturesError("INPUT_NOT_FOUND", `month directory '${dir}' does not exist or is not a directory`, {
-      hint: "Pass the directory that holds the six CSVs of one month, e.g. --month-dir data/month_000.",
-      details: { dir },
-    });
-  }
-  for (const spec of SOURCE_FILES) {
-    const path = join(dir, `${spec.name}.csv`);
-    const found = await stat(path).then((st) => st.isFile(), () => false);
-    if (!found) {
-      throw new FeaturesError("INPUT_NOT_FOUND", `${spec.name}.csv is missing in ${dir}`, {
-        hint: "A month directory holds users.csv, subscriptions.csv, usage_agg_30d.csv, payments_agg_90d.csv, support_agg_90d.csv and labels.csv.",
-        details: { file: path },
-      });
-    }
-  }
-}
-
-/** A bounded hand-off between the CSV reader and the database loader, with backpressure both ways. */
-class ChunkQueue implements AsyncIterable<string> {
-  readonly #items: string[] = [];
-  // ~16k rows a chunk: up to ~32 MB waits here while the database is busy with the previous file.
-  readonly #limit = 32;
-  #ended = false;
-  #error: unknown;
-  #failed = false;
-  #wakeConsumer: (() => void) | undefined;
-  #wakeProducer: (() => void) | undefined;
-
-  async push(chunk: string): Promise<void> {
-    if (this.#failed) throw this.#error;
-    this.#items.push(chunk);
-    this.#wake("consumer");
-    while (this.#items.length >= this.#limit && !this.#failed) {
-      await new Promise<void>((resolve) => (this.#wakeProducer = resolve));
-    }
-    if (this.#failed) throw this.#error;
-  }
-
-  end(): void {
-    this.#ended = true;
-    this.#wake("consumer");
-  }
-
-  fail(error: unknown): void {
-    this.#failed = true;
-    this.#error = error;
-    this.#wake("producer");
-  }
-
-  #wake(who: "consumer" | "producer"): void {
-    const wake = who === "consumer" ? this.#wakeConsumer : this.#wakeProducer;
-    if (who === "consumer") this.#wakeConsumer = undefined;
-    else this.#wakeProducer = undefined;
-    wake?.();
-  }
-
-  async *[Symbol.asyncIterator](): AsyncIterator<string> {
-    for (;;) {
-      const next = this.#items.shift();
-      if (next !== undefined) {
-        this.#wake("producer");
-        yield next;
-        continue;
-      }
-      if (this.#ended) return;
-      await new Promise<void>((resolve) => (this.#wakeConsumer = resolve));
-    }
-  }
 }
