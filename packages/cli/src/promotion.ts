@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { evaluateBinary, parseModel, rowsFromColumns, stratifiedSplit, type StreamflowModel } from "@streamflow/core";
 import { loadDataset } from "@streamflow/features";
-import { isRegistryError, type ModelStage, type ModelVersion, type Registry } from "@streamflow/registry-client";
+import { RegistryError, isRegistryError, type ModelStage, type ModelVersion, type Registry } from "@streamflow/registry-client";
 import type { CommandContext } from "./context.ts";
 import { withFeatureStore } from "./store.ts";
 
@@ -39,6 +39,34 @@ export async function scoreOnCandidateData(
   const yTrue = Uint8Array.from(testIndex, (i) => dataset.labels[i]!);
   const score = (model: StreamflowModel) => evaluateBinary({ yTrue, yProba: model.predictProba(valRows) })[metric];
   return { candidate: score(candidate), current: score(current), rows: valRows.length };
+}
+
+/**
+ * The newest of `versions` (highest first) whose run is FINISHED, or that has no run: a version of a
+ * run that failed or never ended (left by an older StreamFlow, or registered by hand) is passed over.
+ * undefined when there are no versions at all.
+ * @throws REGISTRY_NOT_FOUND when there are versions but none from a FINISHED run
+ */
+export async function newestFinishedVersion(registry: Registry, versions: readonly ModelVersion[]): Promise<ModelVersion | undefined> {
+  const passed: string[] = [];
+  for (const version of versions) {
+    if (version.runId === undefined) return version;
+    let status: string;
+    try {
+      status = (await registry.getRun(version.runId)).info.status;
+    } catch (error) {
+      if (!isRegistryError(error, "REGISTRY_NOT_FOUND")) throw error;
+      status = "deleted";
+    }
+    if (status === "FINISHED") return version;
+    passed.push(`${version.version} (run ${status})`);
+  }
+  if (versions.length === 0) return undefined;
+  const name = versions[0]!.name;
+  throw new RegistryError("REGISTRY_NOT_FOUND", `No version of '${name}' comes from a FINISHED run: ${passed.join(", ")}.`, {
+    hint: `Promote one by number if you mean it (--version N), or train a new one: streamflow train --model-name ${name}`,
+    details: { name, passed: versions.map((v) => v.version) },
+  });
 }
 
 /** The version now in a stage or behind an alias, or undefined when there is none. */

@@ -47,6 +47,10 @@ export type { MlflowClientOptions } from "./mlflow-client.ts";
 export { createLocalRegistry } from "./local-registry.ts";
 export type { LocalRegistryOptions } from "./local-registry.ts";
 
+/** Runs that could not be ended while the server was away: the journal, and the recovery that ends them FAILED. */
+export { ATTEMPT_ID_TAG, createPendingRunStore, endPendingRuns, newAttemptId } from "./pending-runs.ts";
+export type { EndedPendingRun, PendingRun, PendingRunStore } from "./pending-runs.ts";
+
 /** Parsing of `models:/` and `runs:/` URIs by MLflow's rules. */
 export { canonicalStage, parseModelUri } from "./model-uri.ts";
 export type { ModelUri } from "./model-uri.ts";

@@ -637,9 +637,20 @@ class LocalRegistry implements Registry {
   }
 
   async createModelVersion(options: CreateModelVersionOptions): Promise<ModelVersion> {
+    return this.#createVersion(options, false);
+  }
+
+  async getOrCreateModelVersion(options: CreateModelVersionOptions & { runId: string }): Promise<ModelVersion> {
+    return this.#createVersion(options, true);
+  }
+
+  /** Looks for the run's version (when asked) and allocates the next one under the same lock. */
+  async #createVersion(options: CreateModelVersionOptions, reuseRunVersion: boolean): Promise<ModelVersion> {
     if (options.runId !== undefined) await this.#runFile(options.runId);
     return this.#locked(async () => {
       const file = await this.#requireModel(options.name);
+      const existing = reuseRunVersion ? file.versions.filter((v) => v.runId === options.runId).sort((a, b) => Number(a.version) - Number(b.version))[0] : undefined;
+      if (existing !== undefined) return this.#toVersion(file, existing);
       const now = this.#now().getTime();
       // Allocated under the lock from the file just read: two writers get consecutive numbers.
       const next = file.versions.reduce((max, v) => Math.max(max, Number(v.version)), 0) + 1;

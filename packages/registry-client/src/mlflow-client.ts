@@ -676,6 +676,24 @@ class MlflowClient implements Registry {
     return toModelVersion(res.model_version);
   }
 
+  async #versionOfRun(name: string, runId: string): Promise<ModelVersion | undefined> {
+    return (await this.searchModelVersions({ name, runId })).at(-1);
+  }
+
+  async getOrCreateModelVersion(options: CreateModelVersionOptions & { runId: string }): Promise<ModelVersion> {
+    const existing = await this.#versionOfRun(options.name, options.runId);
+    if (existing !== undefined) return existing;
+    try {
+      return await this.createModelVersion(options);
+    } catch (error) {
+      // The server may have registered it and the answer been lost: one look before giving up.
+      if (!(error instanceof RegistryError && error.code === "REGISTRY_UNAVAILABLE")) throw error;
+      const registered = await this.#versionOfRun(options.name, options.runId).catch(() => undefined);
+      if (registered !== undefined) return registered;
+      throw error;
+    }
+  }
+
   async #versionNotFound(name: string, what: string, cause: RegistryError): Promise<RegistryError> {
     let versions: ModelVersion[];
     try {

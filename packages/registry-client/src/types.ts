@@ -292,6 +292,12 @@ export interface Registry {
   getOrCreateRegisteredModel(name: string): Promise<RegisteredModel>;
   searchRegisteredModels(options?: SearchRegisteredModelsOptions): Promise<RegisteredModel[]>;
   createModelVersion(options: CreateModelVersionOptions): Promise<ModelVersion>;
+  /**
+   * The version of `name` registered from `runId` (the lowest, should there be several), created
+   * when there is none. Safe to retry after a lost answer: it looks before it creates, and looks
+   * again when the create failed without an answer.
+   */
+  getOrCreateModelVersion(options: CreateModelVersionOptions & { runId: string }): Promise<ModelVersion>;
   /** @throws REGISTRY_NOT_FOUND naming the versions that exist */
   getModelVersion(name: string, version: string): Promise<ModelVersion>;
   /** Highest version first. */

@@ -2,7 +2,15 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LOG_BATCH_LIMITS, RegistryError, type Registry } from "@streamflow/registry-client";
+import {
+  ATTEMPT_ID_TAG,
+  LOG_BATCH_LIMITS,
+  RegistryError,
+  createPendingRunStore,
+  endPendingRuns,
+  newAttemptId,
+  type Registry,
+} from "@streamflow/registry-client";
 
 /** Expects `promise` to reject with a RegistryError of `code`; returns it for further checks. */
 export async function expectRegistryError(promise: Promise<unknown>, code: RegistryError["code"]): Promise<RegistryError> {
@@ -282,6 +290,57 @@ export function registryContract(context: () => ContractContext): void {
       } finally {
         await other.close();
       }
+    });
+  });
+
+  describe("runs left open", () => {
+    it("registers a run once, however often getOrCreateModelVersion is asked", async () => {
+      const name = unique("streamflow_once");
+      await registry.getOrCreateRegisteredModel(name);
+      const first = await newRun();
+      const one = await registry.getOrCreateModelVersion({ name, source: `${first.artifactUri}/model`, runId: first.runId });
+      const again = await registry.getOrCreateModelVersion({ name, source: `${first.artifactUri}/model`, runId: first.runId });
+      expect([one.version, again.version]).toEqual(["1", "1"]);
+      const second = await newRun();
+      expect((await registry.getOrCreateModelVersion({ name, source: `${second.artifactUri}/model`, runId: second.runId })).version).toBe("2");
+      expect((await registry.searchModelVersions({ name })).map((v) => v.runId)).toEqual([second.runId, first.runId]);
+    });
+
+    it("ends FAILED the open runs recorded for this server, found by attempt id, and forgets them", async () => {
+      const experiment = await registry.getOrCreateExperiment(unique("exp_pending"));
+      const experimentId = experiment.experimentId;
+      const store = createPendingRunStore(join(work, unique("pending")));
+      const [open, finished, never, elsewhere] = [newAttemptId(), newAttemptId(), newAttemptId(), newAttemptId()];
+      const orphan = await registry.createRun({ experimentId, tags: { [ATTEMPT_ID_TAG]: open } });
+      const done = await registry.createRun({ experimentId, tags: { [ATTEMPT_ID_TAG]: finished } });
+      await registry.terminateRun(done.info.runId, "FINISHED");
+      const other = await registry.createRun({ experimentId, tags: { [ATTEMPT_ID_TAG]: elsewhere } });
+      const entry = (attemptId: string, runId: string | undefined, server = "here") => ({
+        server,
+        experimentId,
+        attemptId,
+        runId,
+        recordedAt: new Date().toISOString(),
+        reason: "server went away",
+      });
+      // The orphan's id never came back: only its attempt id is known.
+      await store.add(entry(open, undefined));
+      await store.add(entry(finished, done.info.runId));
+      await store.add(entry(never, undefined));
+      await store.add(entry(elsewhere, other.info.runId, "another server"));
+
+      const ended = await endPendingRuns(registry, store, "here");
+      expect(ended.flatMap((e) => e.runs).sort((a, b) => a.runId.localeCompare(b.runId))).toEqual(
+        [
+          { runId: orphan.info.runId, before: "RUNNING", after: "FAILED" },
+          { runId: done.info.runId, before: "FINISHED", after: "FINISHED" },
+        ].sort((a, b) => a.runId.localeCompare(b.runId)),
+      );
+      expect((await registry.getRun(orphan.info.runId)).info.status).toBe("FAILED");
+      expect((await registry.getRun(done.info.runId)).info.status).toBe("FINISHED");
+      expect((await registry.getRun(other.info.runId)).info.status).toBe("RUNNING");
+      expect((await store.list()).map((p) => p.attemptId)).toEqual([elsewhere]);
+      expect(await endPendingRuns(registry, store, "here")).toEqual([]);
     });
   });
 }

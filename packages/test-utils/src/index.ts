@@ -7,3 +7,5 @@ export { MLFLOW_LINES, startMlflowServer } from "./mlflow-server.ts";
 export type { MlflowLine, MlflowServer, StartMlflowServerOptions } from "./mlflow-server.ts";
 export { startPrivatePostgres } from "./private-postgres.ts";
 export type { PrivatePostgres } from "./private-postgres.ts";
+export { startFaultProxy } from "./fault-proxy.ts";
+export type { FaultMode, FaultProxy } from "./fault-proxy.ts";

@@ -1,7 +1,7 @@
 import type { ModelStage, ModelVersion } from "@streamflow/registry-client";
 import type { CommandContext } from "../context.ts";
 import { CliError } from "../errors.ts";
-import { currentHolder, loadRegisteredModel, scoreOnCandidateData, type PromotionMetric } from "../promotion.ts";
+import { currentHolder, loadRegisteredModel, newestFinishedVersion, scoreOnCandidateData, type PromotionMetric } from "../promotion.ts";
 import { withRegistry } from "../registry.ts";
 
 export interface PromoteFlags {
@@ -26,7 +26,7 @@ async function pickCandidate(registry: Parameters<Parameters<typeof withRegistry
   }
   if (flags.version !== undefined) return registry.getModelVersion(flags.modelName, flags.version);
   const versions = await registry.searchModelVersions({ name: flags.modelName, ...(flags.runId ? { runId: flags.runId } : {}) });
-  const found = versions[0];
+  const found = flags.latest === true ? await newestFinishedVersion(registry, versions) : versions[0];
   if (found === undefined) {
     // A search finds nothing for an unknown model or run too: name the one that is missing (exit 4, like any unknown name).
     await registry.getRegisteredModel(flags.modelName);
