@@ -4,6 +4,7 @@ import type { Logger as PinoLogger } from "pino";
 import { describeOnlineStore, getOnlineFeatures, type Database, type OnlineFeatures } from "@streamflow/features";
 import { TOOLKIT_VERSION } from "@streamflow/core";
 import { createTokenCheck } from "./auth.ts";
+import { answerClientError, answerExpectation, RouteMethods } from "./http-errors.ts";
 import { isDatabaseUnavailable, type DatabaseHealth } from "./database-health.ts";
 import { FeatureLoader } from "./feature-loader.ts";
 import type { CachedFeatures, FeatureCache } from "./feature-cache.ts";
@@ -100,8 +101,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // One line per request would cost more than the prediction; access logs go out at debug level below.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.bodyLimitBytes,
-    // Long ids must reach the schema (422), not fail the router (404).
-    routerOptions: { maxParamLength: 1024 },
+    // Long ids must reach the schema (422), not fail the router: any that fits in Node's header
+    // limit (16 KiB for the request line and headers together).
+    routerOptions: { maxParamLength: 16 * 1024 },
+    // Broken framing (bad Content-Length, invalid chunking, oversized headers) never reaches a
+    // route; it gets the same {error, message} body as everything else.
+    clientErrorHandler: answerClientError,
     requestTimeout: 30_000,
     return503OnClosing: true,
     // Errors Fastify raises before routing (a malformed URL) get the same JSON shape as the rest.
@@ -115,6 +120,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false },
     },
   });
+
+  // Without a listener, Node answers an unsupported Expect with an empty 417.
+  app.server.on("checkExpectation", answerExpectation);
+  const routes = new RouteMethods();
+  app.addHook("onRoute", (route) => routes.add(route.method, route.url));
 
   // JSON only: Fastify would otherwise accept text/plain bodies and answer them with a schema error.
   app.removeContentTypeParser("text/plain");
@@ -170,9 +180,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     done(null, payload);
   });
 
-  app.setNotFoundHandler(async (request, reply) =>
-    reply.code(404).send({ error: "not_found", message: `no route ${request.method} ${request.url.split("?")[0]}; see GET /openapi.json` }),
-  );
+  app.setNotFoundHandler(async (request, reply) => {
+    const path = request.url.split("?")[0]!;
+    const allowed = routes.allowedAt(path);
+    if (allowed.length > 0) {
+      return reply
+        .code(405)
+        .header("Allow", allowed.join(", "))
+        .send({ error: "method_not_allowed", message: `${path} does not take ${request.method}; it takes ${allowed.join(", ")}`, allow: allowed });
+    }
+    return reply.code(404).send({ error: "not_found", message: `no route ${request.method} ${path}; see GET /openapi.json` });
+  });
 
   app.setErrorHandler(async (error: FastifyError | ApiProblem, request, reply) => {
     if (error instanceof ApiProblem) return reply.code(error.status).headers(error.headers).send(error.body);
