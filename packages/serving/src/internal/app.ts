@@ -28,6 +28,12 @@ import {
 /** Longest stretch of a batch's forest walk between two turns of the event loop. */
 const FOREST_SLICE_MS = 2;
 
+/**
+ * Ids per online-store query on PGlite, which runs queries on this thread: one read of 1,000 ids
+ * held the event loop for 35–125 ms, one of 100 for about 5 ms, at about the same cost per id.
+ */
+const PGLITE_READ_IDS = 100;
+
 /** Probability above which a user is predicted to churn: scikit-learn's `predict` on two classes. */
 export const THRESHOLD = 0.5;
 
@@ -237,7 +243,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const read = async (userIds: readonly string[], kind: "single" | "batch"): Promise<OnlineFeatures[]> => {
     const end = metrics.featureLookup.startTimer({ kind });
     try {
-      return await getOnlineFeatures(db, userIds);
+      if (db.kind !== "pglite" || userIds.length <= PGLITE_READ_IDS) return await getOnlineFeatures(db, userIds);
+      const features: OnlineFeatures[] = [];
+      for (let at = 0; at < userIds.length; at += PGLITE_READ_IDS) {
+        if (at > 0) await new Promise((resolve) => setImmediate(resolve));
+        features.push(...(await getOnlineFeatures(db, userIds.slice(at, at + PGLITE_READ_IDS))));
+      }
+      return features;
     } catch (error) {
       // Whatever the database says, the client is not at fault: 503, and /ready tells the operator.
       if (isDatabaseUnavailable(error)) {
