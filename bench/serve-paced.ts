@@ -11,8 +11,10 @@ import { summarize, type LoadResult } from "./serve-load.ts";
 export interface PacedOptions {
   url: string;
   path: string;
-  /** Request bodies (JSON), used in turn. */
-  bodies: readonly string[];
+  /** Request bodies (JSON), used in turn; absent for a GET. */
+  bodies?: readonly string[];
+  /** @default POST */
+  method?: "GET" | "POST";
   rate: number;
   seconds: number;
 }
@@ -33,6 +35,8 @@ export async function paced(options: PacedOptions): Promise<LoadResult> {
     if (allSent && inFlight === 0) finish();
   };
 
+  const method = options.method ?? "POST";
+  const bodies = options.bodies ?? [""];
   const fire = (body: string): void => {
     inFlight++;
     peakInFlight = Math.max(peakInFlight, inFlight);
@@ -41,11 +45,14 @@ export async function paced(options: PacedOptions): Promise<LoadResult> {
       target,
       {
         agent,
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          "content-length": Buffer.byteLength(body),
-        },
+        method,
+        headers:
+          method === "GET"
+            ? {}
+            : {
+                "content-type": "application/json",
+                "content-length": Buffer.byteLength(body),
+              },
       },
       (res) => {
         res.resume();
@@ -61,7 +68,8 @@ export async function paced(options: PacedOptions): Promise<LoadResult> {
       errors++;
       settle();
     });
-    req.end(body);
+    if (method === "GET") req.end();
+    else req.end(body);
   };
 
   const total = Math.round(options.rate * options.seconds);
@@ -74,7 +82,7 @@ export async function paced(options: PacedOptions): Promise<LoadResult> {
         Math.floor(((performance.now() - start) * options.rate) / 1000) + 1,
       );
       for (; next < due; next++)
-        fire(options.bodies[next % options.bodies.length]!);
+        fire(bodies[next % bodies.length]!);
       if (next < total) setTimeout(tick, 1);
       else resolve();
     };

@@ -9,6 +9,8 @@
  * second) and evenly paced, open loop (bench/serve-paced.ts), since the two can disagree widely.
  * Also reported: the server's CPU time per request and RSS (/proc), the load generator's CPU time
  * (it shares the cores), and the service's own latency and lookup histograms (GET /metrics).
+ * Last, on a second server with the feature cache off, GET /health p99 while 1,000-id batches
+ * arrive back to back (bench/serve-responsive.ts; goal ≤ 20 ms), against /health idle.
  *
  * Writes bench/out/serve.json.
  *
@@ -30,6 +32,13 @@ import {
   type ServerSideProbe,
 } from "./serve-metrics.ts";
 import { paced } from "./serve-paced.ts";
+import {
+  describeRound,
+  HEALTH_RATE,
+  measureResponsiveness,
+  summarizeRounds,
+  type ResponsivenessRound,
+} from "./serve-responsive.ts";
 import {
   startServer,
   type Memory,
@@ -63,6 +72,9 @@ interface Durations {
   fixedRate: number;
   paced: number;
   batch: number;
+  /** Each of the responsiveness phase's runs (idle, then under batch load). */
+  responsive: number;
+  responsiveRounds: number;
 }
 const FULL: Durations = {
   warmup: 3,
@@ -70,6 +82,8 @@ const FULL: Durations = {
   fixedRate: 30,
   paced: 15,
   batch: 10,
+  responsive: 8,
+  responsiveRounds: 3,
 };
 const QUICK: Durations = {
   warmup: 1,
@@ -77,6 +91,8 @@ const QUICK: Durations = {
   fixedRate: 3,
   paced: 3,
   batch: 3,
+  responsive: 3,
+  responsiveRounds: 2,
 };
 
 const CONNECTIONS = 10;
@@ -105,6 +121,8 @@ interface EngineResult {
   fixedRate: Phase;
   paced: Phase;
   batch: Phase;
+  /** /health idle and under batch load, on a server without the feature cache. */
+  responsive: ResponsivenessRound[];
   idleMemory: Memory | undefined;
   peakMemory: Memory | undefined;
   exit: string;
@@ -418,6 +436,34 @@ async function measureService(
   return { saturation, fixedRate, paced: evenly, batch };
 }
 
+/** The responsiveness phase, on its own server with the feature cache off (see serve-responsive.ts). */
+async function measureResponsive(
+  env: NodeJS.ProcessEnv,
+  ids: readonly string[],
+  d: Durations,
+): Promise<ResponsivenessRound[]> {
+  const server = await startServer({
+    name: "streamflow serve (feature cache off)",
+    args: [CLI, "serve", "--port", "0", "--json", "--reload-interval-s", "0", "--log-level", "warn", "--feature-cache-ttl-s", "0"],
+    env,
+  });
+  try {
+    console.log(
+      `  GET /health at ${HEALTH_RATE} req/s, evenly paced, idle then with POST /predict/batch of ${fmt(BATCH_SIZE, 0)} distinct ids back to back (1 conn), feature cache off, ${d.responsiveRounds} rounds of ${d.responsive} s:`,
+    );
+    const rounds = await measureResponsiveness({
+      url: server.url,
+      seconds: d.responsive,
+      rounds: d.responsiveRounds,
+      batchRequests: batchRequests(ids, mulberry32(7)),
+    });
+    rounds.forEach((r, i) => console.log(`    ${describeRound(r, i)}`));
+    return rounds;
+  } finally {
+    await server.stop();
+  }
+}
+
 async function measureEngine(
   engine: Engine,
   data: { dir: string; ids: string[] },
@@ -474,12 +520,14 @@ async function measureEngine(
       const phases = await measureService(server, data.ids, d);
       const peakMemory = server.memory();
       exit = await stopped(server);
+      const responsive = await measureResponsive(env, data.ids, d);
       return {
         engine,
         setupSeconds,
         server: server.info,
         anchor,
         ...phases,
+        responsive,
         idleMemory,
         peakMemory,
         exit,
@@ -565,6 +613,13 @@ function goals(e: EngineResult): Goal[] {
       figure: `p50 ${fmt(b.latency.p50, 2)} · p99 ${fmt(b.latency.p99, 2)} ms; ${fmt(b.okPerSecond, 1)} req/s; ${errorsOf(b)}`,
       goal: "p50 ≤ 20 ms",
       met: b.latency.p50 <= 20 && b.errors === 0 && b.non2xx === 0,
+    },
+    {
+      engine,
+      measure: `GET /health while ${fmt(BATCH_SIZE, 0)}-id batches run back to back (feature cache off)`,
+      figure: summarizeRounds(e.responsive).figure,
+      goal: "p99 ≤ 20 ms (worst round)",
+      met: summarizeRounds(e.responsive).worstP99 <= 20,
     },
     {
       engine,
@@ -662,7 +717,7 @@ export async function run(args: string[]): Promise<void> {
         .map((l) => l.toFixed(2))
         .join(
           " ",
-        )}; ${what}, ${ids.length} user ids; service flags: ${serveExtraArgs.join(" ") || "defaults (feature cache 5 s)"}; phases${quick ? " (quick)" : ""}: warm-up ${d.warmup} s, saturation ${d.saturation} s, fixed rate ${d.fixedRate} s, evenly paced ${d.paced} s, batch ${d.batch} s`,
+        )}; ${what}, ${ids.length} user ids; service flags: ${serveExtraArgs.join(" ") || "defaults (feature cache 5 s)"}; phases${quick ? " (quick)" : ""}: warm-up ${d.warmup} s, saturation ${d.saturation} s, fixed rate ${d.fixedRate} s, evenly paced ${d.paced} s, batch ${d.batch} s, responsiveness ${d.responsiveRounds} × 2 × ${d.responsive} s`,
     );
     console.log(
       `autocannon's rate limit lets each connection send its share of a second back to back at the start of that second, so its ${fmt(FIXED_RATE, 0)} req/s phase is ${CONNECTIONS}-way bursts; the evenly paced phase sends one request every ${fmt(1000 / FIXED_RATE, 1)} ms (conn = peak in flight)`,

@@ -9,9 +9,9 @@ import { FEATURE_COLUMNS, FEATURE_VIEWS, getOnlineFeatures, openFeatureStore, ty
 import { createLocalRegistry, createMlflowClient, type Registry } from "@streamflow/registry-client";
 import { createPredictionService, type PredictionService } from "@streamflow/serving";
 import { createTestDatabase, labDataDir, labDataMissingReason, startMlflowServer, TEST_ENGINES, type MlflowServer, type TestDatabase } from "@streamflow/test-utils";
-import { SERVING_POOL } from "../src/serving.ts";
+import { SERVING_POOL, SERVING_REGISTRY } from "../src/serving.ts";
 import { runCli } from "./run-cli.ts";
-import { MALFORMED_REQUESTS, RAW_MALFORMED_REQUESTS, sendRaw } from "./malformed-requests.ts";
+import { ALLOWED_METHODS, MALFORMED_REQUESTS, RAW_MALFORMED_REQUESTS, sendRaw } from "./malformed-requests.ts";
 
 const VIEWS = FEATURE_VIEWS.map((v) => v.name);
 
@@ -158,19 +158,33 @@ describe.each(TEST_ENGINES)("streamflow serve on %s", (engine) => {
 
   it(`answers each of ${MALFORMED_REQUESTS.length + RAW_MALFORMED_REQUESTS.length} malformed requests with a 4xx and keeps serving`, async () => {
     expect(MALFORMED_REQUESTS.length + RAW_MALFORMED_REQUESTS.length).toBeGreaterThanOrEqual(30);
+    // Every answer is checked before any assertion, so one failure lists all the requests answered wrongly.
+    const answered: { name: string; status: number; error: unknown; message: string; allow?: string | undefined; bytes: number }[] = [];
+    const expected: typeof answered = [];
+    const errorOf = (body: string): { error: unknown; message: string } => {
+      try {
+        const parsed = JSON.parse(body) as { error?: unknown; message?: unknown };
+        return { error: parsed.error, message: typeof parsed.message };
+      } catch {
+        return { error: `not JSON: ${body.slice(0, 80)}`, message: "none" };
+      }
+    };
     for (const m of MALFORMED_REQUESTS) {
       const r = await service.app.inject({ method: m.method, url: m.url, payload: m.payload, headers: m.headers });
-      expect({ name: m.name, status: r.statusCode }).toEqual({ name: m.name, status: m.status });
-      expect(r.json<{ error: string }>().error, m.name).toBe(m.error);
       // An error report stays small whatever the body held.
-      expect(r.body.length, m.name).toBeLessThan(10_000);
+      answered.push({ name: m.name, status: r.statusCode, ...errorOf(r.body), allow: r.headers["allow"], bytes: Math.min(r.body.length, 10_000) });
+      expected.push({ name: m.name, status: m.status, error: m.error, message: "string", allow: m.status === 405 ? ALLOWED_METHODS[m.url] : undefined, bytes: Math.min(r.body.length, 9_999) });
     }
-    // What inject cannot send (broken HTTP framing) goes over a real socket.
+    // What inject cannot send (broken HTTP framing) goes over a real socket; the answer has the
+    // same {error, message} JSON body as every other error.
     const url = await service.listen({ port: 0 });
     for (const m of RAW_MALFORMED_REQUESTS) {
-      const status = await sendRaw(url, m.raw);
-      expect({ name: m.name, status: status >= 400 && status < 500 }).toEqual({ name: m.name, status: true });
+      const answer = await sendRaw(url, m.raw);
+      const json = /^application\/json/.test(answer.headers["content-type"] ?? "");
+      answered.push({ name: m.name, status: answer.status, ...(json ? errorOf(answer.body) : { error: `${answer.headers["content-type"] ?? "no"} content type`, message: "none" }), bytes: 0 });
+      expected.push({ name: m.name, status: m.status, error: m.error, message: "string", bytes: 0 });
     }
+    expect(answered).toEqual(expected);
     expect((await fetch(`${url}/health`)).status).toBe(200);
     const after = await fetch(`${url}/predict`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ user_id: ids[2] }) });
     expect(after.status).toBe(200);
@@ -383,6 +397,8 @@ describe("streamflow serve when the MLflow registry goes away", () => {
   let db: Database;
   let registry: Registry;
   let service: PredictionService;
+  /** As `streamflow serve` sets it up: its registry settings, polling every 300 ms. */
+  let polling: { registry: Registry; service: PredictionService };
   let userId: string;
 
   beforeAll(async () => {
@@ -400,21 +416,43 @@ describe("streamflow serve when the MLflow registry goes away", () => {
     // No retries: the test is about what the server does once the registry is gone, not how long it waits.
     registry = createMlflowClient({ trackingUri: mlflow.url, maxRetries: 0, timeoutMs: 2_000 });
     service = await createPredictionService({ db, registry, reloadIntervalMs: 0 });
+    const servingRegistry = createMlflowClient({ trackingUri: mlflow.url, ...SERVING_REGISTRY });
+    polling = { registry: servingRegistry, service: await createPredictionService({ db, registry: servingRegistry, reloadIntervalMs: 300 }) };
   });
 
   afterAll(async () => {
+    await polling?.service.close();
+    await polling?.registry.close();
     await service?.close();
     await db?.close();
     await registry?.close();
     await mlflow?.stop();
   });
 
-  it("keeps serving the model it has, and says so in /ready and /metrics", async () => {
+  it("keeps serving the model it has, says so in /ready and /metrics, and /ready follows each failed poll", async () => {
     const predict = () => service.app.inject({ method: "POST", url: "/predict", payload: JSON.stringify({ user_id: userId }), headers: { "content-type": "application/json" } });
     const before = await predict();
     expect(before.statusCode, before.body).toBe(200);
     expect(await service.reload()).toBe("unchanged");
+    const registryState = async () =>
+      (await polling.service.app.inject({ url: "/ready" })).json<{ registry: { reachable: boolean | null; last_check_at: string | null } }>().registry;
+    expect((await registryState()).reachable).toBe(true);
     await mlflow.stop();
+    // A server set up as `streamflow serve` does says the registry is unreachable from the first
+    // poll that fails: one poll interval (300 ms) plus a refused connection and its immediate
+    // retry. With the backoff of the CLI's other commands, it took over 4 s.
+    const stopped = Date.now();
+    let state = await registryState();
+    while (state.reachable !== false && Date.now() - stopped < 10_000) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      state = await registryState();
+    }
+    expect({ reachable: state.reachable, withinTwoSeconds: Date.now() - stopped < 2_000 }).toEqual({ reachable: false, withinTwoSeconds: true });
+    // And each failed poll refreshes it.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const later = await registryState();
+    expect(later.reachable).toBe(false);
+    expect(Date.parse(later.last_check_at!)).toBeGreaterThan(Date.parse(state.last_check_at!));
     expect(await service.reload()).toBe("failed");
     const during = await predict();
     expect(during.statusCode).toBe(200);

@@ -19,6 +19,7 @@ export {
 } from "./forest/random-forest.ts";
 export type {
   MaxFeatures,
+  PredictProbaInSlicesOptions,
   PredictProbaOptions,
   RandomForestJSON,
   RandomForestOptions,

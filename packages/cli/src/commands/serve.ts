@@ -1,7 +1,7 @@
 import type { CommandContext } from "../context.ts";
 import { withRegistry } from "../registry.ts";
 import { createPredictionService } from "@streamflow/serving";
-import { createServerLogger, resolveApiToken, SERVING_POOL, SERVING_REGISTRY, type LogLevel } from "../serving.ts";
+import { createServerLogger, resolveApiToken, SERVING_POOL, SERVING_REGISTRY, withJsonLogger, type LogLevel } from "../serving.ts";
 import { withFeatureStore } from "../store.ts";
 
 export interface ServeFlags {
@@ -15,9 +15,10 @@ export interface ServeFlags {
 }
 
 /** Runs the prediction service until SIGTERM/SIGINT, then drains in-flight requests and exits 0. */
-export async function runServe(ctx: CommandContext, flags: ServeFlags): Promise<void> {
-  const apiToken = resolveApiToken(ctx, flags.apiTokenEnv);
-  const logger = createServerLogger(ctx, ctx.config.verbose ? "debug" : flags.logLevel);
+export async function runServe(cliCtx: CommandContext, flags: ServeFlags): Promise<void> {
+  const apiToken = resolveApiToken(cliCtx, flags.apiTokenEnv);
+  const logger = createServerLogger(cliCtx, cliCtx.config.verbose ? "debug" : flags.logLevel);
+  const ctx = withJsonLogger(cliCtx, logger);
   if (apiToken === undefined && !["127.0.0.1", "localhost", "::1"].includes(flags.host)) {
     logger.warn(`listening on ${flags.host} without an API token: anyone who can reach it can read features; set ${flags.apiTokenEnv ?? "STREAMFLOW_API_TOKEN"}`);
   }

@@ -68,6 +68,39 @@ describe("streamflow serve (the built binary)", () => {
     expect(r.stderr).toContain("SF_TOKEN_THAT_IS_NOT_SET");
   });
 
+  it("exits 2 when the token variable is set but empty, instead of serving without auth", async () => {
+    for (const [args, env, name] of [
+      [[], { STREAMFLOW_API_TOKEN: "" }, "STREAMFLOW_API_TOKEN"],
+      [["--api-token-env", "SF_EMPTY_TOKEN"], { SF_EMPTY_TOKEN: "" }, "SF_EMPTY_TOKEN"],
+    ] as const) {
+      const r = await runCliProcess(["serve", "--port", "0", ...args], { cwd, env: { ...NO_DB, ...env } });
+      expect({ code: r.code, stderr: r.stderr }).toMatchObject({ code: 2, stderr: expect.stringContaining("set a non-empty token or unset the variable") });
+      expect(r.stderr).toContain(name);
+    }
+  });
+
+  it("writes only JSON lines on stderr while serving, the registry client's retry warnings included", async () => {
+    // A tracking server that refuses connections: the registry client warns before its retry.
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const port = (closed.address() as { port: number }).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const { server } = await serve([], { MLFLOW_TRACKING_URI: `http://127.0.0.1:${port}` });
+    server.child.kill("SIGTERM");
+    const done = await server.done;
+    expect(done.code, done.stderr).toBe(0);
+    const lines = done.stderr.split("\n").filter((l) => l.trim() !== "");
+    const notJson = lines.filter((l) => {
+      try {
+        return typeof JSON.parse(l) !== "object";
+      } catch {
+        return true;
+      }
+    });
+    expect(notJson).toEqual([]);
+    expect(lines.some((l) => l.includes("retry") && l.includes('"level":40'))).toBe(true);
+  });
+
   it("requires the token from STREAMFLOW_API_TOKEN when it is set, and never prints it", async () => {
     const token = "e2e-" + "k".repeat(32);
     const { server, url } = await serve(["--log-level", "debug"], { STREAMFLOW_API_TOKEN: token });

@@ -148,11 +148,38 @@ describe("RandomForestClassifier", () => {
           batch.forEach((row, r) => {
             expect(p[r]).toBe(forest.predictProbaOne(row, ci));
           });
+          // Sliced walks pause after every group of four trees here (sliceMs 0), and still sum alike.
+          const sliced = await forest.predictProbaInSlices(batch, { classIndex: ci, sliceMs: 0 });
+          expect(Array.from(sliced)).toEqual(Array.from(p));
         }
       }
     },
     60_000,
   );
+
+  it("walks a large batch in slices, letting other callbacks run between them", async () => {
+    const forest = await new RandomForestClassifier({ nEstimators: 13, maxDepth: 4, seed: 3 }).train(x, y, { jobs: 1 });
+    const rows = [...test.x, ...x].slice(0, 899);
+    let pauses = 0;
+    const pause = async (): Promise<void> => {
+      pauses++;
+      await new Promise((resolve) => setImmediate(resolve));
+    };
+    let otherWorkRan = false;
+    setImmediate(() => (otherWorkRan = true));
+    const out = new Float64Array(899);
+    const p = await forest.predictProbaInSlices(rows, { sliceMs: 0, pause, out });
+    expect(p).toBe(out);
+    // Two passes of 512 rows at most, each pausing after each of its 3 groups of four trees.
+    expect(pauses).toBe(6);
+    expect(otherWorkRan).toBe(true);
+    expect(Array.from(p)).toEqual(Array.from(forest.predictProba(rows)));
+    // With the default slice, a small forest finishes in one piece.
+    pauses = 0;
+    await forest.predictProbaInSlices(rows, { pause });
+    expect(pauses).toBe(0);
+    await expect(forest.predictProbaInSlices(rows, { out: new Float64Array(2) })).rejects.toThrow(/899 rows/);
+  });
 
   it("round-trips through JSON with identical predictions", async () => {
     const forest = await new RandomForestClassifier({

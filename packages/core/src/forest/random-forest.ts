@@ -3,11 +3,14 @@ import { z } from "zod";
 import { CoreError } from "../errors.ts";
 import { decodeTypedArray, encodeTypedArray } from "../internal/base64.ts";
 import type { ProgressListener } from "../logger.ts";
+import { toDenseMatrix, type MatrixInput } from "../matrix.ts";
 import {
-  toDenseMatrix,
-  type DenseMatrix,
-  type MatrixInput,
-} from "../matrix.ts";
+  BATCH_MIN_ROWS,
+  leafProba,
+  predictBatch,
+  predictBatchSteps,
+  type ForestTree,
+} from "./batch-predict.ts";
 import { binCode, binMatrix, MAX_BINS } from "./binning.ts";
 import { computeClassWeights } from "./class-weight.ts";
 import { buildTrees } from "./pool.ts";
@@ -54,6 +57,13 @@ export interface PredictProbaOptions {
   out?: Float64Array;
 }
 
+export interface PredictProbaInSlicesOptions extends PredictProbaOptions {
+  /** Longest stretch of forest work between two pauses, ms. @default 2 */
+  sliceMs?: number;
+  /** Called between slices; its promise is awaited. @default one turn of the event loop (setImmediate) */
+  pause?: () => Promise<void>;
+}
+
 /** Forest parameters with defaults filled in, as stored in the model. */
 export interface RandomForestParams {
   nEstimators: number;
@@ -65,16 +75,6 @@ export interface RandomForestParams {
   classWeight: "balanced" | null;
   seed: number;
   maxBins: number;
-}
-
-/** One tree ready for prediction; see TreeArrays for the node layout. */
-interface ForestTree {
-  readonly nodes: Int32Array;
-  /** Float32 view of `nodes`, to read two-class leaf probabilities. */
-  readonly nodesF32: Float32Array;
-  /** Leaf class probabilities for more than two classes (stride nClasses); empty otherwise. */
-  readonly leafValue: Float64Array;
-  readonly nClasses: number;
 }
 
 /** Trained state. Trees stay separate arrays: concatenating them would briefly double a large forest's memory. */
@@ -438,6 +438,38 @@ export class RandomForestClassifier {
     return out;
   }
 
+  /**
+   * predictProba in slices of about `sliceMs` of work with a pause between them, so that a large
+   * batch does not hold the event loop for its whole walk (a server keeps answering meanwhile).
+   * Bit-for-bit the values of predictProba and predictProbaOne. Rows are read during the call:
+   * do not change `x` before the promise settles.
+   */
+  async predictProbaInSlices(
+    x: MatrixInput,
+    options: PredictProbaInSlicesOptions = {},
+  ): Promise<Float64Array> {
+    const m = toDenseMatrix(x);
+    if (m.nRows < BATCH_MIN_ROWS) return this.predictProba(m, options);
+    const s = this.#trained();
+    this.#checkWidth(m.nCols);
+    const out = options.out ?? new Float64Array(m.nRows);
+    if (out.length < m.nRows)
+      throw invalid(
+        `out holds ${out.length} values, ${m.nRows} rows need as many`,
+      );
+    const ci = this.#classIndex(options.classIndex);
+    const sliceMs = options.sliceMs ?? 2;
+    const pause = options.pause ?? nextTurn;
+    const steps = predictBatchSteps(s, m, { ci, out });
+    let sliceEnd = performance.now() + sliceMs;
+    while (steps.next().done !== true) {
+      if (performance.now() < sliceEnd) continue;
+      await pause();
+      sliceEnd = performance.now() + sliceMs;
+    }
+    return out;
+  }
+
   /** Predicted label of every row: the most probable class (the first on a tie, like scikit-learn's argmax). */
   predict(x: MatrixInput): number[] {
     const m = toDenseMatrix(x);
@@ -600,170 +632,15 @@ export class RandomForestClassifier {
   }
 }
 
+/** Lets pending I/O callbacks run: setImmediate fires after the poll phase. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 function modelInvalid(message: string): CoreError {
   return new CoreError("MODEL_FORMAT_INVALID", message, {
     hint: "The model file is damaged or was not written by streamflow; train it again or restore it from the registry.",
   });
-}
-
-/**
- * From this many rows, predictProba walks the forest tree by tree (predictBatch) rather than row
- * by row. Measured on a 300-tree forest, the two cost about the same from 8 to 24 rows; beyond,
- * the tree walk wins more and more (1.2x at 64 rows, 1.4x at 1,000).
- */
-const BATCH_MIN_ROWS = 16;
-
-/**
- * Rows per pass of predictBatch: their bin codes and scratch sums stay in cache next to the tree
- * being walked, and memory stays bounded whatever the batch size (256–1024 measure the same).
- */
-const BATCH_CHUNK_ROWS = 512;
-
-/**
- * Tree-major prediction: encodes a chunk of rows once, then walks every row through one tree
- * before moving to the next, so each tree's nodes are read from memory once per chunk instead of
- * once per row. Sums in exactly the order of predictProbaOne (per group of four trees
- * `sum += ((pa + pb) + pc) + pd`, then the remaining trees one by one), so the results are
- * bit-for-bit the same.
- */
-function predictBatch(
-  s: ForestState,
-  m: DenseMatrix,
-  { ci, out }: { ci: number; out: Float64Array },
-): void {
-  const { trees, edges, nFeatures } = s;
-  const { data, nRows } = m;
-  const nTrees = trees.length;
-  const chunk = Math.min(nRows, BATCH_CHUNK_ROWS);
-  const codes = new Uint8Array(chunk * nFeatures);
-  const sum = new Float64Array(chunk);
-  const pa = new Float64Array(chunk);
-  const pb = new Float64Array(chunk);
-  const pc = new Float64Array(chunk);
-  const pd = new Float64Array(chunk);
-  for (let start = 0; start < nRows; start += chunk) {
-    const n = Math.min(chunk, nRows - start);
-    const base = start * nFeatures;
-    for (let r = 0, i = 0; r < n; r++) {
-      for (let f = 0; f < nFeatures; f++, i++)
-        codes[i] = binCode(edges[f] as Float64Array, data[base + i] as number);
-    }
-    const pass: BatchPass = { codes, nRows: n, nFeatures, ci };
-    sum.fill(0);
-    let t = 0;
-    for (; t + 4 <= nTrees; t += 4) {
-      leafProbas(trees[t] as ForestTree, pass, pa);
-      leafProbas(trees[t + 1] as ForestTree, pass, pb);
-      leafProbas(trees[t + 2] as ForestTree, pass, pc);
-      leafProbas(trees[t + 3] as ForestTree, pass, pd);
-      for (let r = 0; r < n; r++) {
-        sum[r] =
-          (sum[r] as number) +
-          ((pa[r] as number) +
-            (pb[r] as number) +
-            (pc[r] as number) +
-            (pd[r] as number));
-      }
-    }
-    for (; t < nTrees; t++) {
-      leafProbas(trees[t] as ForestTree, pass, pa);
-      for (let r = 0; r < n; r++)
-        sum[r] = (sum[r] as number) + (pa[r] as number);
-    }
-    for (let r = 0; r < n; r++) out[start + r] = (sum[r] as number) / nTrees;
-  }
-}
-
-/** A chunk of rows in predictBatch. */
-interface BatchPass {
-  /** Bin codes, row-major: (row r, feature f) at `r * nFeatures + f`. */
-  readonly codes: Uint8Array;
-  readonly nRows: number;
-  readonly nFeatures: number;
-  /** Class whose probability is wanted. */
-  readonly ci: number;
-}
-
-/** Writes to `dst[r]` the probability of class `ci` at the leaf that row r of the pass reaches in `tree`. */
-function leafProbas(
-  tree: ForestTree,
-  { codes, nRows, nFeatures, ci }: BatchPass,
-  dst: Float64Array,
-): void {
-  const nodes = tree.nodes;
-  const root = nodes[0] as number;
-  let r = 0;
-  let a0 = 0;
-  // Four rows walk in lockstep, as four trees do in predictProbaOne: their loads are independent,
-  // so the CPU overlaps them (about 1.9x faster than one row at a time). The walkers hold
-  // 2 × the node index (the offset of its split word), which saves a little per step.
-  for (; r + 4 <= nRows; r += 4, a0 += 4 * nFeatures) {
-    const a1 = a0 + nFeatures;
-    const a2 = a1 + nFeatures;
-    const a3 = a2 + nFeatures;
-    let wa = 0;
-    let wb = 0;
-    let wc = 0;
-    let wd = 0;
-    let sa = root;
-    let sb = root;
-    let sc = root;
-    let sd = root;
-    while ((sa & sb & sc & sd) >= 0) {
-      if (sa >= 0) {
-        wa =
-          ((nodes[wa + 1] as number) +
-            (((sa & 255) - (codes[a0 + (sa >> 8)] as number)) >>> 31)) <<
-          1;
-        sa = nodes[wa] as number;
-      }
-      if (sb >= 0) {
-        wb =
-          ((nodes[wb + 1] as number) +
-            (((sb & 255) - (codes[a1 + (sb >> 8)] as number)) >>> 31)) <<
-          1;
-        sb = nodes[wb] as number;
-      }
-      if (sc >= 0) {
-        wc =
-          ((nodes[wc + 1] as number) +
-            (((sc & 255) - (codes[a2 + (sc >> 8)] as number)) >>> 31)) <<
-          1;
-        sc = nodes[wc] as number;
-      }
-      if (sd >= 0) {
-        wd =
-          ((nodes[wd + 1] as number) +
-            (((sd & 255) - (codes[a3 + (sd >> 8)] as number)) >>> 31)) <<
-          1;
-        sd = nodes[wd] as number;
-      }
-    }
-    dst[r] = leafProba(tree, wa >> 1, ci);
-    dst[r + 1] = leafProba(tree, wb >> 1, ci);
-    dst[r + 2] = leafProba(tree, wc >> 1, ci);
-    dst[r + 3] = leafProba(tree, wd >> 1, ci);
-  }
-  for (; r < nRows; r++, a0 += nFeatures) {
-    let u = 0;
-    let split: number;
-    while ((split = nodes[2 * u] as number) >= 0) {
-      u =
-        (nodes[2 * u + 1] as number) +
-        (((split & 255) - (codes[a0 + (split >> 8)] as number)) >>> 31);
-    }
-    dst[r] = leafProba(tree, u, ci);
-  }
-}
-
-/** Probability of class `ci` at leaf u. */
-function leafProba(tree: ForestTree, u: number, ci: number): number {
-  const k = tree.nClasses;
-  if (k === 2) {
-    const p1 = tree.nodesF32[2 * u + 1] as number;
-    return ci === 1 ? p1 : 1 - p1;
-  }
-  return tree.leafValue[(tree.nodes[2 * u + 1] as number) * k + ci] as number;
 }
 
 function toForestTree(
