@@ -74,7 +74,8 @@ describe("streamflow serve (the built binary)", () => {
       [["--api-token-env", "SF_EMPTY_TOKEN"], { SF_EMPTY_TOKEN: "" }, "SF_EMPTY_TOKEN"],
     ] as const) {
       const r = await runCliProcess(["serve", "--port", "0", ...args], { cwd, env: { ...NO_DB, ...env } });
-      expect({ code: r.code, stderr: r.stderr }).toMatchObject({ code: 2, stderr: expect.stringContaining("set a non-empty token or unset the variable") });
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain("set a non-empty token or unset the variable");
       expect(r.stderr).toContain(name);
     }
   });
