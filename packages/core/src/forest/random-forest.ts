@@ -407,6 +407,19 @@ export class RandomForestClassifier {
     return sum / nTrees;
   }
 
+  /** The checked matrix, trained state, output array and class index of a predictProba call. */
+  #batchInput(x: MatrixInput, options: PredictProbaOptions) {
+    const m = toDenseMatrix(x);
+    const s = this.#trained();
+    this.#checkWidth(m.nCols);
+    const out = options.out ?? new Float64Array(m.nRows);
+    if (out.length < m.nRows)
+      throw invalid(
+        `out holds ${out.length} values, ${m.nRows} rows need as many`,
+      );
+    return { m, s, out, ci: this.#classIndex(options.classIndex) };
+  }
+
   /**
    * Probability of class `classIndex` (default: the last class) for every row, in a Float64Array;
    * bit-for-bit what predictProbaOne gives for each row. From 16 rows on, the forest is walked
@@ -416,15 +429,7 @@ export class RandomForestClassifier {
     x: MatrixInput,
     options: PredictProbaOptions = {},
   ): Float64Array {
-    const m = toDenseMatrix(x);
-    const s = this.#trained();
-    this.#checkWidth(m.nCols);
-    const out = options.out ?? new Float64Array(m.nRows);
-    if (out.length < m.nRows)
-      throw invalid(
-        `out holds ${out.length} values, ${m.nRows} rows need as many`,
-      );
-    const ci = this.#classIndex(options.classIndex);
+    const { m, s, out, ci } = this.#batchInput(x, options);
     if (m.nRows < BATCH_MIN_ROWS) {
       for (let r = 0; r < m.nRows; r++) {
         out[r] = this.predictProbaOne(
@@ -448,16 +453,9 @@ export class RandomForestClassifier {
     x: MatrixInput,
     options: PredictProbaInSlicesOptions = {},
   ): Promise<Float64Array> {
-    const m = toDenseMatrix(x);
-    if (m.nRows < BATCH_MIN_ROWS) return this.predictProba(m, options);
-    const s = this.#trained();
-    this.#checkWidth(m.nCols);
-    const out = options.out ?? new Float64Array(m.nRows);
-    if (out.length < m.nRows)
-      throw invalid(
-        `out holds ${out.length} values, ${m.nRows} rows need as many`,
-      );
-    const ci = this.#classIndex(options.classIndex);
+    const { m, s, out, ci } = this.#batchInput(x, options);
+    if (m.nRows < BATCH_MIN_ROWS)
+      return this.predictProba(m, { ...options, out });
     const sliceMs = options.sliceMs ?? 2;
     const pause = options.pause ?? nextTurn;
     const steps = predictBatchSteps(s, m, { ci, out });
