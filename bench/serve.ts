@@ -15,7 +15,8 @@
  * Writes bench/out/serve.json.
  *
  * Flags: --quick (3 s phases, a smoke run), --engine=postgres|pglite (default both),
- * --cache-ttl-s=N (the service's --feature-cache-ttl-s; 0 reads the database on every request).
+ * --cache-ttl-s=N (the service's --feature-cache-ttl-s; 0 reads the database on every request),
+ * --cli=PATH (another build's packages/cli/dist/bin.mjs, to compare commits on the same machine).
  */
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -46,7 +47,8 @@ import {
 } from "./serve-process.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const CLI = join(ROOT, "packages/cli/dist/bin.mjs");
+/** The CLI that sets up and serves; `--cli=PATH` measures another build (an older commit's, say). */
+let CLI = join(ROOT, "packages/cli/dist/bin.mjs");
 const HELLO = join(ROOT, "bench/serve-hello.ts");
 const ADMIN_URL =
   process.env["STREAMFLOW_TEST_DATABASE_URL"] ??
@@ -444,7 +446,19 @@ async function measureResponsive(
 ): Promise<ResponsivenessRound[]> {
   const server = await startServer({
     name: "streamflow serve (feature cache off)",
-    args: [CLI, "serve", "--port", "0", "--json", "--reload-interval-s", "0", "--log-level", "warn", "--feature-cache-ttl-s", "0"],
+    args: [
+      CLI,
+      "serve",
+      "--port",
+      "0",
+      "--json",
+      "--reload-interval-s",
+      "0",
+      "--log-level",
+      "warn",
+      "--feature-cache-ttl-s",
+      "0",
+    ],
     env,
   });
   try {
@@ -691,8 +705,15 @@ function revision(): string {
 let serveExtraArgs: string[] = [];
 
 export async function run(args: string[]): Promise<void> {
-  const cacheTtl = args.find((a) => a.startsWith("--cache-ttl-s="))?.slice("--cache-ttl-s=".length);
-  serveExtraArgs = cacheTtl === undefined ? [] : ["--feature-cache-ttl-s", cacheTtl];
+  const cacheTtl = args
+    .find((a) => a.startsWith("--cache-ttl-s="))
+    ?.slice("--cache-ttl-s=".length);
+  serveExtraArgs =
+    cacheTtl === undefined ? [] : ["--feature-cache-ttl-s", cacheTtl];
+  const cliArg = args
+    .find((a) => a.startsWith("--cli="))
+    ?.slice("--cli=".length);
+  if (cliArg !== undefined) CLI = cliArg;
   if (!existsSync(CLI)) throw new Error(`${CLI} missing: pnpm build first`);
   const quick = args.includes("--quick");
   const engineArg = args
@@ -713,7 +734,7 @@ export async function run(args: string[]): Promise<void> {
     const { dir, what } = await dataDir(work);
     const ids = await userIds(dir);
     console.log(
-      `${revision()}; cores: ${availableParallelism()}; load average ${loadavg()
+      `${cliArg === undefined ? revision() : `CLI ${CLI}`}; cores: ${availableParallelism()}; load average ${loadavg()
         .map((l) => l.toFixed(2))
         .join(
           " ",
