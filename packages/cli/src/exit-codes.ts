@@ -1,5 +1,6 @@
 import type { CoreErrorCode } from "@streamflow/core";
 import type { FeaturesErrorCode } from "@streamflow/features";
+import type { LifecycleErrorCode } from "@streamflow/lifecycle";
 import type { RegistryErrorCode } from "@streamflow/registry-client";
 import type { ServingErrorCode } from "@streamflow/serving";
 
@@ -24,7 +25,7 @@ export const CLI_ERROR_CODES = {
 } as const;
 export type CliErrorCode = keyof typeof CLI_ERROR_CODES;
 
-export type ErrorCode = CoreErrorCode | FeaturesErrorCode | RegistryErrorCode | ServingErrorCode | CliErrorCode;
+export type ErrorCode = CoreErrorCode | FeaturesErrorCode | LifecycleErrorCode | RegistryErrorCode | ServingErrorCode | CliErrorCode;
 
 // A Record over the union: a new library code fails typecheck here until it has an exit code.
 export const EXIT_CODE: Record<ErrorCode, ExitCode> = {

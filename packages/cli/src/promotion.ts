@@ -1,7 +1,4 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { evaluateBinary, parseModel, rowsFromColumns, stratifiedSplit, type StreamflowModel } from "@streamflow/core";
+import { evaluateBinary, rowsFromColumns, stratifiedSplit, type StreamflowModel } from "@streamflow/core";
 import { loadDataset } from "@streamflow/features";
 import { RegistryError, isRegistryError, type ModelStage, type ModelVersion, type Registry } from "@streamflow/registry-client";
 import type { CommandContext } from "./context.ts";
@@ -9,17 +6,6 @@ import { withFeatureStore } from "./store.ts";
 
 export const PROMOTION_METRICS = ["auc", "f1", "accuracy", "precision", "recall"] as const;
 export type PromotionMetric = (typeof PROMOTION_METRICS)[number];
-
-/** Downloads a registered version's model folder and reads its model file. */
-export async function loadRegisteredModel(registry: Registry, version: ModelVersion): Promise<StreamflowModel> {
-  const dir = await mkdtemp(join(tmpdir(), "streamflow-model-"));
-  try {
-    const { localPath } = await registry.downloadModel(`models:/${version.name}/${version.version}`, dir);
-    return parseModel(await readFile(join(localPath, "model.json"), "utf8"));
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
 
 /**
  * The lab's comparison, done fairly: both models scored on the candidate's own validation rows

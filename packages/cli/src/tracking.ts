@@ -1,15 +1,14 @@
 import { execFile } from "node:child_process";
-import { randomUUID } from "node:crypto";
-import { copyFile, mkdir, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { MODEL_FORMAT, MODEL_FORMAT_VERSION, TOOLKIT_VERSION } from "@streamflow/core";
-import { FEATURE_COLUMNS, type ColumnType } from "@streamflow/features";
+import { TOOLKIT_VERSION } from "@streamflow/core";
+import { FEATURE_COLUMNS } from "@streamflow/features";
+import { MODEL_ARTIFACT_PATH, MODEL_FILE, MODEL_SHA256_TAG, writeModelDirectory } from "@streamflow/lifecycle";
 import { ATTEMPT_ID_TAG, RegistryError, isRegistryError, newAttemptId, type ModelVersion, type Registry, type Run } from "@streamflow/registry-client";
 import type { CommandContext } from "./context.ts";
 import { pendingRunStore, trackingServer } from "./registry.ts";
 import type { TrainingOutcome } from "./training.ts";
-import { MODEL_SHA256_TAG } from "@streamflow/serving";
 
 /** What MLflow knows of a tracked training: where to find the run and the registered version. */
 export interface TrackedRun {
@@ -18,40 +17,6 @@ export interface TrackedRun {
   modelName: string;
   modelVersion: string;
   trackingUri: string;
-}
-
-const MLFLOW_TYPE: Record<ColumnType, string> = { integer: "long", double: "double", boolean: "boolean", text: "string", date: "datetime" };
-
-/** MLflow's `YYYY-MM-DD HH:MM:SS.ffffff` (UTC). */
-function mlflowTime(date: Date): string {
-  return date.toISOString().replace("T", " ").replace("Z", "000");
-}
-
-/** The MLmodel file, so MLflow's UI and clients see a model with our flavour and a 14-input signature. */
-function mlmodelYaml(runId: string, created: string): { text: string; flavors: Record<string, unknown> } {
-  const inputs = FEATURE_COLUMNS.map((c) => ({ type: MLFLOW_TYPE[c.type], name: c.name, required: !c.nullable }));
-  const flavors = {
-    streamflow: { model_file: "model.json", format: MODEL_FORMAT, format_version: MODEL_FORMAT_VERSION, toolkit_version: TOOLKIT_VERSION },
-  };
-  // JSON strings are valid YAML scalars; MLflow itself stores the signature as JSON text.
-  const text = [
-    "artifact_path: model",
-    "flavors:",
-    "  streamflow:",
-    `    format: ${MODEL_FORMAT}`,
-    `    format_version: ${MODEL_FORMAT_VERSION}`,
-    "    model_file: model.json",
-    `    toolkit_version: ${JSON.stringify(TOOLKIT_VERSION)}`,
-    `model_uuid: ${randomUUID().replace(/-/g, "")}`,
-    `run_id: ${runId}`,
-    "signature:",
-    `  inputs: ${JSON.stringify(JSON.stringify(inputs))}`,
-    `  outputs: ${JSON.stringify(JSON.stringify([{ type: "long", name: "prediction", required: true }]))}`,
-    "  params: null",
-    `utc_time_created: '${created}'`,
-    "",
-  ].join("\n");
-  return { text, flavors };
 }
 
 async function gitCommit(cwd: string): Promise<string | undefined> {
@@ -142,7 +107,7 @@ export async function trackTraining(
   let version: ModelVersion;
   try {
     await registry.getOrCreateRegisteredModel(modelName);
-    version = await registry.getOrCreateModelVersion({ name: modelName, source: `${run.info.artifactUri}/model`, runId });
+    version = await registry.getOrCreateModelVersion({ name: modelName, source: `${run.info.artifactUri}/${MODEL_ARTIFACT_PATH}`, runId });
   } catch (error) {
     if (!isRegistryError(error)) throw error;
     // The run is FINISHED and complete either way; only the registration is in doubt (a lost answer may have done it).
@@ -173,15 +138,17 @@ async function logOutcome(registry: Registry, runId: string, outcome: TrainingOu
       "streamflow.toolkit_version": TOOLKIT_VERSION,
     },
   });
-  const created = mlflowTime(new Date());
-  const modelDir = join(outcome.outDir, "model");
-  await mkdir(modelDir, { recursive: true });
-  const mlmodel = mlmodelYaml(runId, created);
-  await writeFile(join(modelDir, "MLmodel"), mlmodel.text);
-  await copyFile(join(outcome.outDir, "model.json"), join(modelDir, "model.json"));
-  await registry.logArtifacts({ runId, localDir: modelDir, artifactPath: "model" });
-  for (const file of outcome.files.filter((f) => f !== "model.json")) {
+  const modelDir = join(outcome.outDir, MODEL_ARTIFACT_PATH);
+  const written = await writeModelDirectory({
+    dir: modelDir,
+    runId,
+    modelText: await readFile(join(outcome.outDir, MODEL_FILE), "utf8"),
+    columns: FEATURE_COLUMNS,
+    createdAt: new Date(),
+  });
+  await registry.logArtifacts({ runId, localDir: modelDir, artifactPath: MODEL_ARTIFACT_PATH });
+  for (const file of outcome.files.filter((f) => f !== MODEL_FILE)) {
     await registry.logArtifact({ runId, localPath: join(outcome.outDir, file) });
   }
-  await registry.recordLoggedModel(runId, { artifact_path: "model", flavors: mlmodel.flavors, utc_time_created: created, run_id: runId });
+  await registry.recordLoggedModel(runId, { artifact_path: MODEL_ARTIFACT_PATH, flavors: written.flavors, utc_time_created: written.utcTimeCreated, run_id: runId });
 }

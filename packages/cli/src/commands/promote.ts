@@ -1,7 +1,8 @@
 import type { ModelStage, ModelVersion } from "@streamflow/registry-client";
 import type { CommandContext } from "../context.ts";
 import { CliError } from "../errors.ts";
-import { currentHolder, loadRegisteredModel, newestFinishedVersion, scoreOnCandidateData, type PromotionMetric } from "../promotion.ts";
+import { loadVerifiedModel } from "@streamflow/lifecycle";
+import { currentHolder, newestFinishedVersion, scoreOnCandidateData, type PromotionMetric } from "../promotion.ts";
 import { withRegistry } from "../registry.ts";
 
 export interface PromoteFlags {
@@ -47,8 +48,9 @@ export async function runPromote(ctx: CommandContext, flags: PromoteFlags): Prom
     const holder = await currentHolder(registry, { name: flags.modelName, stage: flags.stage, alias: flags.alias });
     let comparison: { candidate: number; current: number } | undefined;
     if (flags.ifBetter && holder !== undefined && holder.version !== candidate.version) {
-      const [cand, cur] = await Promise.all([loadRegisteredModel(registry, candidate), loadRegisteredModel(registry, holder)]);
-      comparison = await scoreOnCandidateData(ctx, { candidate: cand, current: cur, metric: flags.metric });
+      // Both are verified: a tampered artifact must not win (or lose) a comparison.
+      const [cand, cur] = await Promise.all([loadVerifiedModel({ registry, version: candidate }), loadVerifiedModel({ registry, version: holder })]);
+      comparison = await scoreOnCandidateData(ctx, { candidate: cand.model, current: cur.model, metric: flags.metric });
     }
     const refused = comparison !== undefined && !(comparison.candidate > comparison.current + flags.minDelta);
     const changes: { what: string; from: string | null; to: string }[] = [];

@@ -9,7 +9,7 @@ import { isDatabaseUnavailable, type DatabaseHealth } from "./database-health.ts
 import { FeatureLoader } from "./feature-loader.ts";
 import type { CachedFeatures, FeatureCache } from "./feature-cache.ts";
 import type { ServingMetrics } from "./metrics.ts";
-import type { LoadedModel, ModelRef } from "./model-loader.ts";
+import type { LoadedModel, ModelRef } from "./loaded-model.ts";
 import type { ModelManager } from "./model-manager.ts";
 import {
   batchBodySchema,

@@ -1,0 +1,15 @@
+/** Lifecycle errors: the closed code table the CLI maps to exit codes, and the error class. */
+export { LIFECYCLE_ERROR_CODES, LifecycleError } from "./errors.ts";
+export type { LifecycleErrorCode } from "./errors.ts";
+
+/** The model artifact contract: files of a version's `model/` folder and the checksum tag on its run. */
+export { MODEL_ARTIFACT_PATH, MODEL_FILE, MODEL_SHA256_TAG, sha256Hex, writeModelDirectory } from "./model-artifact.ts";
+export type { ModelDirectory, WriteModelDirectoryOptions } from "./model-artifact.ts";
+
+/** Registered-model URIs and what they point at now. */
+export { describeTarget, parseModelTarget, resolveTarget } from "./model-target.ts";
+export type { ModelTarget } from "./model-target.ts";
+
+/** The one verified loader, and the check of a model against a feature store's columns. */
+export { checkModelAgainstStore, loadVerifiedModel, modelFeatures } from "./verified-model.ts";
+export type { StoreColumn, VerifiedModel } from "./verified-model.ts";
