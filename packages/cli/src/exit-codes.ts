@@ -20,8 +20,6 @@ export const CLI_ERROR_CODES = {
   USAGE: "USAGE",
   CONFIG_INVALID: "CONFIG_INVALID",
   CHECK_FAILED: "CHECK_FAILED",
-  /** A model, version or run named on the command line is not in the registry. */
-  NOT_FOUND: "NOT_FOUND",
 } as const;
 export type CliErrorCode = keyof typeof CLI_ERROR_CODES;
 
@@ -54,12 +52,12 @@ export const EXIT_CODE: Record<ErrorCode, ExitCode> = {
   // A model that fails its checksum or does not fit the store is bad data, like a corrupt model file.
   MODEL_INTEGRITY: EXIT.DATA_INVALID,
   MODEL_SCHEMA_MISMATCH: EXIT.DATA_INVALID,
+  PROMOTION_TARGET_MISSING: EXIT.USAGE,
   // Port taken or not permitted: the operator picks another --host/--port.
   LISTEN_FAILED: EXIT.USAGE,
   USAGE: EXIT.USAGE,
   CONFIG_INVALID: EXIT.USAGE,
   CHECK_FAILED: EXIT.CHECK_FAILED,
-  NOT_FOUND: EXIT.DATA_INVALID,
 };
 
 export function exitCodeFor(code: string): ExitCode {

@@ -1,4 +1,5 @@
 import { Command, Option } from "commander";
+import { PROMOTION_METRICS } from "@streamflow/lifecycle";
 import { EXIT_CODES_HELP } from "./exit-codes.ts";
 import {
   parseDay,
@@ -134,7 +135,7 @@ export function buildProgram(dispatch: Dispatch, version: string): Command {
       .option("--alias <name>", "target alias (e.g. champion)")
       .option("--archive-existing", "archive the versions now in the target stage")
       .option("--if-better", "promote only if the candidate beats the current holder by more than --min-delta (exit 5 otherwise)")
-      .addOption(new Option("--metric <name>", "metric compared by --if-better").choices(["auc", "f1", "accuracy", "precision", "recall"]).default("auc"))
+      .addOption(new Option("--metric <name>", "metric compared by --if-better").choices(PROMOTION_METRICS).default("auc"))
       .option("--min-delta <x>", "margin the candidate must exceed", parseShare, 0.01)
       .addHelpText(
         "after",

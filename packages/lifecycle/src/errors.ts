@@ -9,6 +9,8 @@ export const LIFECYCLE_ERROR_CODES = {
   MODEL_INTEGRITY: "MODEL_INTEGRITY",
   /** The model needs a feature the store does not have, or has with another type. */
   MODEL_SCHEMA_MISMATCH: "MODEL_SCHEMA_MISMATCH",
+  /** A promotion that names neither a stage nor an alias. */
+  PROMOTION_TARGET_MISSING: "PROMOTION_TARGET_MISSING",
 } as const;
 export type LifecycleErrorCode = keyof typeof LIFECYCLE_ERROR_CODES;
 

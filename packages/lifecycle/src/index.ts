@@ -13,3 +13,13 @@ export type { ModelTarget } from "./model-target.ts";
 /** The one verified loader, and the check of a model against a feature store's columns. */
 export { checkModelAgainstStore, loadVerifiedModel, modelFeatures } from "./verified-model.ts";
 export type { StoreColumn, VerifiedModel } from "./verified-model.ts";
+
+/** Training on the feature store, and the tracked, registered run around it. */
+export { trainOnStore, trainingRunName } from "./training.ts";
+export type { TrainingOutcome, TrainingRecipe, TrainOnStoreOptions } from "./training.ts";
+export { trainAndRegister } from "./registration.ts";
+export type { PendingRunJournal, RegisteredRun, TrainAndRegisterOptions, TrainAndRegisterResult } from "./registration.ts";
+
+/** Promotion to a stage or alias, optionally only when the candidate is better on its own validation rows. */
+export { compareOnCandidateData, currentHolder, newestFinishedVersion, promote, PROMOTION_METRICS } from "./promotion.ts";
+export type { CandidateSpec, Comparison, PromoteOptions, PromotionMetric, PromotionResult } from "./promotion.ts";

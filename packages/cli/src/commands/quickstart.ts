@@ -12,8 +12,7 @@ import type { CommandContext } from "../context.ts";
 import { withFeatureStore } from "../store.ts";
 import { CliError } from "../errors.ts";
 import { withRegistry } from "../registry.ts";
-import { trackTraining } from "../tracking.ts";
-import { runName, runTraining } from "../training.ts";
+import { trainAndRegisterFromCli } from "../tracking.ts";
 import { createPredictionService } from "@streamflow/serving";
 import { createServerLogger, SERVING_POOL } from "../serving.ts";
 
@@ -82,30 +81,33 @@ export async function runQuickstart(
   step(
     `training the churn model as of ${day(FIRST_AS_OF)} (300 trees), registering it and promoting it to Production`,
   );
-  const { training, tracked } = await withRegistry(ctx, async (registry) => {
-    const { outcome, tracked } = await trackTraining(ctx, {
-      registry,
-      experiment: "streamflow",
-      modelName: MODEL_NAME,
-      runName: runName(FIRST_AS_OF, undefined),
-      train: () =>
-        runTraining(ctx, {
+  const { training, tracked } = await withFeatureStore(ctx, (db) =>
+    withRegistry(ctx, async (registry) => {
+      const { training, registered } = await trainAndRegisterFromCli(
+        ctx,
+        { db, registry },
+        {
           asOf: FIRST_AS_OF,
-          nEstimators: LAB_FOREST_OPTIONS.nEstimators ?? 300,
-          maxFeatures: LAB_FOREST_OPTIONS.maxFeatures ?? "sqrt",
-          classWeight: "balanced",
-          seed: flags.seed,
-          testSize: 0.25,
-        }),
-    });
-    await registry.transitionModelVersionStage({
-      name: MODEL_NAME,
-      version: tracked.modelVersion,
-      stage: "Production",
-      archiveExistingVersions: true,
-    });
-    return { training: outcome, tracked };
-  });
+          recipe: {
+            nEstimators: LAB_FOREST_OPTIONS.nEstimators ?? 300,
+            maxFeatures: LAB_FOREST_OPTIONS.maxFeatures ?? "sqrt",
+            classWeight: "balanced",
+            seed: flags.seed,
+            testSize: 0.25,
+          },
+          experiment: "streamflow",
+          modelName: MODEL_NAME,
+        },
+      );
+      await registry.transitionModelVersionStage({
+        name: MODEL_NAME,
+        version: registered.modelVersion,
+        stage: "Production",
+        archiveExistingVersions: true,
+      });
+      return { training, tracked: registered };
+    }),
+  );
   step(`starting the prediction service and asking it for a sample prediction`);
   const sampleUser = await firstUserId(
     join(data.outDir, data.months[data.months.length - 1]!.dir, "users.csv"),
