@@ -119,6 +119,7 @@ export function buildProgram(dispatch: Dispatch, version: string): Command {
       .description("Generate a small dataset, ingest two months, build a training set, materialize and check the online store, train, register and promote the model, and serve a sample prediction")
       .option("--users <n>", "synthetic users", parsePositiveInt, 5_000)
       .option("--seed <n>", "random seed", parseNonNegativeInt, 42)
+      .option("--n-estimators <n>", "trees in the forest (the lab's recipe: 300; fewer for a faster demo)", parsePositiveInt, 300)
       .option("--serve", "keep the prediction service running at the end (Ctrl-C stops it)")
       .option("--port <n>", "port of the service with --serve", parsePort, 8000),
   ).action(act(async () => (await import("./commands/quickstart.ts")).runQuickstart));

@@ -23,3 +23,7 @@ export type { PendingRunJournal, RegisteredRun, TrainAndRegisterOptions, TrainAn
 /** Promotion to a stage or alias, optionally only when the candidate is better on its own validation rows. */
 export { compareOnCandidateData, currentHolder, newestFinishedVersion, promote, PROMOTION_METRICS } from "./promotion.ts";
 export type { CandidateSpec, Comparison, PromoteOptions, PromotionMetric, PromotionResult } from "./promotion.ts";
+
+/** The forward path on synthetic data, end to end: what `streamflow quickstart` runs before it serves. */
+export { quickstart } from "./quickstart.ts";
+export type { QuickstartOptions, QuickstartResult } from "./quickstart.ts";
