@@ -308,3 +308,65 @@ describe.each(TEST_ENGINES)("predictions tables on %s", (engine) => {
     });
   });
 });
+
+describe("predictions on postgres, concurrently", () => {
+  it("let shards score in parallel transactions, and their reruns write nothing", async () => {
+    await withStore("postgres", async (db, dir) => {
+      const users = Array.from({ length: 300 }, (_, i) => ({ id: `p${i}` }));
+      await ingestMonth({
+        db,
+        monthDir: await writeMonth(dir, monthFixture(users)),
+        asOf: day("2024-01-31"),
+      });
+      const runShards = () =>
+        Promise.all(
+          [0, 1, 2].map(async (index) => {
+            let written = 0;
+            await readScoringRows({
+              db,
+              asOf: day("2024-01-31"),
+              shard: { index, count: 3 },
+              chunkRows: 40,
+              async onChunk(chunk, tx) {
+                const pChurn = new Float64Array(chunk.userIds.length).fill(
+                  index / 4,
+                );
+                const labels = new Uint8Array(chunk.userIds.length);
+                written += (
+                  await writePredictions({
+                    ...scoring(tx, "2024-01-31"),
+                    userIds: chunk.userIds,
+                    pChurn,
+                    labels,
+                  })
+                ).written;
+              },
+            });
+            return written;
+          }),
+        );
+      const first = await runShards();
+      expect(first.reduce((a, b) => a + b, 0)).toBe(300);
+      expect(first.every((n) => n > 0)).toBe(true);
+      expect(await runShards()).toEqual([0, 0, 0]);
+      expect(
+        await countPredictions({ db, asOf: day("2024-01-31"), model: MODEL }),
+      ).toBe(300);
+    });
+  });
+
+  it("let two workers prepare the same new table at once: one creates it", async () => {
+    await withStore("postgres", async (db) => {
+      const results = await Promise.all(
+        [1, 2, 3].map(() =>
+          preparePredictionsTable({ db, table: "churn_scores_race" }),
+        ),
+      );
+      expect(results.map((r) => r.created).sort()).toEqual([
+        false,
+        false,
+        true,
+      ]);
+    });
+  });
+});
