@@ -38,6 +38,7 @@ export const EXIT_CODE: Record<ErrorCode, ExitCode> = {
   SNAPSHOT_CONFLICT: EXIT.DATA_INVALID,
   NO_DATA_AS_OF: EXIT.DATA_INVALID,
   OUTPUT_INVALID: EXIT.USAGE,
+  SHARD_INVALID: EXIT.USAGE,
   REGISTRY_UNAVAILABLE: EXIT.UNAVAILABLE,
   // Wrong credentials are configuration: retrying will not help.
   REGISTRY_AUTH: EXIT.USAGE,

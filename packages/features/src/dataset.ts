@@ -4,10 +4,11 @@ import { rename, rm, stat } from "node:fs/promises";
 import { dirname, extname, resolve } from "node:path";
 import { once } from "node:events";
 import type { Logger, ProgressListener } from "@streamflow/core";
-import { CoreError, SILENT_LOGGER } from "@streamflow/core";
+import { SILENT_LOGGER } from "@streamflow/core";
 import { FeaturesError } from "./errors.ts";
 import type { Database, SqlExecutor } from "./internal/db.ts";
 import { formatDate, parseDateOption } from "./internal/dates.ts";
+import { noDataAsOf, pointInTimeSql, resolveTtl, viewHasDataAsOf, type ResolvedTtl, type TtlOverrides } from "./internal/point-in-time.ts";
 import { FEATURE_COLUMNS, FEATURE_VIEWS, LABEL_SNAPSHOT, type ColumnType } from "./schema.ts";
 
 /** A feature value as it leaves the store: NULL stays null, booleans stay booleans. */
@@ -24,7 +25,7 @@ export interface DatasetOptions {
    * minus the ttl is not used (the view's features come back NULL for that user).
    * @default each view's `ttlDays` (none for the lab's views)
    */
-  ttlDays?: Readonly<Record<string, number | undefined>> | undefined;
+  ttlDays?: TtlOverrides | undefined;
   onProgress?: ProgressListener;
   logger?: Logger;
 }
@@ -70,27 +71,15 @@ export interface BuildDatasetResult {
 const FETCH_ROWS = 20_000;
 const OUTPUT_COLUMNS = ["user_id", ...FEATURE_COLUMNS.map((c) => c.name), LABEL_SNAPSHOT.column.name];
 
-/**
- * The point-in-time join: one row per user with a label snapshot <= labelAsOf (the latest one),
- * and per view the latest snapshot <= asOf (and within the view's ttl). Each view is one index
- * probe per user on (user_id, as_of), so the cost does not grow with the history's length.
- * Ordering uses the C collation so PGlite and any server order (and fingerprint) rows alike.
- */
-function datasetSql(ttlDays: DatasetOptions["ttlDays"]): string {
-  const selects = FEATURE_VIEWS.flatMap((v, i) => v.features.map((f) => `v${i}.${f.name}`));
-  const laterals = FEATURE_VIEWS.map((v, i) => {
-    const days = ttlDays !== undefined && Object.hasOwn(ttlDays, v.name) ? ttlDays[v.name] : v.ttlDays;
-    const ttl = days === undefined ? "" : ` AND s.as_of >= $1::date - ${Math.floor(days)}`;
-    return `LEFT JOIN LATERAL (
-      SELECT ${v.features.map((f) => f.name).join(", ")} FROM ${v.snapshotTable} s
-      WHERE s.user_id = l.user_id AND s.as_of <= $1::date${ttl}
-      ORDER BY s.as_of DESC LIMIT 1) v${i} ON true`;
+/** One row per user with a label snapshot <= labelAsOf (the latest one), its label carried through. */
+function datasetSql(asOf: string, labelAsOf: string, ttl: ResolvedTtl): string {
+  return pointInTimeSql({
+    asOf,
+    ttl,
+    users: `SELECT DISTINCT ON (user_id) user_id, churn_label FROM ${LABEL_SNAPSHOT.snapshotTable}
+          WHERE as_of <= '${labelAsOf}'::date ORDER BY user_id, as_of DESC`,
+    carry: [LABEL_SNAPSHOT.column.name],
   });
-  return `SELECT l.user_id, ${selects.join(", ")}, l.churn_label
-    FROM (SELECT DISTINCT ON (user_id) user_id, churn_label FROM ${LABEL_SNAPSHOT.snapshotTable}
-          WHERE as_of <= $2::date ORDER BY user_id, as_of DESC) l
-    ${laterals.join("\n    ")}
-    ORDER BY l.user_id COLLATE "C"`;
 }
 
 function csvText(value: string): string {
@@ -105,29 +94,16 @@ function csvCell(value: unknown): string {
 }
 
 async function checkCoverage(db: SqlExecutor, asOf: string, labelAsOf: string): Promise<void> {
-  const available = await db.query<{ as_of: string }>("SELECT as_of::text AS as_of FROM ingestions ORDER BY as_of");
-  const dates = available.map((r) => r.as_of);
-  const hint =
-    dates.length === 0
-      ? "Nothing has been ingested yet: run `streamflow ingest --month-dir DIR --as-of YYYY-MM-DD` first."
-      : `Ingested as_of dates: ${dates.join(", ")}. Pick a date on or after the first one.`;
   const labels = await db.query<{ n: number }>(
     `SELECT count(*)::int AS n FROM ${LABEL_SNAPSHOT.snapshotTable} WHERE as_of <= $1::date`,
     [labelAsOf],
   );
   if ((labels[0]?.n ?? 0) === 0) {
-    throw new FeaturesError("NO_DATA_AS_OF", `no label snapshot at or before ${labelAsOf}`, { hint, details: { labelAsOf, available: dates } });
+    throw await noDataAsOf(db, `no label snapshot at or before ${labelAsOf}`, { labelAsOf });
   }
   for (const view of FEATURE_VIEWS) {
-    const rows = await db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${view.snapshotTable} WHERE as_of <= $1::date LIMIT 1) x`,
-      [asOf],
-    );
-    if ((rows[0]?.n ?? 0) === 0) {
-      throw new FeaturesError("NO_DATA_AS_OF", `feature view ${view.name} has no snapshot at or before ${asOf}`, {
-        hint,
-        details: { asOf, view: view.name, available: dates },
-      });
+    if (!(await viewHasDataAsOf(db, view, asOf))) {
+      throw await noDataAsOf(db, `feature view ${view.name} has no snapshot at or before ${asOf}`, { asOf, view: view.name });
     }
   }
 }
@@ -144,6 +120,7 @@ async function streamDataset(
 ): Promise<{ asOf: string; labelAsOf: string; rows: number; positives: number; fingerprint: string }> {
   const asOf = formatDate(parseDateOption(options.asOf, "asOf"));
   const labelAsOf = formatDate(parseDateOption(options.labelAsOf ?? options.asOf, "labelAsOf"));
+  const ttl = resolveTtl(options.ttlDays);
   const logger = options.logger ?? SILENT_LOGGER;
   const hash = createHash("sha256");
   hash.update(OUTPUT_COLUMNS.join(",") + "\n");
@@ -160,14 +137,7 @@ async function streamDataset(
       )
     )[0]?.n;
     logger.info(`building dataset: features as of ${asOf}, labels as of ${labelAsOf}, ${total} users`);
-    // Literal dates: a cursor's query cannot take bind parameters on every driver.
-    for (const [view, days] of Object.entries(options.ttlDays ?? {})) {
-      if (!FEATURE_VIEWS.some((v) => v.name === view) || (days !== undefined && !(Number.isInteger(days) && days >= 0))) {
-        throw new CoreError("INVALID_ARGUMENT", `ttlDays needs known views and whole days >= 0, got ${view}=${String(days)}`);
-      }
-    }
-    const sql = datasetSql(options.ttlDays).replace(/\$1/g, `'${asOf}'`).replace(/\$2/g, `'${labelAsOf}'`);
-    await tx.exec(`DECLARE streamflow_dataset NO SCROLL CURSOR FOR ${sql}`);
+    await tx.exec(`DECLARE streamflow_dataset NO SCROLL CURSOR FOR ${datasetSql(asOf, labelAsOf, ttl)}`);
     for (;;) {
       const batch = await tx.query(`FETCH ${FETCH_ROWS} FROM streamflow_dataset`);
       if (batch.length === 0) break;

@@ -19,8 +19,13 @@ export const FEATURES_ERROR_CODES = {
   SNAPSHOT_CONFLICT: "SNAPSHOT_CONFLICT",
   /** No snapshot exists at or before the requested date. */
   NO_DATA_AS_OF: "NO_DATA_AS_OF",
-  /** An output path cannot be written (unknown extension, missing directory). */
+  /**
+   * An output cannot be written: a file path (unknown extension, missing directory), or a
+   * predictions table (a name that is not a plain SQL identifier, a table of another shape).
+   */
   OUTPUT_INVALID: "OUTPUT_INVALID",
+  /** A shard is not I/N with 0 <= I < N <= 1024. */
+  SHARD_INVALID: "SHARD_INVALID",
 } as const;
 export type FeaturesErrorCode = keyof typeof FEATURES_ERROR_CODES;
 

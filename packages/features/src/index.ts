@@ -49,3 +49,21 @@ export type {
 } from "./online.ts";
 export { generateData, MAX_SYNTHETIC_MONTHS, MAX_SYNTHETIC_USERS } from "./synthetic/index.ts";
 export type { GenerateDataOptions, GenerateDataResult, GeneratedMonth } from "./synthetic/index.ts";
+export { readScoringRows } from "./scoring.ts";
+export type { ReadScoringRowsOptions, ReadScoringRowsResult, ScoringChunk } from "./scoring.ts";
+export {
+  countPredictions,
+  DEFAULT_PREDICTIONS_TABLE,
+  preparePredictionsTable,
+  writePredictions,
+} from "./predictions.ts";
+export type {
+  CountPredictionsOptions,
+  PredictionModel,
+  PreparePredictionsTableOptions,
+  PreparePredictionsTableResult,
+  WritePredictionsOptions,
+  WritePredictionsResult,
+} from "./predictions.ts";
+export { MAX_SHARDS, parseShard, shardBucket } from "./internal/shards.ts";
+export type { Shard } from "./internal/shards.ts";

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createTestDatabase, TEST_ENGINES } from "@streamflow/test-utils";
+import { MIGRATIONS } from "../src/internal/migrations.ts";
 import { FEATURE_VIEWS, LABEL_SNAPSHOT, LATEST_SCHEMA_VERSION, migrate, openDatabase, SOURCE_FILES, type ColumnType } from "@streamflow/features";
 
 const SQL_TYPE: Record<ColumnType, string> = {
@@ -15,7 +16,7 @@ describe.each(TEST_ENGINES)("migrations on %s", (engine) => {
     await using target = await createTestDatabase(engine);
     const db = await openDatabase({ url: target.url });
     try {
-      expect(await migrate(db)).toEqual({ applied: [1], version: LATEST_SCHEMA_VERSION });
+      expect(await migrate(db)).toEqual({ applied: [1, 2], version: LATEST_SCHEMA_VERSION });
       expect(await migrate(db)).toEqual({ applied: [], version: LATEST_SCHEMA_VERSION });
       const columns = await db.query<{ table_name: string; column_name: string; data_type: string; is_nullable: string }>(
         "SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns WHERE table_schema = current_schema()",
@@ -46,6 +47,41 @@ describe.each(TEST_ENGINES)("migrations on %s", (engine) => {
     }
   });
 
+  it("brings a version-1 database to version 2 without touching its data, adding the predictions table", async () => {
+    await using target = await createTestDatabase(engine);
+    const db = await openDatabase({ url: target.url });
+    try {
+      // A database as the first release left it: migration 1 applied and recorded, some data in it.
+      await db.exec(MIGRATIONS.find((m) => m.version === 1)!.sql);
+      await db.exec("CREATE TABLE streamflow_schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())");
+      await db.execute("INSERT INTO streamflow_schema_migrations (version, name) VALUES (1, 'v1')");
+      await db.execute("INSERT INTO labels_snapshots (user_id, as_of, churn_label) VALUES ('u1', '2024-01-31', true)");
+
+      expect(await migrate(db)).toEqual({ applied: [2], version: 2 });
+      expect(await db.query("SELECT user_id, as_of::text AS as_of, churn_label FROM labels_snapshots")).toEqual([{ user_id: "u1", as_of: "2024-01-31", churn_label: true }]);
+      const columns = await db.query<{ column_name: string; data_type: string; is_nullable: string }>(
+        "SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_name = 'churn_predictions' ORDER BY ordinal_position",
+      );
+      expect(columns.map((c) => `${c.column_name} ${c.data_type}${c.is_nullable === "NO" ? " not null" : ""}`)).toEqual([
+        "user_id text not null",
+        "as_of date not null",
+        "model_name text not null",
+        "model_version text not null",
+        "p_churn double precision not null",
+        "label smallint not null",
+        "threshold double precision not null",
+        "run_id text",
+        "scored_at timestamp with time zone not null",
+      ]);
+      const insert = "INSERT INTO churn_predictions VALUES ('u1', '2024-01-31', 'm', '1', 0.5, $1, 0.5, NULL, now())";
+      await expect(db.execute(insert, [2])).rejects.toThrow(/check/i);
+      expect(await db.execute(insert, [1])).toBe(1);
+      await expect(db.execute(insert, [0])).rejects.toThrow(/duplicate key|unique/i);
+    } finally {
+      await db.close();
+    }
+  });
+
   it("refuses a database migrated by a newer StreamFlow", async () => {
     await using target = await createTestDatabase(engine);
     const db = await openDatabase({ url: target.url });
@@ -66,7 +102,7 @@ describe("migrations on postgres, concurrently", () => {
     const b = await openDatabase({ url: target.url });
     try {
       const results = await Promise.all([migrate(a), migrate(b)]);
-      expect(results.map((r) => r.applied).sort()).toEqual([[], [1]]);
+      expect(results.map((r) => r.applied).sort()).toEqual([[], [1, 2]]);
     } finally {
       await Promise.all([a.close(), b.close()]);
     }

@@ -1,8 +1,7 @@
-import { mkdtemp, readFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { createTestDatabase, monthFixture, TEST_ENGINES, writeMonth } from "@streamflow/test-utils";
+import { monthFixture, TEST_ENGINES, writeMonth } from "@streamflow/test-utils";
 import {
   buildDataset,
   checkOnline,
@@ -11,22 +10,9 @@ import {
   ingestMonth,
   loadDataset,
   materialize,
-  openFeatureStore,
   type Database,
 } from "@streamflow/features";
-
-const day = (s: string) => new Date(`${s}T00:00:00Z`);
-
-async function withStore<T>(engine: (typeof TEST_ENGINES)[number], fn: (db: Database, dir: string) => Promise<T>): Promise<T> {
-  await using target = await createTestDatabase(engine);
-  const db = await openFeatureStore({ url: target.url });
-  const dir = await mkdtemp(join(tmpdir(), "sf-pit-"));
-  try {
-    return await fn(db, dir);
-  } finally {
-    await db.close();
-  }
-}
+import { day, withStore } from "./with-store.ts";
 
 /**
  * Three months: u1 in every month; u2 skips March (a gap: falls back to February); u3 only from

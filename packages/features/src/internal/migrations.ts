@@ -140,6 +140,26 @@ CREATE TABLE materializations (
 );
 `,
   },
+  {
+    version: 2,
+    name: "batch predictions",
+    sql: `
+-- Insert-only: a rerun of the same (as_of, model version) writes nothing, and a new version's
+-- scores sit beside the old ones, so prediction drift and realised performance can be read later.
+CREATE TABLE churn_predictions (
+  user_id TEXT NOT NULL,
+  as_of DATE NOT NULL,
+  model_name TEXT NOT NULL,
+  model_version TEXT NOT NULL,
+  p_churn DOUBLE PRECISION NOT NULL,
+  label SMALLINT NOT NULL CHECK (label IN (0, 1)),
+  threshold DOUBLE PRECISION NOT NULL,
+  run_id TEXT,
+  scored_at TIMESTAMPTZ NOT NULL,
+  PRIMARY KEY (user_id, as_of, model_name, model_version)
+);
+`,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

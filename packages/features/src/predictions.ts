@@ -1,0 +1,233 @@
+import { CoreError } from "@streamflow/core";
+import { FeaturesError } from "./errors.ts";
+import type { Database, SqlExecutor } from "./internal/db.ts";
+import { formatDate, parseDateOption } from "./internal/dates.ts";
+
+/** The table migration 2 creates; other tables are created on demand with its shape. */
+export const DEFAULT_PREDICTIONS_TABLE = "churn_predictions";
+
+/** Rows per INSERT: ~10k keeps a statement's arrays at a few hundred kB and its round trips few. */
+const STATEMENT_ROWS = 10_000;
+
+export interface PredictionModel {
+  name: string;
+  version: string;
+  /** The training run, when the registry knows it. */
+  runId: string | null;
+}
+
+export interface WritePredictionsOptions {
+  /** A database, or the transaction readScoringRows hands to onChunk. */
+  db: SqlExecutor;
+  /** @default "churn_predictions"; another table must exist (preparePredictionsTable). */
+  table?: string | undefined;
+  asOf: Date;
+  model: PredictionModel;
+  threshold: number;
+  scoredAt: Date;
+  userIds: readonly string[];
+  /** Stored as double precision exactly, bit for bit. */
+  pChurn: Float64Array;
+  /** 0/1 per user, as the model decided with `threshold`. */
+  labels: ArrayLike<number>;
+}
+
+export interface WritePredictionsResult {
+  /** Predictions given. */
+  rows: number;
+  /** Rows inserted: less than `rows` when a (user, as_of, model version) was already scored; 0 on a rerun. */
+  written: number;
+}
+
+export interface PreparePredictionsTableOptions {
+  db: Database;
+  /** @default "churn_predictions" */
+  table?: string | undefined;
+}
+
+export interface PreparePredictionsTableResult {
+  table: string;
+  /** False when the table was already there (with the right shape). */
+  created: boolean;
+}
+
+/**
+ * Lower case only: the name is quoted, and a quoted `Scores` is not the `scores` an unquoted
+ * query finds. 63 bytes is PostgreSQL's identifier limit (longer names are silently cut).
+ */
+const TABLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+function quotedTable(table: string | undefined): { name: string; sql: string } {
+  const name = table ?? DEFAULT_PREDICTIONS_TABLE;
+  if (!TABLE_NAME.test(name)) {
+    throw new FeaturesError(
+      "OUTPUT_INVALID",
+      `predictions table name '${name}' is not a plain SQL identifier`,
+      {
+        hint: "Use lower-case letters, digits and underscores, starting with a letter or underscore, at most 63 characters (e.g. churn_predictions_test).",
+        details: { table: name },
+      },
+    );
+  }
+  return { name, sql: `"${name}"` };
+}
+
+type ColumnRow = {
+  column_name: string;
+  data_type: string;
+  is_nullable: string;
+};
+
+async function columnsOf(db: SqlExecutor, table: string): Promise<string[]> {
+  const rows = await db.query<ColumnRow>(
+    `SELECT column_name, data_type, is_nullable FROM information_schema.columns
+     WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position`,
+    [table],
+  );
+  return rows.map(
+    (r) =>
+      `${r.column_name} ${r.data_type}${r.is_nullable === "NO" ? " not null" : ""}`,
+  );
+}
+
+/**
+ * Makes sure the predictions table exists: `churn_predictions` comes with the schema; another name
+ * is created like it (columns, check, primary key). An existing table of another shape — one of
+ * the store's own, say — is refused rather than written into. Call it before readScoringRows:
+ * creating a table inside a long read transaction would hold every other worker's creation until
+ * that transaction ends.
+ *
+ * @throws FeaturesError OUTPUT_INVALID for a bad name or a table of another shape.
+ */
+export async function preparePredictionsTable(
+  options: PreparePredictionsTableOptions,
+): Promise<PreparePredictionsTableResult> {
+  const table = quotedTable(options.table);
+  return options.db.transaction(async (tx) => {
+    // Two workers creating the same table at once: the loser of an unlocked race fails on pg_type's unique index.
+    await tx.exec("SELECT pg_advisory_xact_lock(7409237405)");
+    const existing = await columnsOf(tx, table.name);
+    const created = existing.length === 0;
+    if (created)
+      await tx.exec(
+        `CREATE TABLE ${table.sql} (LIKE ${DEFAULT_PREDICTIONS_TABLE} INCLUDING ALL)`,
+      );
+    else if (
+      existing.join(", ") !==
+      (await columnsOf(tx, DEFAULT_PREDICTIONS_TABLE)).join(", ")
+    ) {
+      throw new FeaturesError(
+        "OUTPUT_INVALID",
+        `table ${table.name} exists and is not a predictions table`,
+        {
+          hint: `Pick another --table name; its columns are ${existing.join(", ")}.`,
+          details: { table: table.name, columns: existing },
+        },
+      );
+    }
+    return { table: table.name, created };
+  });
+}
+
+function checkPredictions(options: WritePredictionsOptions): void {
+  const n = options.userIds.length;
+  if (options.pChurn.length !== n || options.labels.length !== n) {
+    throw new CoreError(
+      "INVALID_ARGUMENT",
+      `userIds, pChurn and labels must have the same length, got ${n}, ${options.pChurn.length} and ${options.labels.length}`,
+    );
+  }
+  if (!(
+    Number.isFinite(options.threshold) &&
+    options.threshold >= 0 &&
+    options.threshold <= 1
+  )) {
+    throw new CoreError(
+      "INVALID_ARGUMENT",
+      `threshold must be a probability in [0, 1], got ${options.threshold}`,
+    );
+  }
+  for (let i = 0; i < n; i++) {
+    const p = options.pChurn[i]!;
+    if (!(p >= 0 && p <= 1)) {
+      throw new CoreError(
+        "INVALID_ARGUMENT",
+        `pChurn of ${options.userIds[i]} must be a probability in [0, 1], got ${p}`,
+      );
+    }
+    const label = options.labels[i];
+    if (label !== 0 && label !== 1) {
+      throw new CoreError(
+        "INVALID_ARGUMENT",
+        `label of ${options.userIds[i]} must be 0 or 1, got ${String(label)}`,
+      );
+    }
+  }
+}
+
+/**
+ * Inserts predictions, ~10k rows a statement, skipping any (user, as_of, model version) already
+ * stored: the table is insert-only, so a rerun is a no-op (written 0) and never changes a score
+ * marketing has read. p_churn travels as the shortest decimal that round-trips a double (what
+ * JavaScript's number-to-string gives), so the stored value is the computed one bit for bit.
+ *
+ * @throws FeaturesError OUTPUT_INVALID for a bad table name. CoreError INVALID_ARGUMENT for
+ *   arrays of different lengths, a probability outside [0, 1] or a label other than 0/1.
+ */
+export async function writePredictions(
+  options: WritePredictionsOptions,
+): Promise<WritePredictionsResult> {
+  const table = quotedTable(options.table);
+  const asOf = formatDate(parseDateOption(options.asOf, "asOf"));
+  if (
+    !(options.scoredAt instanceof Date) ||
+    Number.isNaN(options.scoredAt.getTime())
+  ) {
+    throw new CoreError("INVALID_ARGUMENT", "scoredAt must be a valid date");
+  }
+  checkPredictions(options);
+  const sql = `INSERT INTO ${table.sql}
+      (user_id, as_of, model_name, model_version, p_churn, label, threshold, run_id, scored_at)
+    SELECT u.user_id, $4::date, $5, $6, u.p_churn, u.label, $7::float8, $8, $9::timestamptz
+    FROM unnest($1::text[], $2::float8[], $3::int2[]) AS u(user_id, p_churn, label)
+    ON CONFLICT DO NOTHING`;
+  const { model } = options;
+  const scoredAt = options.scoredAt.toISOString();
+  let written = 0;
+  for (let start = 0; start < options.userIds.length; start += STATEMENT_ROWS) {
+    const end = Math.min(start + STATEMENT_ROWS, options.userIds.length);
+    written += await options.db.execute(sql, [
+      options.userIds.slice(start, end),
+      // A typed array would be sent as bytes; a plain array of numbers goes as their decimal text.
+      Array.from(options.pChurn.subarray(start, end)),
+      Array.from({ length: end - start }, (_, i) => options.labels[start + i]!),
+      asOf,
+      model.name,
+      model.version,
+      options.threshold,
+      model.runId,
+      scoredAt,
+    ]);
+  }
+  return { rows: options.userIds.length, written };
+}
+
+export interface CountPredictionsOptions {
+  db: SqlExecutor;
+  table?: string | undefined;
+  asOf: Date;
+  model: Pick<PredictionModel, "name" | "version">;
+}
+
+/** How many users a model version has scores for at `asOf`: lets a caller tell a finished run from a partial one. */
+export async function countPredictions(
+  options: CountPredictionsOptions,
+): Promise<number> {
+  const table = quotedTable(options.table);
+  const asOf = formatDate(parseDateOption(options.asOf, "asOf"));
+  const rows = await options.db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM ${table.sql} WHERE as_of = $1::date AND model_name = $2 AND model_version = $3`,
+    [asOf, options.model.name, options.model.version],
+  );
+  return rows[0]?.n ?? 0;
+}
