@@ -146,6 +146,24 @@ export function buildProgram(dispatch: Dispatch, version: string): Command {
 
   common(
     program
+      .command("score")
+      .description("Batch-score every user with features at --as-of with the registered model, into an insert-only table or a file")
+      .requiredOption("--as-of <date>", "feature cutoff, YYYY-MM-DD (the point-in-time rule of build-dataset)", parseDay)
+      .option("--model-uri <uri>", "registered model: models:/NAME/STAGE, models:/NAME@ALIAS, models:/NAME/VERSION, models:/NAME/latest", "models:/streamflow_churn/Production")
+      .option("--table <name>", "predictions table (created on demand with the shape of churn_predictions)", "churn_predictions")
+      .option("--out <file>", "write a .csv or .parquet file instead of the table")
+      .option("--shard <I/N>", "score only hash bucket I of N (0 <= I < N): N workers split a month, the same users on every run")
+      .addHelpText(
+        "after",
+        "\nA user is scored when any feature view has a snapshot at or before --as-of; users without one are counted, not scored.\n" +
+          "The table is keyed (user_id, as_of, model_name, model_version) and insert-only: scoring the same date with the same\n" +
+          "version again writes nothing and says so. p_churn is what serve answers for the same features, bit for bit.\n\n" +
+          "Examples:\n  streamflow score --as-of 2024-02-29\n  streamflow score --as-of 2024-02-29 --shard 0/4 --json\n  streamflow score --as-of 2024-02-29 --model-uri models:/streamflow_churn/3 --out scores.parquet",
+      ),
+  ).action(act(async () => (await import("./commands/score.ts")).runScore));
+
+  common(
+    program
       .command("serve")
       .description("Serve churn predictions over HTTP from the online store and the registered model, with hot reload")
       .option("--host <host>", "interface to bind (0.0.0.0 exposes it to the network)", "127.0.0.1")

@@ -27,3 +27,7 @@ export type { CandidateSpec, Comparison, PromoteOptions, PromotionMetric, Promot
 /** The forward path on synthetic data, end to end: what `streamflow quickstart` runs before it serves. */
 export { quickstart } from "./quickstart.ts";
 export type { QuickstartOptions, QuickstartResult } from "./quickstart.ts";
+
+/** Batch scoring: every user with features at a date, by a verified registered model, into the insert-only table or a file. */
+export { DECISION_THRESHOLD, scoreUsers } from "./scoring.ts";
+export type { ScoreQuantiles, ScoreUsersOptions, ScoreUsersResult } from "./scoring.ts";

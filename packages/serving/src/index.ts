@@ -14,4 +14,3 @@ export type { ListenOptions, PredictionService, PredictionServiceOptions } from 
 export type { ModelRef } from "./internal/loaded-model.ts";
 export type { RegistryStatus, ReloadOutcome } from "./internal/model-manager.ts";
 export { MAX_BATCH_USERS, MAX_USER_ID_LENGTH } from "./internal/schemas.ts";
-export { THRESHOLD } from "./internal/app.ts";
