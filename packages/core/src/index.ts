@@ -17,6 +17,7 @@ export {
   RandomForestClassifier,
   resolveMaxFeatures,
 } from "./forest/random-forest.ts";
+export type { ForestPredictor } from "./forest/parallel-predict.ts";
 export type {
   MaxFeatures,
   PredictProbaInSlicesOptions,
@@ -90,6 +91,7 @@ export {
 export type {
   FeatureImportance,
   ModelFile,
+  ModelPredictor,
   ModelMetrics,
   StreamflowModelOptions,
   TrainingMetadata,

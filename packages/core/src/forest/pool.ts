@@ -11,6 +11,7 @@ import {
   type TreeTrainingData,
 } from "./tree-builder.ts";
 import type {
+  ForestWorkerInit,
   TreeWorkerInit,
   TreeWorkerReply,
   TreeWorkerTask,
@@ -70,9 +71,9 @@ export async function buildTrees(
   const onAbort = (): void => wake?.();
   signal?.addEventListener("abort", onAbort);
   try {
-    const init: TreeWorkerInit = { data: options.data, params: options.params };
+    const init: TreeWorkerInit = { kind: "train", data: options.data, params: options.params };
     for (let j = 1; j < jobs; j++) {
-      const worker = spawnTreeWorker(init);
+      const worker = spawnForestWorker(init);
       workers.push(worker);
       worker.on("message", (reply: TreeWorkerReply) => {
         if (reply.type === "tree") record(reply.treeIndex, reply.tree);
@@ -125,12 +126,12 @@ export async function buildTrees(
 }
 
 /**
- * Starts one tree worker. The built library ships the worker as `forest-worker.mjs` beside the
+ * Starts one forest worker (tree building or prediction, by `init.kind`). The built library ships the worker as `forest-worker.mjs` beside the
  * bundle. Running from TypeScript source (vitest, `node --import tsx`), Node 20 cannot load a .ts
  * worker, and a worker's `--import` hooks are not active for its own entry module; tsx's
  * `tsImport` is, so a two-line eval bootstrap loads the source worker through it.
  */
-function spawnTreeWorker(init: TreeWorkerInit): Worker {
+export function spawnForestWorker(init: ForestWorkerInit): Worker {
   const here = import.meta.url;
   if (!here.endsWith(".ts")) {
     return new Worker(new URL("./forest-worker.mjs", here), {

@@ -13,6 +13,7 @@ import {
 } from "./batch-predict.ts";
 import { binCode, binMatrix, MAX_BINS } from "./binning.ts";
 import { computeClassWeights } from "./class-weight.ts";
+import { openForestPredictor, type ForestPredictor } from "./parallel-predict.ts";
 import { buildTrees } from "./pool.ts";
 import type { TreeArrays, TreeParams } from "./tree-builder.ts";
 
@@ -441,6 +442,18 @@ export class RandomForestClassifier {
     }
     predictBatch(s, m, { ci, out });
     return out;
+  }
+
+  /**
+   * A predictor that scores large batches on `jobs` threads (this one and `jobs - 1` workers holding
+   * a copy of the forest), bit-for-bit the values of predictProba. For repeated batches: starting
+   * the workers costs tens of milliseconds. Close it to stop them.
+   */
+  openPredictor(options: { jobs?: number; classIndex?: number } = {}): ForestPredictor {
+    const s = this.#trained();
+    const jobs = options.jobs ?? availableParallelism();
+    if (!Number.isInteger(jobs) || jobs < 1) throw invalid(`jobs must be a whole number >= 1, got ${jobs}`);
+    return openForestPredictor(s, { jobs, ci: this.#classIndex(options.classIndex) });
   }
 
   /**
