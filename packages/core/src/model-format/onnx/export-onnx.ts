@@ -1,0 +1,175 @@
+import { create, toBinary } from "@bufbuild/protobuf";
+import { ModelProtoSchema } from "onnx-buf";
+import { CoreError } from "../../errors.ts";
+import type { TypedColumn } from "../../preprocessing/columns.ts";
+import { TOOLKIT_VERSION } from "../../version.ts";
+import type { StreamflowModel } from "../model-file.ts";
+import { buildForestGraph, type ForestGraphStats } from "./forest-graph.ts";
+import {
+  DataType,
+  doubleTensor,
+  GraphBuilder,
+  int64Tensor,
+  ML_DOMAIN,
+  node,
+  valueInfo,
+} from "./graph-builder.ts";
+import {
+  buildPreprocessingGraph,
+  type OnnxInput,
+  type OnnxNumericType,
+} from "./preprocessing-graph.ts";
+
+/**
+ * IR 10 and the opsets of ONNX 1.16, the release that added TreeEnsemble (ml opset 5);
+ * onnxruntime 1.32 and onnx ≥ 1.16 read them.
+ */
+export const ONNX_IR_VERSION = 10;
+export const ONNX_OPSET = 21;
+export const ONNX_ML_OPSET = 5;
+
+/** Names of the graph's two [N] outputs. */
+export const ONNX_OUTPUTS = Object.freeze({
+  label: "label",
+  probability: "p_churn",
+});
+
+/** Probability above which the label is the positive class, as scikit-learn's predict and the prediction service. */
+const THRESHOLD = 0.5;
+
+export interface ExportOnnxOptions {
+  /**
+   * Column types as the feature store gives them (`featureSchemaFromColumns`'s input). A numeric
+   * column typed `integer` becomes an int64 input (what pandas holds for an integer column
+   * without NULL); every other numeric column is a double input whose NaN gets the median.
+   * @default every numeric column double
+   */
+  columns?: readonly TypedColumn[];
+}
+
+export interface OnnxExport {
+  /** The serialised ModelProto; the same model and options always give the same bytes. */
+  bytes: Uint8Array;
+  /** Graph inputs in order, one per feature. */
+  inputs: readonly OnnxInput[];
+  forest: ForestGraphStats;
+}
+
+function numericTypes(
+  model: StreamflowModel,
+  columns: readonly TypedColumn[] | undefined,
+): Map<string, OnnxNumericType> {
+  const types = new Map<string, OnnxNumericType>();
+  const numeric = new Set(model.preprocessor.schema.numeric_cols);
+  for (const c of columns ?? []) {
+    if (!numeric.has(c.name)) continue;
+    if (c.type !== "integer" && c.type !== "double") {
+      throw new CoreError(
+        "INVALID_ARGUMENT",
+        `column '${c.name}' is numeric in the model but typed '${c.type}' in the export options`,
+        {
+          hint: "Pass the columns the model was trained on, or leave the column out to export it as double.",
+        },
+      );
+    }
+    types.set(c.name, c.type);
+  }
+  return types;
+}
+
+/**
+ * The model as an ONNX graph: raw features in (one input per feature), preprocessing and forest
+ * inside, `label` (int64 [N]) and `p_churn` (double [N], predictProba's value) out.
+ * @throws CoreError INVALID_ARGUMENT for a forest of more than two classes, non-integer class
+ * labels, or a column type that contradicts the model's schema.
+ */
+export function exportOnnxModel(
+  model: StreamflowModel,
+  options: ExportOnnxOptions = {},
+): OnnxExport {
+  const classes = model.forest.classes;
+  if (!classes.every((c) => Number.isSafeInteger(c))) {
+    throw new CoreError(
+      "INVALID_ARGUMENT",
+      `ONNX export needs integer class labels for the int64 label output, got ${classes.join(", ")}`,
+    );
+  }
+  const b = new GraphBuilder();
+  b.reserve([ONNX_OUTPUTS.label, ONNX_OUTPUTS.probability]);
+  const pre = buildPreprocessingGraph({
+    builder: b,
+    preprocessing: model.preprocessor.toJSON(),
+    numericTypes: numericTypes(model, options.columns),
+  });
+  const ensemble = buildForestGraph({
+    builder: b,
+    forest: model.forest,
+    features: pre.features,
+  });
+  // MLflow flattens every output of a DataFrame prediction into a column, so both are [N].
+  const axes = b.constant("axis_1", int64Tensor([1]));
+  b.nodes.push(
+    node({
+      op: "Squeeze",
+      inputs: [ensemble.output, axes],
+      outputs: [ONNX_OUTPUTS.probability],
+    }),
+  );
+  const positive = b.add({
+    op: "Greater",
+    inputs: [
+      ONNX_OUTPUTS.probability,
+      b.constant("threshold", doubleTensor([THRESHOLD], [])),
+    ],
+    output: "positive",
+  });
+  b.nodes.push(
+    node({
+      op: "Where",
+      inputs: [
+        positive,
+        b.constant("class_1", int64Tensor([classes[1] as number], [])),
+        b.constant("class_0", int64Tensor([classes[0] as number], [])),
+      ],
+      outputs: [ONNX_OUTPUTS.label],
+    }),
+  );
+
+  const proto = create(ModelProtoSchema, {
+    irVersion: BigInt(ONNX_IR_VERSION),
+    opsetImport: [
+      { domain: "", version: BigInt(ONNX_OPSET) },
+      { domain: ML_DOMAIN, version: BigInt(ONNX_ML_OPSET) },
+    ],
+    producerName: "streamflow",
+    producerVersion: TOOLKIT_VERSION,
+    docString:
+      "StreamFlow churn model: preprocessing and random forest; outputs label and p_churn.",
+    graph: {
+      name: "streamflow_churn",
+      node: b.nodes,
+      initializer: b.initializers,
+      input: pre.inputInfos,
+      output: [
+        valueInfo(ONNX_OUTPUTS.label, DataType.INT64),
+        valueInfo(ONNX_OUTPUTS.probability, DataType.DOUBLE),
+      ],
+    },
+  });
+  return {
+    bytes: toBinary(ModelProtoSchema, proto),
+    inputs: pre.inputs,
+    forest: ensemble.stats,
+  };
+}
+
+/**
+ * The model as ONNX bytes (see exportOnnxModel); the same model and options give the same bytes.
+ * @throws CoreError INVALID_ARGUMENT as exportOnnxModel.
+ */
+export function exportOnnx(
+  model: StreamflowModel,
+  options: ExportOnnxOptions = {},
+): Uint8Array {
+  return exportOnnxModel(model, options).bytes;
+}
