@@ -108,6 +108,14 @@ export type {
   OnnxExport,
 } from "./model-format/onnx/export-onnx.ts";
 export type { ForestGraphStats } from "./model-format/onnx/forest-graph.ts";
+export {
+  MLFLOW_ONNX_REQUIREMENTS,
+  mlflowOnnxFiles,
+} from "./model-format/onnx/mlflow-files.ts";
+export type {
+  MlflowOnnxFiles,
+  MlflowOnnxFilesOptions,
+} from "./model-format/onnx/mlflow-files.ts";
 export type {
   OnnxInput,
   OnnxNumericType,

@@ -1,0 +1,247 @@
+import { execFile } from "node:child_process";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  exportOnnx,
+  mlflowOnnxFiles,
+  trainModel,
+  type FeatureRow,
+  type StreamflowModel,
+} from "../src/index.ts";
+import {
+  MLFLOW_LINES,
+  REPO_ROOT,
+  type MlflowLine,
+} from "@streamflow/test-utils";
+import {
+  ONNX_TEST_COLUMNS,
+  ONNX_TEST_SCHEMA,
+  onnxTestRows,
+} from "./onnx-rows.ts";
+
+const execFileAsync = promisify(execFile);
+const SCRIPT = path.join(import.meta.dirname, "python", "onnx_predict.py");
+
+interface PythonResult {
+  label: number[];
+  p_churn: number[];
+  versions: Record<string, string>;
+}
+
+/** The line's venv (MLflow, onnx, onnxruntime), built by the same script the MLflow tests use. */
+async function venvPython(line: MlflowLine): Promise<string> {
+  await execFileAsync(
+    "bash",
+    [path.join(REPO_ROOT, "scripts", "mlflow-venv.sh"), line],
+    {
+      cwd: REPO_ROOT,
+      timeout: 600_000,
+      maxBuffer: 16 * 1024 * 1024,
+    },
+  );
+  return path.join(REPO_ROOT, ".cache", `mlflow-venv-${line}`, "bin", "python");
+}
+
+/** Rows as JSON columns; NaN, which JSON lacks, travels as the string "NaN". */
+function columnsJson(rows: readonly FeatureRow[]): string {
+  const columns: Record<string, unknown[]> = {};
+  for (const c of ONNX_TEST_COLUMNS) {
+    columns[c.name] = rows.map((r) => {
+      const v = r[c.name];
+      return typeof v === "number" && Number.isNaN(v) ? "NaN" : v;
+    });
+  }
+  return JSON.stringify({ columns });
+}
+
+/** RFC 4180 CSV as pandas reads it: NULL and NaN are empty cells, booleans True/False. */
+function csv(rows: readonly FeatureRow[]): string {
+  const cell = (v: FeatureRow[string]): string => {
+    if (
+      v === null ||
+      v === undefined ||
+      (typeof v === "number" && Number.isNaN(v))
+    )
+      return "";
+    if (typeof v === "boolean") return v ? "True" : "False";
+    const text = String(v);
+    return /[",\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  };
+  const names = ONNX_TEST_COLUMNS.map((c) => c.name);
+  return (
+    [
+      names.join(","),
+      ...rows.map((r) => names.map((n) => cell(r[n])).join(",")),
+    ].join("\n") + "\n"
+  );
+}
+
+function maxAbsDiff(a: readonly number[], b: Float64Array): number {
+  expect(a.length).toBe(b.length);
+  let max = 0;
+  a.forEach((v, i) => (max = Math.max(max, Math.abs(v - (b[i] as number)))));
+  return max;
+}
+
+/**
+ * Prediction rows that reach the graph's edge cases: the seeded rows (unknown categories, NULL
+ * in every column, NULL where training had none, NaN) plus rows whose doubles sit exactly on the
+ * forest's thresholds, where a float32 or < versus ≤ slip would send them the other way.
+ */
+function predictionRows(model: StreamflowModel): FeatureRow[] {
+  const rows = onnxTestRows({ n: 400, seed: 11, unseen: true }).rows;
+  const json = model.forest.toJSON();
+  for (const name of ["monthly_fee", "watch_hours_30d"]) {
+    const bytes = Buffer.from(
+      json.edges[model.preprocessor.columnNames.indexOf(name)] as string,
+      "base64",
+    );
+    const edges = new Float64Array(
+      bytes.buffer,
+      bytes.byteOffset,
+      bytes.length / 8,
+    );
+    expect(edges.length).toBeGreaterThan(10);
+    edges.forEach((edge, i) =>
+      rows.push({ ...(rows[i % rows.length] as FeatureRow), [name]: edge }),
+    );
+  }
+  return rows;
+}
+
+describe("ONNX export scored by Python", () => {
+  let dir: string;
+  let model: StreamflowModel;
+  let rows: FeatureRow[];
+  let expected: Float64Array;
+  let rowsFile: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "streamflow-onnx-"));
+    const train = onnxTestRows({ n: 1500, seed: 5 });
+    ({ model } = await trainModel({
+      rows: train.rows,
+      labels: train.labels,
+      schema: ONNX_TEST_SCHEMA,
+      asOf: new Date("2024-01-31T00:00:00Z"),
+      datasetFingerprint: "onnx integration",
+      forest: { nEstimators: 60 },
+      jobs: 1,
+    }));
+    rows = predictionRows(model);
+    expected = model.predictProba(rows);
+    rowsFile = path.join(dir, "rows.json");
+    await writeFile(rowsFile, columnsJson(rows));
+  }, 600_000);
+
+  afterAll(async () => {
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  });
+
+  async function score(
+    line: MlflowLine,
+    mode: "ort" | "pyfunc",
+    model: string,
+  ): Promise<PythonResult> {
+    const out = path.join(dir, `out-${mode}-${line}.json`);
+    await execFileAsync(
+      await venvPython(line),
+      [SCRIPT, mode, model, rowsFile, out],
+      // In dir: mlflow may create an mlruns folder in its working directory.
+      { cwd: dir, timeout: 120_000 },
+    );
+    return JSON.parse(await readFile(out, "utf8")) as PythonResult;
+  }
+
+  it.each(MLFLOW_LINES)(
+    "onnxruntime (MLflow %s.x venv) gives predictProba's p_churn and its > 0.5 labels for every raw row",
+    async (line) => {
+      const onnxFile = path.join(dir, `model-${line}.onnx`);
+      await writeFile(
+        onnxFile,
+        exportOnnx(model, { columns: ONNX_TEST_COLUMNS }),
+      );
+      const result = await score(line, "ort", onnxFile);
+      const diff = maxAbsDiff(result.p_churn, expected);
+      console.info(
+        `onnxruntime ${result.versions["onnxruntime"]}: max |p_churn − predictProba| = ${diff} over ${rows.length} rows`,
+      );
+      expect(diff).toBeLessThanOrEqual(1e-12);
+      expect(result.label).toEqual(
+        Array.from(expected, (p) => (p > 0.5 ? 1 : 0)),
+      );
+    },
+  );
+
+  it.each(MLFLOW_LINES)(
+    "mlflow.pyfunc.load_model (%s.x) runs the model directory of mlflowOnnxFiles on a DataFrame",
+    async (line) => {
+      const modelDir = path.join(dir, `mlflow-model-${line}`);
+      await writeModelDir(modelDir, model);
+      const result = await score(line, "pyfunc", modelDir);
+      expect(result.versions["mlflow"]?.startsWith(`${line}.`)).toBe(true);
+      expect(maxAbsDiff(result.p_churn, expected)).toBeLessThanOrEqual(1e-12);
+      expect(result.label).toEqual(
+        Array.from(expected, (p) => (p > 0.5 ? 1 : 0)),
+      );
+    },
+  );
+
+  it("`mlflow models predict --env-manager local` scores a raw CSV with the model directory", async () => {
+    const modelDir = path.join(dir, "mlflow-model-cli");
+    await writeModelDir(modelDir, model);
+    const input = path.join(dir, "raw.csv");
+    const output = path.join(dir, "predictions.json");
+    await writeFile(input, csv(rows));
+    const python = await venvPython("3");
+    const bin = path.dirname(python);
+    await execFileAsync(
+      path.join(bin, "mlflow"),
+      [
+        "models",
+        "predict",
+        "-m",
+        modelDir,
+        "-i",
+        input,
+        "-t",
+        "csv",
+        "-o",
+        output,
+        "--env-manager",
+        "local",
+      ],
+      {
+        // mlflow writes an mlruns folder into its working directory.
+        cwd: dir,
+        timeout: 120_000,
+        env: { ...process.env, PATH: `${bin}:${process.env["PATH"] ?? ""}` },
+      },
+    );
+    const { predictions } = JSON.parse(await readFile(output, "utf8")) as {
+      predictions: { label: number[]; p_churn: number[] };
+    };
+    expect(maxAbsDiff(predictions.p_churn, expected)).toBeLessThanOrEqual(
+      1e-12,
+    );
+    expect(predictions.label).toEqual(
+      Array.from(expected, (p) => (p > 0.5 ? 1 : 0)),
+    );
+  });
+});
+
+async function writeModelDir(
+  modelDir: string,
+  model: StreamflowModel,
+): Promise<void> {
+  await mkdir(modelDir, { recursive: true });
+  const files: Record<string, string | Uint8Array> = {
+    ...mlflowOnnxFiles(model),
+  };
+  for (const [name, content] of Object.entries(files)) {
+    await writeFile(path.join(modelDir, name), content);
+  }
+}
