@@ -157,7 +157,7 @@ describe("ONNX export scored by Python", () => {
   }
 
   it.each(MLFLOW_LINES)(
-    "onnxruntime (MLflow %s.x venv) gives predictProba's p_churn and its > 0.5 labels for every raw row",
+    "onnx.checker accepts the file and onnxruntime (MLflow %s.x venv) gives predictProba's p_churn and its > 0.5 labels for every raw row",
     async (line) => {
       const onnxFile = path.join(dir, `model-${line}.onnx`);
       await writeFile(
@@ -167,7 +167,7 @@ describe("ONNX export scored by Python", () => {
       const result = await score(line, "ort", onnxFile);
       const diff = maxAbsDiff(result.p_churn, expected);
       console.info(
-        `onnxruntime ${result.versions["onnxruntime"]}: max |p_churn − predictProba| = ${diff} over ${rows.length} rows`,
+        `onnx ${result.versions["onnx"]}, onnxruntime ${result.versions["onnxruntime"]}: max |p_churn − predictProba| = ${diff} over ${rows.length} rows`,
       );
       expect(diff).toBeLessThanOrEqual(1e-12);
       expect(result.label).toEqual(

@@ -1,6 +1,6 @@
 """Scores rows with an exported StreamFlow model from Python, the way its users would.
 
-  python onnx_predict.py ort MODEL.onnx ROWS.json OUT.json     onnxruntime directly
+  python onnx_predict.py ort MODEL.onnx ROWS.json OUT.json     onnx's full check, then onnxruntime directly
   python onnx_predict.py pyfunc MODEL_DIR ROWS.json OUT.json   mlflow.pyfunc.load_model + a DataFrame
 
 ROWS.json is {"columns": {name: [value, ...]}} with null for NULL and the string "NaN" for NaN.
@@ -23,13 +23,16 @@ def column(values, kind):
 
 
 def run_ort(model_path, columns):
+    import onnx
     import onnxruntime as ort
 
+    # Raises on any violation of the ONNX spec, including type and shape inference of every node.
+    onnx.checker.check_model(onnx.load(model_path), full_check=True)
     session = ort.InferenceSession(model_path, providers=["CPUExecutionProvider"])
     kinds = {"tensor(double)": "double", "tensor(int64)": "int64", "tensor(string)": "object"}
     feed = {i.name: column(columns[i.name], kinds[i.type]) for i in session.get_inputs()}
     label, p = session.run(["label", "p_churn"], feed)
-    return {"label": label.tolist(), "p_churn": p.tolist(), "versions": {"onnxruntime": ort.__version__}}
+    return {"label": label.tolist(), "p_churn": p.tolist(), "versions": {"onnx": onnx.__version__, "onnxruntime": ort.__version__}}
 
 
 def run_pyfunc(model_dir, columns):
