@@ -1,8 +1,6 @@
-import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   exportOnnx,
@@ -11,51 +9,20 @@ import {
   type FeatureRow,
   type StreamflowModel,
 } from "../src/index.ts";
-import {
-  MLFLOW_LINES,
-  REPO_ROOT,
-  type MlflowLine,
-} from "@streamflow/test-utils";
+import { MLFLOW_LINES, type MlflowLine } from "@streamflow/test-utils";
 import {
   ONNX_TEST_COLUMNS,
   ONNX_TEST_SCHEMA,
   onnxTestRows,
 } from "./onnx-rows.ts";
-
-const execFileAsync = promisify(execFile);
-const SCRIPT = path.join(import.meta.dirname, "python", "onnx_predict.py");
-
-interface PythonResult {
-  label: number[];
-  p_churn: number[];
-  versions: Record<string, string>;
-}
-
-/** The line's venv (MLflow, onnx, onnxruntime), built by the same script the MLflow tests use. */
-async function venvPython(line: MlflowLine): Promise<string> {
-  await execFileAsync(
-    "bash",
-    [path.join(REPO_ROOT, "scripts", "mlflow-venv.sh"), line],
-    {
-      cwd: REPO_ROOT,
-      timeout: 600_000,
-      maxBuffer: 16 * 1024 * 1024,
-    },
-  );
-  return path.join(REPO_ROOT, ".cache", `mlflow-venv-${line}`, "bin", "python");
-}
-
-/** Rows as JSON columns; NaN, which JSON lacks, travels as the string "NaN". */
-function columnsJson(rows: readonly FeatureRow[]): string {
-  const columns: Record<string, unknown[]> = {};
-  for (const c of ONNX_TEST_COLUMNS) {
-    columns[c.name] = rows.map((r) => {
-      const v = r[c.name];
-      return typeof v === "number" && Number.isNaN(v) ? "NaN" : v;
-    });
-  }
-  return JSON.stringify({ columns });
-}
+import {
+  execFileAsync,
+  labelsOf,
+  maxAbsDiff,
+  scoreInPython,
+  venvPython,
+  writeRowsJson,
+} from "./python-scoring.ts";
 
 /** RFC 4180 CSV as pandas reads it: NULL and NaN are empty cells, booleans True/False. */
 function csv(rows: readonly FeatureRow[]): string {
@@ -77,13 +44,6 @@ function csv(rows: readonly FeatureRow[]): string {
       ...rows.map((r) => names.map((n) => cell(r[n])).join(",")),
     ].join("\n") + "\n"
   );
-}
-
-function maxAbsDiff(a: readonly number[], b: Float64Array): number {
-  expect(a.length).toBe(b.length);
-  let max = 0;
-  a.forEach((v, i) => (max = Math.max(max, Math.abs(v - (b[i] as number)))));
-  return max;
 }
 
 /**
@@ -134,27 +94,19 @@ describe("ONNX export scored by Python", () => {
     rows = predictionRows(model);
     expected = model.predictProba(rows);
     rowsFile = path.join(dir, "rows.json");
-    await writeFile(rowsFile, columnsJson(rows));
+    await writeRowsJson(
+      rowsFile,
+      rows,
+      ONNX_TEST_COLUMNS.map((c) => c.name),
+    );
   }, 600_000);
 
   afterAll(async () => {
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   });
 
-  async function score(
-    line: MlflowLine,
-    mode: "ort" | "pyfunc",
-    model: string,
-  ): Promise<PythonResult> {
-    const out = path.join(dir, `out-${mode}-${line}.json`);
-    await execFileAsync(
-      await venvPython(line),
-      [SCRIPT, mode, model, rowsFile, out],
-      // In dir: mlflow may create an mlruns folder in its working directory.
-      { cwd: dir, timeout: 120_000 },
-    );
-    return JSON.parse(await readFile(out, "utf8")) as PythonResult;
-  }
+  const score = (line: MlflowLine, mode: "ort" | "pyfunc", model: string) =>
+    scoreInPython({ line, mode, model, rowsFile, dir });
 
   it.each(MLFLOW_LINES)(
     "onnx.checker accepts the file and onnxruntime (MLflow %s.x venv) gives predictProba's p_churn and its > 0.5 labels for every raw row",
@@ -170,9 +122,7 @@ describe("ONNX export scored by Python", () => {
         `onnx ${result.versions["onnx"]}, onnxruntime ${result.versions["onnxruntime"]}: max |p_churn − predictProba| = ${diff} over ${rows.length} rows`,
       );
       expect(diff).toBeLessThanOrEqual(1e-12);
-      expect(result.label).toEqual(
-        Array.from(expected, (p) => (p > 0.5 ? 1 : 0)),
-      );
+      expect(result.label).toEqual(labelsOf(expected));
     },
   );
 
@@ -184,9 +134,7 @@ describe("ONNX export scored by Python", () => {
       const result = await score(line, "pyfunc", modelDir);
       expect(result.versions["mlflow"]?.startsWith(`${line}.`)).toBe(true);
       expect(maxAbsDiff(result.p_churn, expected)).toBeLessThanOrEqual(1e-12);
-      expect(result.label).toEqual(
-        Array.from(expected, (p) => (p > 0.5 ? 1 : 0)),
-      );
+      expect(result.label).toEqual(labelsOf(expected));
     },
   );
 
@@ -227,9 +175,7 @@ describe("ONNX export scored by Python", () => {
     expect(maxAbsDiff(predictions.p_churn, expected)).toBeLessThanOrEqual(
       1e-12,
     );
-    expect(predictions.label).toEqual(
-      Array.from(expected, (p) => (p > 0.5 ? 1 : 0)),
-    );
+    expect(predictions.label).toEqual(labelsOf(expected));
   });
 });
 

@@ -1,3 +1,22 @@
+/**
+ * ONNX export of a StreamflowModel: the preprocessor and the forest in one graph, so Python users
+ * score raw features with onnxruntime or MLflow's onnx flavour and get predictProba's numbers.
+ *
+ * The graph's contract (one input per feature, named as the feature, each of shape [N]):
+ * - text column → tensor(string). A training category one-hot encodes; any other text encodes to
+ *   all zeros (an unknown category). "None" and "nan" (str() of Python's None and of NaN) are NULL,
+ *   which gets the column's NULL indicator when training saw NULL, else all zeros — unless one of
+ *   them was itself a training category.
+ * - numeric column → tensor(double), NaN for NULL, replaced by the training median; or
+ *   tensor(int64) for a column typed `integer` in `columns` (no NULL possible).
+ * - boolean column → tensor(string), whatever training saw: "True"/"False" (str() of a Python bool;
+ *   also true/false, t/f, 1/0, 1.0/0.0, yes/no) are the values, any other text is NULL (its own
+ *   indicator when training saw NULL, else false, as the preprocessor).
+ * - outputs: `p_churn` double [N] (predictProba, same summands, same rounding up to summation
+ *   order) and `label` int64 [N], the positive class when p_churn > 0.5.
+ * Where it differs from the preprocessor, which throws instead: an unrecognised boolean text is
+ * NULL here, ±Infinity passes through, and text is matched exactly (no trimming or lower-casing).
+ */
 import { create, toBinary } from "@bufbuild/protobuf";
 import { ModelProtoSchema } from "onnx-buf";
 import { CoreError } from "../../errors.ts";
