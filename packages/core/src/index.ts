@@ -98,6 +98,7 @@ export type {
 export {
   exportOnnx,
   exportOnnxModel,
+  ONNX_INPUT,
   ONNX_IR_VERSION,
   ONNX_ML_OPSET,
   ONNX_OPSET,
@@ -116,10 +117,7 @@ export type {
   MlflowOnnxFiles,
   MlflowOnnxFilesOptions,
 } from "./model-format/onnx/mlflow-files.ts";
-export type {
-  OnnxInput,
-  OnnxNumericType,
-} from "./model-format/onnx/preprocessing-graph.ts";
+export type { OnnxColumn } from "./model-format/onnx/preprocessing-graph.ts";
 /** Canonical JSON text (keys sorted at every level) for hashing. */
 export { canonicalJson } from "./model-format/canonical-json.ts";
 /** Version of @streamflow/core written into model files. */

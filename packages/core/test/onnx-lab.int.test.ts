@@ -46,7 +46,7 @@ describe.skipIf(missing !== undefined)(
         await writeRowsJson(
           rowsFile,
           lab.rows,
-          exported.inputs.map((i) => i.name),
+          exported.columns.map((c) => c.name),
         );
         const result = await scoreInPython({
           line: "3",

@@ -4,6 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   exportOnnx,
+  exportOnnxModel,
   mlflowOnnxFiles,
   trainModel,
   type FeatureRow,
@@ -52,7 +53,16 @@ function csv(rows: readonly FeatureRow[]): string {
  * forest's thresholds, where a float32 or < versus ≤ slip would send them the other way.
  */
 function predictionRows(model: StreamflowModel): FeatureRow[] {
-  const rows = onnxTestRows({ n: 400, seed: 11, unseen: true }).rows;
+  // First a row NULL wherever it can be: MLflow looks at row 0 to decide how to read a column.
+  // Integer columns are NOT NULL in the store; a NULL would make pandas hold them as floats,
+  // which their `long` signature refuses.
+  const blank = Object.fromEntries(
+    ONNX_TEST_COLUMNS.map((c) => [c.name, c.type === "integer" ? 7 : null]),
+  );
+  const rows = [
+    blank,
+    ...onnxTestRows({ n: 400, seed: 11, unseen: true }).rows,
+  ];
   const json = model.forest.toJSON();
   for (const name of ["monthly_fee", "watch_hours_30d"]) {
     const bytes = Buffer.from(
@@ -97,7 +107,9 @@ describe("ONNX export scored by Python", () => {
     await writeRowsJson(
       rowsFile,
       rows,
-      ONNX_TEST_COLUMNS.map((c) => c.name),
+      exportOnnxModel(model, { columns: ONNX_TEST_COLUMNS }).columns.map(
+        (c) => c.name,
+      ),
     );
   }, 600_000);
 
@@ -135,6 +147,16 @@ describe("ONNX export scored by Python", () => {
       expect(result.versions["mlflow"]?.startsWith(`${line}.`)).toBe(true);
       expect(maxAbsDiff(result.p_churn, expected)).toBeLessThanOrEqual(1e-12);
       expect(result.label).toEqual(labelsOf(expected));
+      // The same rows as bool columns (a batch without NULL booleans) score the same.
+      const picked = Float64Array.from(
+        result.bool_rows ?? [],
+        (i) => expected[i] as number,
+      );
+      expect(picked.length).toBeGreaterThan(100);
+      expect(maxAbsDiff(result.bool_p_churn ?? [], picked)).toBeLessThanOrEqual(
+        1e-12,
+      );
+      expect(result.bool_label).toEqual(labelsOf(picked));
     },
   );
 
@@ -170,12 +192,11 @@ describe("ONNX export scored by Python", () => {
       },
     );
     const { predictions } = JSON.parse(await readFile(output, "utf8")) as {
-      predictions: { label: number[]; p_churn: number[] };
+      predictions: { label: number; p_churn: number }[];
     };
-    expect(maxAbsDiff(predictions.p_churn, expected)).toBeLessThanOrEqual(
-      1e-12,
-    );
-    expect(predictions.label).toEqual(labelsOf(expected));
+    const p = predictions.map((r) => r.p_churn);
+    expect(maxAbsDiff(p, expected)).toBeLessThanOrEqual(1e-12);
+    expect(predictions.map((r) => r.label)).toEqual(labelsOf(expected));
   });
 });
 
@@ -185,7 +206,7 @@ async function writeModelDir(
 ): Promise<void> {
   await mkdir(modelDir, { recursive: true });
   const files: Record<string, string | Uint8Array> = {
-    ...mlflowOnnxFiles(model),
+    ...mlflowOnnxFiles(model, { columns: ONNX_TEST_COLUMNS }),
   };
   for (const [name, content] of Object.entries(files)) {
     await writeFile(path.join(modelDir, name), content);

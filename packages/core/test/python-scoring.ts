@@ -17,6 +17,10 @@ export interface PythonResult {
   label: number[];
   p_churn: number[];
   versions: Record<string, string>;
+  /** pyfunc only: the rows without a NULL boolean, scored again as bool columns. */
+  bool_rows?: number[];
+  bool_label?: number[];
+  bool_p_churn?: number[];
 }
 
 /** The line's venv python, built (once) by the same script the MLflow server tests use. */

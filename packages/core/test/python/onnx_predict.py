@@ -1,25 +1,23 @@
 """Scores rows with an exported StreamFlow model from Python, the way its users would.
 
-  python onnx_predict.py ort MODEL.onnx ROWS.json OUT.json     onnx's full check, then onnxruntime directly
+  python onnx_predict.py ort MODEL.onnx ROWS.json OUT.json     onnx's full check, then onnxruntime
   python onnx_predict.py pyfunc MODEL_DIR ROWS.json OUT.json   mlflow.pyfunc.load_model + a DataFrame
 
-ROWS.json is {"columns": {name: [value, ...]}} with null for NULL and the string "NaN" for NaN.
-OUT.json gets {"label": [...], "p_churn": [...]} (plus "versions").
+ROWS.json is {"columns": {name: [value, ...]}} in the model's column order, null for NULL and the
+string "NaN" for NaN. OUT.json gets {"label": [...], "p_churn": [...], "versions": {...}}; pyfunc
+also scores the rows whose boolean columns hold no NULL as a frame of bool columns ("bool_rows",
+"bool_label", "bool_p_churn"), the dtype pandas gives such a batch.
 """
 
 import json
+import math
 import sys
 
 import numpy as np
 
 
-def column(values, kind):
-    if kind == "double":
-        return np.array([np.nan if v is None or v == "NaN" else v for v in values], dtype=np.float64)
-    if kind == "int64":
-        return np.array(values, dtype=np.int64)
-    # Strings and booleans as Python objects: onnxruntime turns each into str(value).
-    return np.array(values, dtype=object)
+def cell(v):
+    return math.nan if v == "NaN" else v
 
 
 def run_ort(model_path, columns):
@@ -29,9 +27,14 @@ def run_ort(model_path, columns):
     # Raises on any violation of the ONNX spec, including type and shape inference of every node.
     onnx.checker.check_model(onnx.load(model_path), full_check=True)
     session = ort.InferenceSession(model_path, providers=["CPUExecutionProvider"])
-    kinds = {"tensor(double)": "double", "tensor(int64)": "int64", "tensor(string)": "object"}
-    feed = {i.name: column(columns[i.name], kinds[i.type]) for i in session.get_inputs()}
-    label, p = session.run(["label", "p_churn"], feed)
+    (graph_input,) = session.get_inputs()
+    rows = list(zip(*[[cell(v) for v in values] for values in columns.values()]))
+    if graph_input.type == "tensor(double)":
+        feed = np.array([[math.nan if v is None else v for v in r] for r in rows], dtype=np.float64)
+    else:
+        # Python objects, as DataFrame.values holds them: onnxruntime takes str() of each.
+        feed = np.array(rows, dtype=object)
+    label, p = session.run(["label", "p_churn"], {graph_input.name: feed})
     return {"label": label.tolist(), "p_churn": p.tolist(), "versions": {"onnx": onnx.__version__, "onnxruntime": ort.__version__}}
 
 
@@ -40,11 +43,21 @@ def run_pyfunc(model_dir, columns):
     import mlflow.pyfunc
     import pandas as pd
 
-    frame = pd.DataFrame({name: [np.nan if v is None or v == "NaN" else v for v in values] for name, values in columns.items()})
-    out = mlflow.pyfunc.load_model(model_dir).predict(frame)
+    model = mlflow.pyfunc.load_model(model_dir)
+    booleans = [c.name for c in model.metadata.get_input_schema().inputs if c.type.name == "boolean"]
+    # Reversed column order: the signature, not the frame, decides which column is which.
+    frame = pd.DataFrame({name: [cell(v) for v in values] for name, values in reversed(list(columns.items()))})
+    out = model.predict(frame)
+    bool_rows = [i for i in range(len(frame)) if not any(pd.isna(frame[b][i]) for b in booleans)]
+    subset = frame.iloc[bool_rows].reset_index(drop=True).astype({b: bool for b in booleans})
+    assert all(subset[b].dtype == np.bool_ for b in booleans)
+    sub = model.predict(subset)
     return {
-        "label": np.asarray(out["label"]).tolist(),
-        "p_churn": np.asarray(out["p_churn"]).tolist(),
+        "label": out["label"].tolist(),
+        "p_churn": out["p_churn"].tolist(),
+        "bool_rows": bool_rows,
+        "bool_label": sub["label"].tolist(),
+        "bool_p_churn": sub["p_churn"].tolist(),
         "versions": {"mlflow": mlflow.__version__},
     }
 

@@ -16,9 +16,10 @@ import {
 import type { CoreError } from "../../errors.ts";
 import { RandomForestClassifier } from "../../forest/random-forest.ts";
 import { Preprocessor } from "../../preprocessing/preprocessor.ts";
+import type { FeatureRow } from "../../preprocessing/preprocessor.ts";
 import { trainModel } from "../../training/train-model.ts";
 import { parseModel, serializeModel, StreamflowModel } from "../model-file.ts";
-import { exportOnnxModel } from "./export-onnx.ts";
+import { exportOnnx, exportOnnxModel } from "./export-onnx.ts";
 
 function attr(node: NodeProto, name: string): AttributeProto {
   const a = node.attribute.find((x) => x.name === name);
@@ -47,6 +48,32 @@ function typeOf(v: ValueInfoProto): { elem: number; dims: string[] } {
   };
 }
 
+interface TinyModelSpec {
+  rows: FeatureRow[];
+  labels: number[];
+  numeric: string[];
+  nEstimators: number;
+  seed?: number;
+}
+
+/** A model on a handful of numeric rows, built without trainModel's split. */
+async function tinyModel(spec: TinyModelSpec): Promise<StreamflowModel> {
+  const preprocessor = Preprocessor.fit({
+    schema: {
+      categorical_cols: [],
+      numeric_cols: spec.numeric,
+      boolean_cols: [],
+    },
+    rows: spec.rows,
+  });
+  const forest = await new RandomForestClassifier({
+    nEstimators: spec.nEstimators,
+    seed: spec.seed ?? 42,
+  }).train(preprocessor.transform(spec.rows), spec.labels, { jobs: 1 });
+  const training = (await train(40, 1)).training;
+  return new StreamflowModel({ preprocessor, forest, training });
+}
+
 async function train(n: number, nEstimators: number): Promise<StreamflowModel> {
   const data = onnxTestRows({ n, seed: 3 });
   const { model } = await trainModel({
@@ -72,7 +99,7 @@ describe("exportOnnxModel", () => {
     proto = fromBinary(ModelProtoSchema, bytes);
   });
 
-  it("declares IR 10, ai.onnx 21 and ai.onnx.ml 5, and one typed input per feature in schema order", () => {
+  it("declares IR 10, ai.onnx 21 and ai.onnx.ml 5, one [N, 7] string input and two [N] outputs", () => {
     expect(Number(proto.irVersion)).toBe(10);
     expect(proto.opsetImport.map((o) => [o.domain, Number(o.version)])).toEqual(
       [
@@ -81,26 +108,47 @@ describe("exportOnnxModel", () => {
       ],
     );
     const graph = proto.graph;
-    expect(graph?.input.map((i) => [i.name, typeOf(i).elem])).toEqual([
-      ["net_service", DataType.STRING],
-      ["contract_type", DataType.STRING],
-      ["months_active", DataType.INT64],
-      ["monthly_fee", DataType.DOUBLE],
-      ["watch_hours_30d", DataType.DOUBLE],
-      ["paperless_billing", DataType.STRING],
-      ["plan_stream_tv", DataType.STRING],
+    expect(graph?.input.map((i) => [i.name, typeOf(i)])).toEqual([
+      ["features", { elem: DataType.STRING, dims: ["N", "7"] }],
     ]);
-    expect(graph?.input.every((i) => typeOf(i).dims.join() === "N")).toBe(true);
     expect(graph?.output.map((o) => [o.name, typeOf(o)])).toEqual([
       ["label", { elem: DataType.INT64, dims: ["N"] }],
       ["p_churn", { elem: DataType.DOUBLE, dims: ["N"] }],
     ]);
   });
 
-  it("exports numeric columns as double inputs when no column types are given", () => {
-    const p = fromBinary(ModelProtoSchema, exportOnnxModel(model).bytes);
-    const months = p.graph?.input.find((i) => i.name === "months_active");
-    expect(months && typeOf(months).elem).toBe(DataType.DOUBLE);
+  it("lists the input's columns in schema order with their MLflow types, integers `long` only when typed so", () => {
+    const typed = exportOnnxModel(model, { columns: ONNX_TEST_COLUMNS });
+    expect(typed.columns.map((c) => c.name)).toEqual(
+      ONNX_TEST_COLUMNS.map((c) => c.name),
+    );
+    expect(typed.columns.map((c) => c.mlflowType)).toEqual([
+      "string",
+      "string",
+      "long",
+      "double",
+      "double",
+      "boolean",
+      "boolean",
+    ]);
+    const untyped = exportOnnxModel(model);
+    expect(
+      untyped.columns.find((c) => c.name === "months_active")?.mlflowType,
+    ).toBe("double");
+    // The type only reaches the signature: the graph is the same.
+    expect(untyped.bytes).toEqual(typed.bytes);
+  });
+
+  it("takes doubles when every column is numeric", async () => {
+    const numeric = await tinyModel({
+      rows: [0, 1, 2, 3, 4, 5].map((x) => ({ x, y: x * 2 })),
+      labels: [0, 1, 0, 1, 0, 1],
+      numeric: ["x", "y"],
+      nEstimators: 2,
+    });
+    const input = fromBinary(ModelProtoSchema, exportOnnx(numeric)).graph
+      ?.input[0] as ValueInfoProto;
+    expect(typeOf(input)).toEqual({ elem: DataType.DOUBLE, dims: ["N", "2"] });
   });
 
   it("holds every tree in one double TreeEnsemble whose thresholds are the forest's bin edges", () => {
@@ -147,20 +195,14 @@ describe("exportOnnxModel", () => {
 
   it("encodes a single-leaf tree as a stand-in split whose two branches reach its leaf", async () => {
     // Four rows, one positive: most bootstrap samples miss it, so those trees are one pure leaf.
-    const rows = [0, 1, 2, 3].map((x) => ({ x }));
-    const preprocessor = Preprocessor.fit({
-      schema: { categorical_cols: [], numeric_cols: ["x"], boolean_cols: [] },
-      rows,
-    });
-    const forest = await new RandomForestClassifier({
+    const small = await tinyModel({
+      rows: [0, 1, 2, 3].map((x) => ({ x })),
+      labels: [0, 0, 0, 1],
+      numeric: ["x"],
       nEstimators: 8,
       seed: 1,
-    }).train(preprocessor.transform(rows), [0, 0, 0, 1], { jobs: 1 });
-    const small = new StreamflowModel({
-      preprocessor,
-      forest,
-      training: model.training,
     });
+    const forest = small.forest;
     const out = exportOnnxModel(small);
     const te = fromBinary(ModelProtoSchema, out.bytes).graph?.node.find(
       (n) => n.opType === "TreeEnsemble",
@@ -181,20 +223,11 @@ describe("exportOnnxModel", () => {
   });
 
   it("refuses a forest of three classes and a column type that contradicts the schema", async () => {
-    const rows = [0, 1, 2, 3, 4, 5].map((x) => ({ x }));
-    const preprocessor = Preprocessor.fit({
-      schema: { categorical_cols: [], numeric_cols: ["x"], boolean_cols: [] },
-      rows,
-    });
-    const forest = await new RandomForestClassifier({ nEstimators: 2 }).train(
-      preprocessor.transform(rows),
-      [0, 1, 2, 0, 1, 2],
-      { jobs: 1 },
-    );
-    const three = new StreamflowModel({
-      preprocessor,
-      forest,
-      training: model.training,
+    const three = await tinyModel({
+      rows: [0, 1, 2, 3, 4, 5].map((x) => ({ x })),
+      labels: [0, 1, 2, 0, 1, 2],
+      numeric: ["x"],
+      nEstimators: 2,
     });
     expect(() => exportOnnxModel(three)).toThrow(
       expect.objectContaining({ code: "INVALID_ARGUMENT" }) as CoreError,

@@ -2,20 +2,23 @@
  * ONNX export of a StreamflowModel: the preprocessor and the forest in one graph, so Python users
  * score raw features with onnxruntime or MLflow's onnx flavour and get predictProba's numbers.
  *
- * The graph's contract (one input per feature, named as the feature, each of shape [N]):
- * - text column → tensor(string). A training category one-hot encodes; any other text encodes to
- *   all zeros (an unknown category). "None" and "nan" (str() of Python's None and of NaN) are NULL,
- *   which gets the column's NULL indicator when training saw NULL, else all zeros — unless one of
- *   them was itself a training category.
- * - numeric column → tensor(double), NaN for NULL, replaced by the training median; or
- *   tensor(int64) for a column typed `integer` in `columns` (no NULL possible).
- * - boolean column → tensor(string), whatever training saw: "True"/"False" (str() of a Python bool;
- *   also true/false, t/f, 1/0, 1.0/0.0, yes/no) are the values, any other text is NULL (its own
- *   indicator when training saw NULL, else false, as the preprocessor).
- * - outputs: `p_churn` double [N] (predictProba, same summands, same rounding up to summation
- *   order) and `label` int64 [N], the positive class when p_churn > 0.5.
+ * The graph's contract: one input `features`, tensor(string) [N, nColumns], the raw columns in
+ * the order of `columns` (the schema's text, numeric, then boolean columns), each cell as text —
+ * what onnxruntime makes of a pandas DataFrame's `.values`. (A model of numeric columns only
+ * takes tensor(double) instead.)
+ * - text column: a training category one-hot encodes; any other text encodes to all zeros (an
+ *   unknown category). "None", "nan" and "" are NULL, which gets the column's NULL indicator when
+ *   training saw NULL, else all zeros — unless one of them was itself a training category.
+ * - numeric column: parsed as a double ("3", "20.5", "1e-3", "inf"); NULL text or NaN gets the
+ *   training median.
+ * - boolean column: "True"/"False" (str() of a Python bool; also true/false, t/f, 1/0, 1.0/0.0,
+ *   yes/no) are the values, any other text is NULL (its own indicator when training saw NULL,
+ *   else false, as the preprocessor).
+ * - outputs: `p_churn` double [N] (predictProba's value: same summands, same rounding, up to
+ *   summation order) and `label` int64 [N], the positive class when p_churn > 0.5.
  * Where it differs from the preprocessor, which throws instead: an unrecognised boolean text is
- * NULL here, ±Infinity passes through, and text is matched exactly (no trimming or lower-casing).
+ * NULL here, ±Infinity passes through, text is matched exactly (no trimming or lower-casing), and
+ * a numeric cell that is not a number makes onnxruntime fail the whole batch.
  */
 import { create, toBinary } from "@bufbuild/protobuf";
 import { ModelProtoSchema } from "onnx-buf";
@@ -35,8 +38,7 @@ import {
 } from "./graph-builder.ts";
 import {
   buildPreprocessingGraph,
-  type OnnxInput,
-  type OnnxNumericType,
+  type OnnxColumn,
 } from "./preprocessing-graph.ts";
 
 /**
@@ -46,6 +48,9 @@ import {
 export const ONNX_IR_VERSION = 10;
 export const ONNX_OPSET = 21;
 export const ONNX_ML_OPSET = 5;
+
+/** Name of the graph's one input. */
+export const ONNX_INPUT = "features";
 
 /** Names of the graph's two [N] outputs. */
 export const ONNX_OUTPUTS = Object.freeze({
@@ -59,9 +64,9 @@ const THRESHOLD = 0.5;
 export interface ExportOnnxOptions {
   /**
    * Column types as the feature store gives them (`featureSchemaFromColumns`'s input). A numeric
-   * column typed `integer` becomes an int64 input (what pandas holds for an integer column
-   * without NULL); every other numeric column is a double input whose NaN gets the median.
-   * @default every numeric column double
+   * column typed `integer` is declared `long` in the MLflow signature (pandas holds an integer
+   * column without NULL as int64, which MLflow refuses for `double`); the graph is the same.
+   * @default every numeric column `double`
    */
   columns?: readonly TypedColumn[];
 }
@@ -69,16 +74,16 @@ export interface ExportOnnxOptions {
 export interface OnnxExport {
   /** The serialised ModelProto; the same model and options always give the same bytes. */
   bytes: Uint8Array;
-  /** Graph inputs in order, one per feature. */
-  inputs: readonly OnnxInput[];
+  /** The input's columns in order, with their MLflow signature types. */
+  columns: readonly OnnxColumn[];
   forest: ForestGraphStats;
 }
 
-function numericTypes(
+function integerColumns(
   model: StreamflowModel,
   columns: readonly TypedColumn[] | undefined,
-): Map<string, OnnxNumericType> {
-  const types = new Map<string, OnnxNumericType>();
+): Set<string> {
+  const integers = new Set<string>();
   const numeric = new Set(model.preprocessor.schema.numeric_cols);
   for (const c of columns ?? []) {
     if (!numeric.has(c.name)) continue;
@@ -87,17 +92,17 @@ function numericTypes(
         "INVALID_ARGUMENT",
         `column '${c.name}' is numeric in the model but typed '${c.type}' in the export options`,
         {
-          hint: "Pass the columns the model was trained on, or leave the column out to export it as double.",
+          hint: "Pass the columns the model was trained on, or leave the column out to declare it double.",
         },
       );
     }
-    types.set(c.name, c.type);
+    if (c.type === "integer") integers.add(c.name);
   }
-  return types;
+  return integers;
 }
 
 /**
- * The model as an ONNX graph: raw features in (one input per feature), preprocessing and forest
+ * The model as an ONNX graph: raw features in (one [N, nColumns] input), preprocessing and forest
  * inside, `label` (int64 [N]) and `p_churn` (double [N], predictProba's value) out.
  * @throws CoreError INVALID_ARGUMENT for a forest of more than two classes, non-integer class
  * labels, or a column type that contradicts the model's schema.
@@ -114,18 +119,19 @@ export function exportOnnxModel(
     );
   }
   const b = new GraphBuilder();
-  b.reserve([ONNX_OUTPUTS.label, ONNX_OUTPUTS.probability]);
+  b.reserve([ONNX_INPUT, ONNX_OUTPUTS.label, ONNX_OUTPUTS.probability]);
   const pre = buildPreprocessingGraph({
     builder: b,
     preprocessing: model.preprocessor.toJSON(),
-    numericTypes: numericTypes(model, options.columns),
+    integerColumns: integerColumns(model, options.columns),
+    input: ONNX_INPUT,
   });
   const ensemble = buildForestGraph({
     builder: b,
     forest: model.forest,
     features: pre.features,
   });
-  // MLflow flattens every output of a DataFrame prediction into a column, so both are [N].
+  // MLflow makes every output of a DataFrame prediction a column, so both are [N].
   const axes = b.constant("axis_1", int64Tensor([1]));
   b.nodes.push(
     node({
@@ -168,7 +174,7 @@ export function exportOnnxModel(
       name: "streamflow_churn",
       node: b.nodes,
       initializer: b.initializers,
-      input: pre.inputInfos,
+      input: [valueInfo(ONNX_INPUT, pre.inputType, pre.columns.length)],
       output: [
         valueInfo(ONNX_OUTPUTS.label, DataType.INT64),
         valueInfo(ONNX_OUTPUTS.probability, DataType.DOUBLE),
@@ -177,7 +183,7 @@ export function exportOnnxModel(
   });
   return {
     bytes: toBinary(ModelProtoSchema, proto),
-    inputs: pre.inputs,
+    columns: pre.columns,
     forest: ensemble.stats,
   };
 }

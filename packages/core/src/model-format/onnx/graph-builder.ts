@@ -148,6 +148,17 @@ export function int64Tensor(
   return wideTensor("i64", values, dims);
 }
 
+export function stringTensor(
+  values: readonly string[],
+  dims: readonly number[] = [values.length],
+): TensorProto {
+  return create(TensorProtoSchema, {
+    dataType: DataType.STRING,
+    dims: dims.map((d) => BigInt(d)),
+    stringData: values.map((v) => utf8.encode(v)),
+  });
+}
+
 export function uint8Tensor(values: Uint8Array): TensorProto {
   return rawTensor({
     dataType: DataType.UINT8,

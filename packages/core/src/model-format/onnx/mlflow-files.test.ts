@@ -1,5 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { ONNX_TEST_SCHEMA, onnxTestRows } from "../../../test/onnx-rows.ts";
+import {
+  ONNX_TEST_COLUMNS,
+  ONNX_TEST_SCHEMA,
+  onnxTestRows,
+} from "../../../test/onnx-rows.ts";
 import { trainModel } from "../../training/train-model.ts";
 import { exportOnnx } from "./export-onnx.ts";
 import { MLFLOW_ONNX_REQUIREMENTS, mlflowOnnxFiles } from "./mlflow-files.ts";
@@ -45,26 +49,30 @@ describe("mlflowOnnxFiles", () => {
     expect(files["python_env.yaml"]).toContain("- -r requirements.txt\n");
   });
 
-  it("declares one named [-1] tensor spec per feature and the two outputs", () => {
-    const { MLmodel } = mlflowOnnxFiles(model);
-    const spec = (name: string, dtype: string) => ({
+  it("declares a column signature in the input's column order, integers `long` when typed so", () => {
+    const col = (name: string, type: string) => ({
+      type,
       name,
-      type: "tensor",
-      "tensor-spec": { dtype, shape: [-1] },
+      required: true,
     });
+    const { MLmodel } = mlflowOnnxFiles(model, { columns: ONNX_TEST_COLUMNS });
     expect(signatureJson(MLmodel, "inputs")).toEqual([
-      spec("net_service", "object"),
-      spec("contract_type", "object"),
-      spec("months_active", "float64"),
-      spec("monthly_fee", "float64"),
-      spec("watch_hours_30d", "float64"),
-      spec("paperless_billing", "object"),
-      spec("plan_stream_tv", "object"),
+      col("net_service", "string"),
+      col("contract_type", "string"),
+      col("months_active", "long"),
+      col("monthly_fee", "double"),
+      col("watch_hours_30d", "double"),
+      col("paperless_billing", "boolean"),
+      col("plan_stream_tv", "boolean"),
     ]);
     expect(signatureJson(MLmodel, "outputs")).toEqual([
-      spec("label", "int64"),
-      spec("p_churn", "float64"),
+      col("label", "long"),
+      col("p_churn", "double"),
     ]);
+    const untyped = mlflowOnnxFiles(model).MLmodel;
+    expect(signatureJson(untyped, "inputs")).toContainEqual(
+      col("months_active", "double"),
+    );
   });
 
   it("is a function of the model and options: run id, uuid and time only when given, quotes escaped", () => {

@@ -5,8 +5,12 @@
  * onnxruntime. A pure function: the caller decides where the files go.
  */
 import type { StreamflowModel } from "../model-file.ts";
-import { exportOnnxModel, ONNX_OUTPUTS } from "./export-onnx.ts";
-import type { OnnxInput } from "./preprocessing-graph.ts";
+import {
+  exportOnnxModel,
+  ONNX_OUTPUTS,
+  type ExportOnnxOptions,
+} from "./export-onnx.ts";
+import type { OnnxColumn } from "./preprocessing-graph.ts";
 
 /** The versions the export was tested with (scripts/mlflow-venv.sh, 3.x line). */
 export const MLFLOW_ONNX_REQUIREMENTS: readonly string[] = Object.freeze([
@@ -15,7 +19,7 @@ export const MLFLOW_ONNX_REQUIREMENTS: readonly string[] = Object.freeze([
   "onnxruntime==1.32.0",
 ]);
 
-export interface MlflowOnnxFilesOptions {
+export interface MlflowOnnxFilesOptions extends ExportOnnxOptions {
   /** MLmodel's `artifact_path`. @default "model" */
   artifactPath?: string;
   /** MLmodel's `run_id`; left out when absent. */
@@ -46,44 +50,44 @@ function quoted(text: string): string {
   return `'${text.replaceAll("'", "''")}'`;
 }
 
-function tensorSpec(name: string, dtype: string): unknown {
-  return { name, type: "tensor", "tensor-spec": { dtype, shape: [-1] } };
-}
-
 /**
- * A tensor signature with one named [-1] spec per input, not a column signature: for a DataFrame,
- * MLflow then converts each column with `np.array(column, dtype)`, so an int64 column reaches a
- * double input, and a boolean column reaches its string input as "True"/"False" whether the
- * batch holds a None (object dtype) or not (bool dtype). A column signature passes bool columns
- * through unconverted, which a string input refuses.
+ * A column signature, in the input's column order: MLflow checks each DataFrame column's type
+ * against it, reorders the columns to it and drops others before the one-input model gets
+ * `DataFrame.values`, so the column order of the caller's frame does not matter.
  */
-function signature(inputs: readonly OnnxInput[]): {
+function signature(columns: readonly OnnxColumn[]): {
   inputs: string;
   outputs: string;
 } {
   return {
-    inputs: JSON.stringify(inputs.map((i) => tensorSpec(i.name, i.numpyType))),
+    inputs: JSON.stringify(
+      columns.map((c) => ({
+        type: c.mlflowType,
+        name: c.name,
+        required: true,
+      })),
+    ),
     outputs: JSON.stringify([
-      tensorSpec(ONNX_OUTPUTS.label, "int64"),
-      tensorSpec(ONNX_OUTPUTS.probability, "float64"),
+      { type: "long", name: ONNX_OUTPUTS.label, required: true },
+      { type: "double", name: ONNX_OUTPUTS.probability, required: true },
     ]),
   };
 }
 
 /**
- * The ONNX export and the MLflow files around it. Numeric columns are double inputs (MLflow's
- * signature casts integer columns to them, and a missing value arrives as NaN and gets the median).
+ * The ONNX export and the MLflow files around it; pass `columns` so integer columns are declared
+ * `long` (else MLflow refuses an int64 DataFrame column for a `double` one).
  * @throws CoreError INVALID_ARGUMENT as exportOnnxModel.
  */
 export function mlflowOnnxFiles(
   model: StreamflowModel,
   options: MlflowOnnxFilesOptions = {},
 ): MlflowOnnxFiles {
-  const exported = exportOnnxModel(model);
+  const exported = exportOnnxModel(model, { columns: options.columns });
   const python = options.pythonVersion ?? "3.11.7";
   const requirements = options.requirements ?? MLFLOW_ONNX_REQUIREMENTS;
   const mlflowPin = requirements.find((r) => r.startsWith("mlflow=="));
-  const sig = signature(exported.inputs);
+  const sig = signature(exported.columns);
   const lines = [
     `artifact_path: ${quoted(options.artifactPath ?? "model")}`,
     "flavors:",

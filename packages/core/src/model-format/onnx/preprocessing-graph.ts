@@ -1,6 +1,16 @@
 /**
- * The preprocessor as ONNX nodes: one typed graph input per feature, encoded column by column
- * exactly as Preprocessor.transform does, and joined into the forest's [N, nFeatures] double input.
+ * The preprocessor as ONNX nodes. The graph takes the raw features as one [N, nColumns] input,
+ * each column encoded exactly as Preprocessor.transform does and joined into the forest's
+ * [N, nFeatures] double input.
+ *
+ * Why one input and not one per feature: MLflow's onnx flavour feeds a multi-input model each
+ * DataFrame column as it is, so a boolean column arrives as bool when the batch has no NULL and as
+ * objects when it has one, and no single input type takes both. A one-input model is fed
+ * `DataFrame.values`: for a frame mixing text and numbers that is an object array, which
+ * onnxruntime turns into str() of every cell ("DSL", "3", "20.5", "True", "None", "nan"), the
+ * same way whatever the batch holds. str() of a float is its shortest round-trip form, so parsing
+ * it back gives the same double. A model whose columns are all numeric takes doubles instead
+ * (DataFrame.values is then a float array).
  */
 import { CoreError } from "../../errors.ts";
 import type { PreprocessorJSON } from "../../preprocessing/preprocessor.ts";
@@ -9,102 +19,132 @@ import {
   doubleTensor,
   int64Tensor,
   ML_DOMAIN,
-  valueInfo,
+  stringTensor,
   type GraphBuilder,
 } from "./graph-builder.ts";
-import type { ValueInfoProto } from "onnx-buf";
 
-/** How a numeric column enters the graph: `double` accepts NaN for NULL; `integer` is int64 and cannot be NULL. */
-export type OnnxNumericType = "double" | "integer";
-
-/** One graph input, with the MLflow tensor-spec dtype a caller feeds it with. */
-export interface OnnxInput {
+/** A raw feature column of the graph input, with the MLflow column type its signature declares. */
+export interface OnnxColumn {
   name: string;
-  /** numpy dtype name for the MLflow signature: float64, int64 or object (strings). */
-  numpyType: "float64" | "int64" | "object";
+  mlflowType: "string" | "double" | "long" | "boolean";
 }
 
 /**
- * Texts a boolean input reads as true / false: Python's str() of a bool (what onnxruntime makes of
- * an object array), the preprocessor's accepted spellings, and str() of the floats 1.0 / 0.0.
- * Anything else — "None", "nan", "" — is NULL.
+ * Texts a boolean column reads as true / false: Python's str() of a bool, the preprocessor's
+ * accepted spellings, and str() of the floats 1.0 / 0.0. Anything else ("None", "nan", "") is NULL.
  */
 export const BOOLEAN_TRUE_TEXT = ["True", "true", "t", "1", "1.0", "yes"];
 export const BOOLEAN_FALSE_TEXT = ["False", "false", "f", "0", "0.0", "no"];
 
 /**
- * Texts a categorical input reads as NULL: str() of Python's None and of a float NaN (a missing
- * CSV cell in pandas) — unless training saw them as real categories.
+ * Texts that are NULL in a text or numeric column: str() of Python's None and of a float NaN (a
+ * missing CSV cell in pandas), and the empty text. In a text column they are categories instead
+ * when training saw them as such.
  */
-export const CATEGORICAL_NULL_TEXT = ["None", "nan"];
+export const NULL_TEXT = ["None", "nan", ""];
 
 const NO_CODE = -1;
 
 interface PreprocessingGraphOptions {
   builder: GraphBuilder;
   preprocessing: PreprocessorJSON;
-  numericTypes: ReadonlyMap<string, OnnxNumericType>;
+  /** Numeric columns that hold integers: declared `long` in the signature. */
+  integerColumns: ReadonlySet<string>;
+  /** Name of the [N, nColumns] input. */
+  input: string;
 }
 
 export interface PreprocessingGraph {
-  inputs: OnnxInput[];
-  inputInfos: ValueInfoProto[];
+  columns: OnnxColumn[];
+  /** DataType.STRING, or DataType.DOUBLE when every column is numeric. */
+  inputType: DataType;
   /** Name of the [N, nFeatures] double value. */
   features: string;
-  width: number;
 }
 
 /** [N] value → [N, 1]. */
-function column(b: GraphBuilder, value: string, hint: string): string {
-  const axes = b.constant("axis_1", int64Tensor([1]));
+function asColumn(b: GraphBuilder, value: string, hint: string): string {
   return b.add({
     op: "Unsqueeze",
-    inputs: [value, axes],
+    inputs: [value, b.constant("axis_1", int64Tensor([1]))],
     output: `${hint}_col`,
   });
 }
 
-/**
- * Strings → int64 codes (unmatched → NO_CODE), then one double 0/1 column per wanted code:
- * `Equal([N, 1], [1, k])` broadcasts to the one-hot block.
- */
-interface OneHotSpec {
-  input: string;
-  /** Texts and the code each maps to. */
+interface CodeSpec {
+  value: string;
+  hint: string;
+  /** Texts and the code each maps to; any other text gets NO_CODE. */
   keys: readonly string[];
   codes: readonly number[];
-  /** Codes that get a column, in column order. */
-  wanted: readonly number[];
 }
 
-function oneHot(
+function encode(
   b: GraphBuilder,
-  { input, keys, codes, wanted }: OneHotSpec,
+  { value, hint, keys, codes }: CodeSpec,
 ): string {
-  const coded = b.add({
+  return b.add({
     op: "LabelEncoder",
     domain: ML_DOMAIN,
-    inputs: [input],
-    output: `${input}_code`,
+    inputs: [value],
+    output: `${hint}_code`,
     attributes: {
       keys_strings: keys,
       values_int64s: codes,
       default_int64: NO_CODE,
     },
   });
+}
+
+/**
+ * One double 0/1 column per wanted code, in order: `Equal([N, 1], [1, k])` broadcasts to the
+ * one-hot block.
+ */
+function oneHot(
+  b: GraphBuilder,
+  spec: CodeSpec & { wanted: readonly number[] },
+): string {
   const row = b.constant(
-    `${input}_codes`,
-    int64Tensor(wanted, [1, wanted.length]),
+    `${spec.hint}_codes`,
+    int64Tensor(spec.wanted, [1, spec.wanted.length]),
   );
   const hit = b.add({
     op: "Equal",
-    inputs: [column(b, coded, input), row],
-    output: `${input}_hit`,
+    inputs: [asColumn(b, encode(b, spec), spec.hint), row],
+    output: `${spec.hint}_hit`,
   });
   return b.add({
     op: "Cast",
     inputs: [hit],
-    output: `${input}_onehot`,
+    output: `${spec.hint}_onehot`,
+    attributes: { to: DataType.DOUBLE },
+  });
+}
+
+/** Text → double, NULL text → NaN first, since Cast refuses text that is not a number. */
+function parseNumber(b: GraphBuilder, value: string, hint: string): string {
+  const isNull = b.add({
+    op: "Equal",
+    inputs: [
+      encode(b, {
+        value,
+        hint: `${hint}_null`,
+        keys: NULL_TEXT,
+        codes: NULL_TEXT.map(() => 1),
+      }),
+      b.constant("one", int64Tensor([1], [])),
+    ],
+    output: `${hint}_isnull`,
+  });
+  const text = b.add({
+    op: "Where",
+    inputs: [isNull, b.constant("nan_text", stringTensor(["nan"], [])), value],
+    output: `${hint}_text`,
+  });
+  return b.add({
+    op: "Cast",
+    inputs: [text],
+    output: `${hint}_parsed`,
     attributes: { to: DataType.DOUBLE },
   });
 }
@@ -116,88 +156,85 @@ function range(n: number): number[] {
 export function buildPreprocessingGraph({
   builder: b,
   preprocessing,
-  numericTypes,
+  integerColumns,
+  input,
 }: PreprocessingGraphOptions): PreprocessingGraph {
-  const inputs: OnnxInput[] = [];
-  const inputInfos: ValueInfoProto[] = [];
+  const { categorical, numeric, boolean } = preprocessing;
+  const allNumeric = categorical.length === 0 && boolean.length === 0;
+  const columns: OnnxColumn[] = [];
   const blocks: string[] = [];
-  let width = 0;
-  const declare = (
-    name: string,
-    elemType: DataType,
-    numpyType: OnnxInput["numpyType"],
-  ) => {
-    b.reserve([name]);
-    inputs.push({ name, numpyType });
-    inputInfos.push(valueInfo(name, elemType));
+  /** Column j of the input as an [N] value. */
+  const take = (name: string, mlflowType: OnnxColumn["mlflowType"]) => {
+    const index = b.constant(
+      `${name}_index`,
+      int64Tensor([columns.length], []),
+    );
+    columns.push({ name, mlflowType });
+    return b.add({
+      op: "Gather",
+      inputs: [input, index],
+      output: name,
+      attributes: { axis: 1 },
+    });
   };
 
-  for (const c of preprocessing.categorical) {
-    declare(c.name, DataType.STRING, "object");
+  for (const c of categorical) {
+    const value = take(c.name, "string");
     const n = c.categories.length;
     const keys = [...c.categories];
     const codes = range(n);
     if (c.hasNull) {
-      for (const t of CATEGORICAL_NULL_TEXT) {
+      for (const t of NULL_TEXT) {
         if (c.categories.includes(t)) continue;
         keys.push(t);
         codes.push(n);
       }
     }
-    const w = n + (c.hasNull ? 1 : 0);
+    const width = n + (c.hasNull ? 1 : 0);
     // Only a hand-made preprocessing JSON can have a column with no encoded width; skip it.
-    if (w === 0) continue;
-    blocks.push(oneHot(b, { input: c.name, keys, codes, wanted: range(w) }));
-    width += w;
+    if (width === 0) continue;
+    blocks.push(
+      oneHot(b, { value, hint: c.name, keys, codes, wanted: range(width) }),
+    );
   }
 
-  for (const c of preprocessing.numeric) {
-    const type = numericTypes.get(c.name) ?? "double";
-    if (type === "integer") {
-      declare(c.name, DataType.INT64, "int64");
-      const asDouble = b.add({
-        op: "Cast",
-        inputs: [c.name],
-        output: `${c.name}_double`,
-        attributes: { to: DataType.DOUBLE },
-      });
-      blocks.push(column(b, asDouble, c.name));
-    } else {
-      declare(c.name, DataType.DOUBLE, "float64");
-      const isNan = b.add({
-        op: "IsNaN",
-        inputs: [c.name],
-        output: `${c.name}_isnan`,
-      });
-      const median = b.constant(
-        `${c.name}_median`,
-        doubleTensor([c.median], []),
-      );
-      const imputed = b.add({
-        op: "Where",
-        inputs: [isNan, median, c.name],
-        output: `${c.name}_imputed`,
-      });
-      blocks.push(column(b, imputed, c.name));
-    }
-    width += 1;
+  for (const c of numeric) {
+    const value = take(c.name, integerColumns.has(c.name) ? "long" : "double");
+    const parsed = allNumeric ? value : parseNumber(b, value, c.name);
+    const isNan = b.add({
+      op: "IsNaN",
+      inputs: [parsed],
+      output: `${c.name}_isnan`,
+    });
+    const imputed = b.add({
+      op: "Where",
+      inputs: [
+        isNan,
+        b.constant(`${c.name}_median`, doubleTensor([c.median], [])),
+        parsed,
+      ],
+      output: `${c.name}_imputed`,
+    });
+    blocks.push(asColumn(b, imputed, c.name));
   }
 
-  // Booleans are string inputs whether or not training saw NULL: pandas gives a boolean column
-  // holding a None the object dtype, and an MLflow tensor spec of dtype object turns True/False
-  // into "True"/"False" for every batch, so one input type serves batches with and without NULL.
-  for (const c of preprocessing.boolean) {
-    declare(c.name, DataType.STRING, "object");
-    const keys = [...BOOLEAN_TRUE_TEXT, ...BOOLEAN_FALSE_TEXT];
-    const codes = [
-      ...BOOLEAN_TRUE_TEXT.map(() => 1),
-      ...BOOLEAN_FALSE_TEXT.map(() => 0),
-    ];
+  for (const c of boolean) {
+    const value = take(c.name, "boolean");
     // The value column is 1 only for true (NULL → 0, as the preprocessor); the NULL column is 1
-    // for anything that is neither true nor false.
+    // for any text that is neither true nor false.
     const wanted = c.hasNull ? [1, NO_CODE] : [1];
-    blocks.push(oneHot(b, { input: c.name, keys, codes, wanted }));
-    width += wanted.length;
+    blocks.push(
+      oneHot(b, {
+        value,
+        hint: c.name,
+        keys: [...BOOLEAN_TRUE_TEXT, ...BOOLEAN_FALSE_TEXT],
+        codes: [
+          ...BOOLEAN_TRUE_TEXT.map(() => 1),
+          ...BOOLEAN_FALSE_TEXT.map(() => 0),
+        ],
+        wanted,
+      }),
+    );
   }
 
   if (blocks.length === 0) {
@@ -212,8 +249,12 @@ export function buildPreprocessingGraph({
       : b.add({
           op: "Concat",
           inputs: blocks,
-          output: "features",
+          output: "encoded",
           attributes: { axis: 1 },
         });
-  return { inputs, inputInfos, features, width };
+  return {
+    columns,
+    inputType: allNumeric ? DataType.DOUBLE : DataType.STRING,
+    features,
+  };
 }
