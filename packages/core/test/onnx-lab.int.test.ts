@@ -43,11 +43,7 @@ describe.skipIf(missing !== undefined)(
         const onnxFile = path.join(dir, "model.onnx");
         const rowsFile = path.join(dir, "rows.json");
         await writeFile(onnxFile, exported.bytes);
-        await writeRowsJson(
-          rowsFile,
-          lab.rows,
-          exported.columns.map((c) => c.name),
-        );
+        await writeRowsJson(rowsFile, lab.rows, model.preprocessor.schema);
         const result = await scoreInPython({
           line: "3",
           mode: "ort",

@@ -1,10 +1,11 @@
+import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   exportOnnx,
-  exportOnnxModel,
   mlflowOnnxFiles,
   trainModel,
   type FeatureRow,
@@ -104,13 +105,7 @@ describe("ONNX export scored by Python", () => {
     rows = predictionRows(model);
     expected = model.predictProba(rows);
     rowsFile = path.join(dir, "rows.json");
-    await writeRowsJson(
-      rowsFile,
-      rows,
-      exportOnnxModel(model, { columns: ONNX_TEST_COLUMNS }).columns.map(
-        (c) => c.name,
-      ),
-    );
+    await writeRowsJson(rowsFile, rows, model.preprocessor.schema);
   }, 600_000);
 
   afterAll(async () => {
@@ -157,6 +152,42 @@ describe("ONNX export scored by Python", () => {
         1e-12,
       );
       expect(result.bool_label).toEqual(labelsOf(picked));
+    },
+  );
+
+  it.each(MLFLOW_LINES)(
+    "`mlflow models serve` (%s.x) answers /invocations with dataframe_split JSON, NULL first row included",
+    async (line) => {
+      const modelDir = path.join(dir, `mlflow-model-serve-${line}`);
+      await writeModelDir(modelDir, model);
+      const server = await serve({ line, modelDir, cwd: dir });
+      try {
+        const names = ONNX_TEST_COLUMNS.map((c) => c.name);
+        const response = await fetch(`${server.url}/invocations`, {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({
+            dataframe_split: {
+              columns: names,
+              data: rows.map((r) => names.map((n) => jsonCell(r[n]))),
+            },
+          }),
+        });
+        const text = await response.text();
+        expect(response.status, text).toBe(200);
+        const { predictions } = JSON.parse(text) as {
+          predictions: { label: number; p_churn: number }[];
+        };
+        expect(
+          maxAbsDiff(
+            predictions.map((r) => r.p_churn),
+            expected,
+          ),
+        ).toBeLessThanOrEqual(1e-12);
+        expect(predictions.map((r) => r.label)).toEqual(labelsOf(expected));
+      } finally {
+        server.stop();
+      }
     },
   );
 
@@ -210,5 +241,78 @@ async function writeModelDir(
   };
   for (const [name, content] of Object.entries(files)) {
     await writeFile(path.join(modelDir, name), content);
+  }
+}
+
+/** A port nobody listens on now (the OS's pick for a throwaway listener). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** JSON of a cell as a client sends it: NULL and NaN are null. */
+function jsonCell(v: FeatureRow[string]): unknown {
+  return v === undefined || (typeof v === "number" && Number.isNaN(v))
+    ? null
+    : v;
+}
+
+interface ServeOptions {
+  line: MlflowLine;
+  modelDir: string;
+  cwd: string;
+}
+
+/** `mlflow models serve` on 127.0.0.1; resolves once /ping answers, with a stop function. */
+async function serve({ line, modelDir, cwd }: ServeOptions) {
+  const bin = path.dirname(await venvPython(line));
+  const port = await freePort();
+  const child = spawn(
+    path.join(bin, "mlflow"),
+    [
+      "models",
+      "serve",
+      "-m",
+      modelDir,
+      "-h",
+      "127.0.0.1",
+      "-p",
+      String(port),
+      "-w",
+      "1",
+      "--env-manager",
+      "local",
+    ],
+    {
+      cwd,
+      detached: true,
+      stdio: "ignore",
+      // The 3.x scoring server execs uvicorn and 2.x gunicorn, both from the venv's bin.
+      env: { ...process.env, PATH: `${bin}:${process.env["PATH"] ?? ""}` },
+    },
+  );
+  const stop = () => {
+    if (child.pid !== undefined && child.exitCode === null) {
+      // Its workers share its process group.
+      process.kill(-child.pid, "SIGTERM");
+    }
+  };
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    const ok = await fetch(`${url}/ping`, {
+      signal: AbortSignal.timeout(1_000),
+    })
+      .then((r) => r.ok)
+      .catch(() => false);
+    if (ok) return { url, stop };
+    if (child.exitCode !== null || Date.now() > deadline) {
+      stop();
+      throw new Error(`mlflow models serve (${line}.x) did not answer /ping`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }

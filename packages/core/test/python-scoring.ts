@@ -7,7 +7,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { expect } from "vitest";
-import type { FeatureRow } from "../src/index.ts";
+import type { FeatureRow, FeatureSchema } from "../src/index.ts";
 import { REPO_ROOT, type MlflowLine } from "@streamflow/test-utils";
 
 export const execFileAsync = promisify(execFile);
@@ -33,12 +33,17 @@ export async function venvPython(line: MlflowLine): Promise<string> {
   return path.join(REPO_ROOT, ".cache", `mlflow-venv-${line}`, "bin", "python");
 }
 
-/** Writes `rows` as {"columns": …}; NaN, which JSON lacks, travels as the string "NaN". */
+/** Writes `rows` as {"columns": …, "booleans": …} in the model's column order; NaN, which JSON lacks, travels as the string "NaN". */
 export async function writeRowsJson(
   file: string,
   rows: readonly FeatureRow[],
-  names: readonly string[],
+  schema: FeatureSchema,
 ): Promise<void> {
+  const names = [
+    ...schema.categorical_cols,
+    ...schema.numeric_cols,
+    ...schema.boolean_cols,
+  ];
   const columns: Record<string, unknown[]> = {};
   for (const name of names) {
     columns[name] = rows.map((r) => {
@@ -46,7 +51,10 @@ export async function writeRowsJson(
       return typeof v === "number" && Number.isNaN(v) ? "NaN" : v;
     });
   }
-  await writeFile(file, JSON.stringify({ columns }));
+  await writeFile(
+    file,
+    JSON.stringify({ columns, booleans: schema.boolean_cols }),
+  );
 }
 
 export interface ScoreInPythonOptions {

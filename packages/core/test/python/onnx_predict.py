@@ -3,8 +3,8 @@
   python onnx_predict.py ort MODEL.onnx ROWS.json OUT.json     onnx's full check, then onnxruntime
   python onnx_predict.py pyfunc MODEL_DIR ROWS.json OUT.json   mlflow.pyfunc.load_model + a DataFrame
 
-ROWS.json is {"columns": {name: [value, ...]}} in the model's column order, null for NULL and the
-string "NaN" for NaN. OUT.json gets {"label": [...], "p_churn": [...], "versions": {...}}; pyfunc
+ROWS.json is {"columns": {name: [value, ...]}, "booleans": [name, ...]}, columns in the model's
+column order, null for NULL and the string "NaN" for NaN. OUT.json gets {"label": [...], "p_churn": [...], "versions": {...}}; pyfunc
 also scores the rows whose boolean columns hold no NULL as a frame of bool columns ("bool_rows",
 "bool_label", "bool_p_churn"), the dtype pandas gives such a batch.
 """
@@ -38,19 +38,22 @@ def run_ort(model_path, columns):
     return {"label": label.tolist(), "p_churn": p.tolist(), "versions": {"onnx": onnx.__version__, "onnxruntime": ort.__version__}}
 
 
-def run_pyfunc(model_dir, columns):
+def run_pyfunc(model_dir, columns, booleans):
     import mlflow
     import mlflow.pyfunc
     import pandas as pd
 
     model = mlflow.pyfunc.load_model(model_dir)
-    booleans = [c.name for c in model.metadata.get_input_schema().inputs if c.type.name == "boolean"]
+    declared = {c.name: c.type.name for c in model.metadata.get_input_schema().inputs}
     # Reversed column order: the signature, not the frame, decides which column is which.
     frame = pd.DataFrame({name: [cell(v) for v in values] for name, values in reversed(list(columns.items()))})
     out = model.predict(frame)
+    # Boolean columns declared `boolean` as pandas' bool dtype; those declared `string` (they had
+    # NULL in training) as objects, as the model's contract asks.
     bool_rows = [i for i in range(len(frame)) if not any(pd.isna(frame[b][i]) for b in booleans)]
-    subset = frame.iloc[bool_rows].reset_index(drop=True).astype({b: bool for b in booleans})
-    assert all(subset[b].dtype == np.bool_ for b in booleans)
+    subset = frame.iloc[bool_rows].reset_index(drop=True)
+    subset = subset.astype({b: bool for b in booleans}).astype({b: object for b in booleans if declared[b] == "string"})
+    assert any(subset[b].dtype == np.bool_ for b in booleans)
     sub = model.predict(subset)
     return {
         "label": out["label"].tolist(),
@@ -65,8 +68,9 @@ def run_pyfunc(model_dir, columns):
 def main():
     mode, model, rows_path, out_path = sys.argv[1:5]
     with open(rows_path) as f:
-        columns = json.load(f)["columns"]
-    result = run_ort(model, columns) if mode == "ort" else run_pyfunc(model, columns)
+        rows = json.load(f)
+    columns = rows["columns"]
+    result = run_ort(model, columns) if mode == "ort" else run_pyfunc(model, columns, rows["booleans"])
     with open(out_path, "w") as f:
         json.dump(result, f)
 

@@ -117,7 +117,7 @@ describe("exportOnnxModel", () => {
     ]);
   });
 
-  it("lists the input's columns in schema order with their MLflow types, integers `long` only when typed so", () => {
+  it("lists the input's columns in schema order with their MLflow types: integers `long` when typed so, booleans that had NULL `string`", () => {
     const typed = exportOnnxModel(model, { columns: ONNX_TEST_COLUMNS });
     expect(typed.columns.map((c) => c.name)).toEqual(
       ONNX_TEST_COLUMNS.map((c) => c.name),
@@ -129,7 +129,7 @@ describe("exportOnnxModel", () => {
       "double",
       "double",
       "boolean",
-      "boolean",
+      "string",
     ]);
     const untyped = exportOnnxModel(model);
     expect(

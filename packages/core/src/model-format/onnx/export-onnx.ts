@@ -13,7 +13,9 @@
  *   training median.
  * - boolean column: "True"/"False" (str() of a Python bool; also true/false, t/f, 1/0, 1.0/0.0,
  *   yes/no) are the values, any other text is NULL (its own indicator when training saw NULL,
- *   else false, as the preprocessor).
+ *   else false, as the preprocessor). Its MLflow type is `boolean`, or `string` when training saw
+ *   NULL (MLflow's JSON parsing would turn NULL into false): from pandas, pass such a column as
+ *   object dtype (True/False/None); MLflow refuses a bool-dtype column for it.
  * - outputs: `p_churn` double [N] (predictProba's value: same summands, same rounding, up to
  *   summation order) and `label` int64 [N], the positive class when p_churn > 0.5.
  * Where it differs from the preprocessor, which throws instead: an unrecognised boolean text is

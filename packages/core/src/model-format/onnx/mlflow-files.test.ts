@@ -63,7 +63,7 @@ describe("mlflowOnnxFiles", () => {
       col("monthly_fee", "double"),
       col("watch_hours_30d", "double"),
       col("paperless_billing", "boolean"),
-      col("plan_stream_tv", "boolean"),
+      col("plan_stream_tv", "string"),
     ]);
     expect(signatureJson(MLmodel, "outputs")).toEqual([
       col("label", "long"),

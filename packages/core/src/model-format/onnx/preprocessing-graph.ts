@@ -219,7 +219,9 @@ export function buildPreprocessingGraph({
   }
 
   for (const c of boolean) {
-    const value = take(c.name, "boolean");
+    // MLflow's scoring server casts a `boolean` column of a JSON request with astype(bool), which
+    // makes NULL false; a column that had NULL in training is declared `string` so NULL survives.
+    const value = take(c.name, c.hasNull ? "string" : "boolean");
     // The value column is 1 only for true (NULL → 0, as the preprocessor); the NULL column is 1
     // for any text that is neither true nor false.
     const wanted = c.hasNull ? [1, NO_CODE] : [1];
