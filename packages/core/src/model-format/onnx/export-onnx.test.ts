@@ -139,7 +139,7 @@ describe("exportOnnxModel", () => {
     expect(untyped.bytes).toEqual(typed.bytes);
   });
 
-  it("takes doubles when every column is numeric", async () => {
+  it("takes doubles, and declares every column double, when every column is numeric", async () => {
     const numeric = await tinyModel({
       rows: [0, 1, 2, 3, 4, 5].map((x) => ({ x, y: x * 2 })),
       labels: [0, 1, 0, 1, 0, 1],
@@ -149,6 +149,13 @@ describe("exportOnnxModel", () => {
     const input = fromBinary(ModelProtoSchema, exportOnnx(numeric)).graph
       ?.input[0] as ValueInfoProto;
     expect(typeOf(input)).toEqual({ elem: DataType.DOUBLE, dims: ["N", "2"] });
+    const integers = exportOnnxModel(numeric, {
+      columns: [{ name: "x", type: "integer" }],
+    });
+    expect(integers.columns.map((c) => c.mlflowType)).toEqual([
+      "double",
+      "double",
+    ]);
   });
 
   it("holds every tree in one double TreeEnsemble whose thresholds are the forest's bin edges", () => {

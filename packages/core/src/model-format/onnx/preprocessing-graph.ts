@@ -10,7 +10,7 @@
  * onnxruntime turns into str() of every cell ("DSL", "3", "20.5", "True", "None", "nan"), the
  * same way whatever the batch holds. str() of a float is its shortest round-trip form, so parsing
  * it back gives the same double. A model whose columns are all numeric takes doubles instead
- * (DataFrame.values is then a float array).
+ * (DataFrame.values is then a float array), and declares every column `double`.
  */
 import { CoreError } from "../../errors.ts";
 import type { PreprocessorJSON } from "../../preprocessing/preprocessor.ts";
@@ -199,7 +199,9 @@ export function buildPreprocessingGraph({
   }
 
   for (const c of numeric) {
-    const value = take(c.name, integerColumns.has(c.name) ? "long" : "double");
+    // An all-numeric model takes doubles, which an int64 DataFrame column would not give.
+    const integer = integerColumns.has(c.name) && !allNumeric;
+    const value = take(c.name, integer ? "long" : "double");
     const parsed = allNumeric ? value : parseNumber(b, value, c.name);
     const isNan = b.add({
       op: "IsNaN",
