@@ -11,8 +11,10 @@ case "$line" in
   # 2.16 is the line the lab ran; 2.16.2 is its last patch. Its server imports a pool class that
   # SQLAlchemy 2.1 removed, so SQLAlchemy stays at the lab's 2.0.36.
   # 3.17.2 is the newest 3.x that installs: mlflow 3.18.0 pins mlflow-skinny==3.18.0, which PyPI does not have.
-  2) spec="mlflow==2.16.2 sqlalchemy==2.0.36" ;;
-  3) spec="mlflow==3.17.2" ;;
+  # onnx + onnxruntime let the tests load exported models with mlflow.pyfunc (MLflow's onnx flavour).
+  # The 2.x line keeps onnx 1.20.1: 1.23.2 needs protobuf>=6.31.1 and mlflow-skinny 2.16.2 pins protobuf<6.
+  2) spec="mlflow==2.16.2 sqlalchemy==2.0.36 onnx==1.20.1 onnxruntime==1.32.0" ;;
+  3) spec="mlflow==3.17.2 onnx==1.23.2 onnxruntime==1.32.0" ;;
   *) echo "usage: $0 2|3" >&2; exit 2 ;;
 esac
 

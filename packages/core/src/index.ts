@@ -96,6 +96,30 @@ export type {
   StreamflowModelOptions,
   TrainingMetadata,
 } from "./model-format/model-file.ts";
+/** ONNX export: preprocessing and forest in one graph (raw features in, label and p_churn out) for onnxruntime and MLflow's onnx flavour. */
+export {
+  exportOnnx,
+  exportOnnxModel,
+  ONNX_INPUT,
+  ONNX_IR_VERSION,
+  ONNX_ML_OPSET,
+  ONNX_OPSET,
+  ONNX_OUTPUTS,
+} from "./model-format/onnx/export-onnx.ts";
+export type {
+  ExportOnnxOptions,
+  OnnxExport,
+} from "./model-format/onnx/export-onnx.ts";
+export type { ForestGraphStats } from "./model-format/onnx/forest-graph.ts";
+export {
+  MLFLOW_ONNX_REQUIREMENTS,
+  mlflowOnnxFiles,
+} from "./model-format/onnx/mlflow-files.ts";
+export type {
+  MlflowOnnxFiles,
+  MlflowOnnxFilesOptions,
+} from "./model-format/onnx/mlflow-files.ts";
+export type { OnnxColumn } from "./model-format/onnx/preprocessing-graph.ts";
 /** Canonical JSON text (keys sorted at every level) for hashing. */
 export { canonicalJson } from "./model-format/canonical-json.ts";
 /** Version of @streamflow/core written into model files. */
