@@ -270,6 +270,16 @@ describe.each(TEST_ENGINES)("shards on %s", (engine) => {
         await ingestShardUsers(db, dir);
         const whole = await readAll({ db, asOf: day("2024-01-31") });
         expect(whole.result).toMatchObject({ rows: 270, missingUsers: 30 });
+        // Missing users are counted out of the fetched rows: chunks shrink, never empty, same users.
+        const small = await readAll({
+          db,
+          asOf: day("2024-01-31"),
+          chunkRows: 10,
+        });
+        expect(small.all).toEqual(whole.all);
+        expect(small.result.missingUsers).toBe(30);
+        expect(small.sizes.every((n) => n > 0 && n <= 10)).toBe(true);
+        expect(small.sizes.some((n) => n < 10)).toBe(true);
         const reads = await shardedReads(db, count);
         const seen = new Map<string, number>();
         reads.forEach((r, index) => {
