@@ -134,9 +134,9 @@ function chunkSize(value: number | undefined): number {
 }
 
 /**
- * Streams the point-in-time features of every user to score at `asOf` (see scoredUsersSql),
- * through a cursor in one transaction: memory stays at one chunk, and the read sees one snapshot
- * of the store however long the scoring takes.
+ * Streams the point-in-time features of every user to score at `asOf` (see scoredSql),
+ * through a cursor in one transaction: memory stays at one chunk, and the cursor's one statement
+ * sees one snapshot of the store however long the scoring takes.
  *
  * @throws FeaturesError NO_DATA_AS_OF when no view has a snapshot at or before `asOf`;
  *   SHARD_INVALID for a bad shard. CoreError INVALID_ARGUMENT for bad chunkRows or ttlDays.
@@ -198,6 +198,9 @@ export async function readScoringRows(
       options.onProgress?.({ phase: "score", done: rows, total });
     }
     await tx.exec("CLOSE streamflow_scoring");
+    logger.info(
+      `scoring rows as of ${asOf}, ${shardText}: ${rows} read, ${missingUsers} known users without features`,
+    );
     return {
       asOf,
       shard,

@@ -116,7 +116,20 @@ describe.each(TEST_ENGINES)("readScoringRows on %s", (engine) => {
   it("scores every user with a feature row <= as_of, with the features buildDataset gives them", async () => {
     await withStore(engine, async (db, dir) => {
       await ingestHistory(db, dir);
-      const { result, all } = await readAll({ db, asOf: day("2024-03-31") });
+      const lines: string[] = [];
+      const logger = {
+        debug: () => undefined,
+        info: (m: string) => lines.push(m),
+        warn: () => undefined,
+      };
+      const { result, all } = await readAll({
+        db,
+        asOf: day("2024-03-31"),
+        logger,
+      });
+      expect(lines.at(-1)).toBe(
+        "scoring rows as of 2024-03-31, all users: 2 read, 1 known users without features",
+      );
       expect(result).toMatchObject({
         asOf: "2024-03-31",
         shard: undefined,
