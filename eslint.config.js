@@ -2,7 +2,7 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
-const LIBRARIES = ["packages/core/**/*.ts", "packages/features/**/*.ts", "packages/registry-client/**/*.ts", "packages/serving/**/*.ts"];
+const LIBRARIES = ["packages/core/**/*.ts", "packages/features/**/*.ts", "packages/lifecycle/**/*.ts", "packages/registry-client/**/*.ts", "packages/serving/**/*.ts"];
 
 export default tseslint.config(
   { ignores: ["**/dist/**", "**/node_modules/**", "**/.turbo/**", ".cache/**", "bench/.venv/**", "bench/out/**", "**/*.js", "**/*.mjs", "**/*.cjs"] },

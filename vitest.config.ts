@@ -8,6 +8,7 @@ const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.
 const alias = {
   "@streamflow/core": src("core"),
   "@streamflow/features": src("features"),
+  "@streamflow/lifecycle": src("lifecycle"),
   "@streamflow/registry-client": src("registry-client"),
   "@streamflow/serving": src("serving"),
   "@streamflow/test-utils": src("test-utils"),

@@ -5,58 +5,19 @@
  * Goals (issue F1, real PostgreSQL): ingest >= 100k rows/s per table; build-dataset of 1M users
  * <= 30 s; peak RSS of the CLI <= 1 GB.
  */
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { ADMIN_URL, CLI, ROOT, cli, fmt, freshDatabase, psql } from "./cli-process.ts";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const CLI = join(ROOT, "packages/cli/dist/bin.mjs");
-const PROBE = join(ROOT, "bench/rss-probe.mjs");
-const ADMIN_URL = process.env["STREAMFLOW_TEST_DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const LAB = process.env["STREAMFLOW_LAB_DATA"] ?? join(ROOT, "../shared/data/streamflow");
 const FILES = ["users", "subscriptions", "usage_agg_30d", "payments_agg_90d", "support_agg_90d", "labels"];
 
-interface Measured {
-  seconds: number;
-  rssMiB: number;
-  stdout: string;
-}
-
-async function cli(args: string[], env: Record<string, string | undefined>): Promise<Measured> {
-  const rssFile = join(tmpdir(), `sf-rss-${process.pid}-${Math.random().toString(36).slice(2)}`);
-  const started = performance.now();
-  const child = spawn(process.execPath, ["--import", PROBE, CLI, ...args, "--json"], {
-    env: { ...process.env, ...env, STREAMFLOW_BENCH_RSS_FILE: rssFile },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  let stdout = "";
-  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
-  const seconds = (performance.now() - started) / 1000;
-  if (code !== 0) throw new Error(`streamflow ${args.join(" ")} exited ${code}: ${stdout}`);
-  const rssKiB = Number((await readFile(rssFile, "utf8")).trim().split("\n").pop());
-  await rm(rssFile, { force: true });
-  return { seconds, rssMiB: rssKiB / 1024, stdout };
-}
-
-function psql(url: string, sql: string): void {
-  execFileSync("psql", [url, "-v", "ON_ERROR_STOP=1", "-qAtc", sql], { stdio: ["ignore", "ignore", "inherit"] });
-}
-
-async function freshDatabase(name: string): Promise<string> {
-  psql(ADMIN_URL, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  psql(ADMIN_URL, `CREATE DATABASE ${name}`);
-  const u = new URL(ADMIN_URL);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
-
 /** psql \copy of a month's six CSVs into constraint-free tables: the loader floor. */
 async function copyAnchor(monthDir: string): Promise<number> {
-  const url = await freshDatabase("sf_bench_anchor");
+  const url = freshDatabase("sf_bench_anchor");
   const script: string[] = [];
   for (const f of FILES) {
     const header = (await readFile(join(monthDir, `${f}.csv`), "utf8").then((t) => t.slice(0, t.indexOf("\n")))).split(",");
@@ -72,7 +33,6 @@ async function copyAnchor(monthDir: string): Promise<number> {
   return seconds;
 }
 
-const fmt = (n: number, digits = 1) => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const rows: string[][] = [];
 function report(what: string, m: { seconds: number; rssMiB?: number }, extra = "", goal = "") {
   rows.push([what, fmt(m.seconds, 2), m.rssMiB === undefined ? "" : fmt(m.rssMiB, 0), extra, goal]);
@@ -89,7 +49,7 @@ export async function run(args: string[]): Promise<void> {
       const home = join(work, "pglite-home");
       const pglite = await cli(["ingest", "--month-dir", join(LAB, "month_000"), "--as-of", "2024-01-31"], { STREAMFLOW_HOME: home, STREAMFLOW_DATABASE_URL: undefined });
       report("lab month ingest, PGlite", pglite, `${fmt(labRows / pglite.seconds, 0)} rows/s per table`);
-      const url = await freshDatabase("sf_bench_lab");
+      const url = freshDatabase("sf_bench_lab");
       const pgLab = await cli(["ingest", "--month-dir", join(LAB, "month_000"), "--as-of", "2024-01-31"], { STREAMFLOW_DATABASE_URL: url });
       const anchor = await copyAnchor(join(LAB, "month_000"));
       report("lab month ingest, PostgreSQL", pgLab, `${fmt(labRows / pgLab.seconds, 0)} rows/s per table; psql \\copy anchor ${fmt(anchor, 2)} s (×${fmt(pgLab.seconds / anchor, 1)})`);
@@ -101,7 +61,7 @@ export async function run(args: string[]): Promise<void> {
     const gen = await cli(["generate-data", "--users", String(users), "--months", "2", "--out", data], {});
     report(`generate ${fmt(users, 0)} users × 2 months`, gen, `${fmt((users * 2) / gen.seconds, 0)} users·months/s`);
 
-    const url = await freshDatabase("sf_bench_big");
+    const url = freshDatabase("sf_bench_big");
     const env = { STREAMFLOW_DATABASE_URL: url };
     for (const [i, asOf] of [[0, "2024-01-31"], [1, "2024-02-29"]] as const) {
       const m = await cli(["ingest", "--month-dir", join(data, `month_00${i}`), "--as-of", asOf], env);

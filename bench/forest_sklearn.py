@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import sklearn
-from sklearn.ensemble import RandomForestClassifier
+from lab_recipe import lab_forest
 from sklearn.metrics import roc_auc_score
 
 
@@ -20,13 +20,7 @@ def main() -> None:
     y_train = np.fromfile(d / "y_train.f64", dtype="<f8")
     x_val = np.fromfile(d / "x_val.f64", dtype="<f8").reshape(-1, n_cols)
     y_val = np.fromfile(d / "y_val.f64", dtype="<f8")
-    model = RandomForestClassifier(
-        n_estimators=meta["nEstimators"],
-        max_features="sqrt",
-        class_weight="balanced",
-        random_state=42,
-        n_jobs=-1,
-    )
+    model = lab_forest(meta["nEstimators"])
     started = time.perf_counter()
     cpu_started = time.process_time()
     model.fit(x_train, y_train)

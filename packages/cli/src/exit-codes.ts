@@ -1,5 +1,6 @@
 import type { CoreErrorCode } from "@streamflow/core";
 import type { FeaturesErrorCode } from "@streamflow/features";
+import type { LifecycleErrorCode } from "@streamflow/lifecycle";
 import type { RegistryErrorCode } from "@streamflow/registry-client";
 import type { ServingErrorCode } from "@streamflow/serving";
 
@@ -19,12 +20,10 @@ export const CLI_ERROR_CODES = {
   USAGE: "USAGE",
   CONFIG_INVALID: "CONFIG_INVALID",
   CHECK_FAILED: "CHECK_FAILED",
-  /** A model, version or run named on the command line is not in the registry. */
-  NOT_FOUND: "NOT_FOUND",
 } as const;
 export type CliErrorCode = keyof typeof CLI_ERROR_CODES;
 
-export type ErrorCode = CoreErrorCode | FeaturesErrorCode | RegistryErrorCode | ServingErrorCode | CliErrorCode;
+export type ErrorCode = CoreErrorCode | FeaturesErrorCode | LifecycleErrorCode | RegistryErrorCode | ServingErrorCode | CliErrorCode;
 
 // A Record over the union: a new library code fails typecheck here until it has an exit code.
 export const EXIT_CODE: Record<ErrorCode, ExitCode> = {
@@ -54,12 +53,12 @@ export const EXIT_CODE: Record<ErrorCode, ExitCode> = {
   // A model that fails its checksum or does not fit the store is bad data, like a corrupt model file.
   MODEL_INTEGRITY: EXIT.DATA_INVALID,
   MODEL_SCHEMA_MISMATCH: EXIT.DATA_INVALID,
+  PROMOTION_TARGET_MISSING: EXIT.USAGE,
   // Port taken or not permitted: the operator picks another --host/--port.
   LISTEN_FAILED: EXIT.USAGE,
   USAGE: EXIT.USAGE,
   CONFIG_INVALID: EXIT.USAGE,
   CHECK_FAILED: EXIT.CHECK_FAILED,
-  NOT_FOUND: EXIT.DATA_INVALID,
 };
 
 export function exitCodeFor(code: string): ExitCode {

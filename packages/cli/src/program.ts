@@ -1,4 +1,5 @@
 import { Command, Option } from "commander";
+import { PROMOTION_METRICS } from "@streamflow/lifecycle";
 import { EXIT_CODES_HELP } from "./exit-codes.ts";
 import {
   parseDay,
@@ -118,6 +119,7 @@ export function buildProgram(dispatch: Dispatch, version: string): Command {
       .description("Generate a small dataset, ingest two months, build a training set, materialize and check the online store, train, register and promote the model, and serve a sample prediction")
       .option("--users <n>", "synthetic users", parsePositiveInt, 5_000)
       .option("--seed <n>", "random seed", parseNonNegativeInt, 42)
+      .option("--n-estimators <n>", "trees in the forest (the lab's recipe: 300; fewer for a faster demo)", parsePositiveInt, 300)
       .option("--serve", "keep the prediction service running at the end (Ctrl-C stops it)")
       .option("--port <n>", "port of the service with --serve", parsePort, 8000),
   ).action(act(async () => (await import("./commands/quickstart.ts")).runQuickstart));
@@ -134,13 +136,31 @@ export function buildProgram(dispatch: Dispatch, version: string): Command {
       .option("--alias <name>", "target alias (e.g. champion)")
       .option("--archive-existing", "archive the versions now in the target stage")
       .option("--if-better", "promote only if the candidate beats the current holder by more than --min-delta (exit 5 otherwise)")
-      .addOption(new Option("--metric <name>", "metric compared by --if-better").choices(["auc", "f1", "accuracy", "precision", "recall"]).default("auc"))
+      .addOption(new Option("--metric <name>", "metric compared by --if-better").choices(PROMOTION_METRICS).default("auc"))
       .option("--min-delta <x>", "margin the candidate must exceed", parseShare, 0.01)
       .addHelpText(
         "after",
         "\n--if-better scores both versions on the candidate's own validation rows (same dates, same split),\nso the current model is never judged on rows the candidate trained on.\n\nExamples:\n  streamflow promote --latest --stage Production --archive-existing\n  streamflow promote --version 3 --alias champion --if-better --min-delta 0.01",
       ),
   ).action(act(async () => (await import("./commands/promote.ts")).runPromote));
+
+  common(
+    program
+      .command("score")
+      .description("Batch-score every user with features at --as-of with the registered model, into an insert-only table or a file")
+      .requiredOption("--as-of <date>", "feature cutoff, YYYY-MM-DD (the point-in-time rule of build-dataset)", parseDay)
+      .option("--model-uri <uri>", "registered model: models:/NAME/STAGE, models:/NAME@ALIAS, models:/NAME/VERSION, models:/NAME/latest", "models:/streamflow_churn/Production")
+      .option("--table <name>", "predictions table (created on demand with the shape of churn_predictions)", "churn_predictions")
+      .option("--out <file>", "write a .csv or .parquet file instead of the table")
+      .option("--shard <I/N>", "score only hash bucket I of N (0 <= I < N): N workers split a month, the same users on every run")
+      .addHelpText(
+        "after",
+        "\nA user is scored when any feature view has a snapshot at or before --as-of; users without one are counted, not scored.\n" +
+          "The table is keyed (user_id, as_of, model_name, model_version) and insert-only: scoring the same date with the same\n" +
+          "version again writes nothing and says so. p_churn is what serve answers for the same features, bit for bit.\n\n" +
+          "Examples:\n  streamflow score --as-of 2024-02-29\n  streamflow score --as-of 2024-02-29 --shard 0/4 --json\n  streamflow score --as-of 2024-02-29 --model-uri models:/streamflow_churn/3 --out scores.parquet",
+      ),
+  ).action(act(async () => (await import("./commands/score.ts")).runScore));
 
   common(
     program

@@ -1,57 +1,20 @@
 import { execFile } from "node:child_process";
-import { randomUUID } from "node:crypto";
-import { copyFile, mkdir, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { promisify } from "node:util";
-import { MODEL_FORMAT, MODEL_FORMAT_VERSION, TOOLKIT_VERSION } from "@streamflow/core";
-import { FEATURE_COLUMNS, type ColumnType } from "@streamflow/features";
-import { ATTEMPT_ID_TAG, RegistryError, isRegistryError, newAttemptId, type ModelVersion, type Registry, type Run } from "@streamflow/registry-client";
+import type { Database } from "@streamflow/features";
+import { trainAndRegister, trainingRunName, type TrainAndRegisterResult, type TrainingRecipe } from "@streamflow/lifecycle";
+import type { Registry } from "@streamflow/registry-client";
 import type { CommandContext } from "./context.ts";
 import { pendingRunStore, trackingServer } from "./registry.ts";
-import type { TrainingOutcome } from "./training.ts";
-import { MODEL_SHA256_TAG } from "@streamflow/serving";
 
-/** What MLflow knows of a tracked training: where to find the run and the registered version. */
-export interface TrackedRun {
-  runId: string;
-  experimentId: string;
+export interface TrainRequest {
+  asOf: Date;
+  labelAsOf?: Date | undefined;
+  recipe: TrainingRecipe;
+  /** @default $STREAMFLOW_HOME/runs/<run name> */
+  outDir?: string | undefined;
+  experiment: string;
   modelName: string;
-  modelVersion: string;
-  trackingUri: string;
-}
-
-const MLFLOW_TYPE: Record<ColumnType, string> = { integer: "long", double: "double", boolean: "boolean", text: "string", date: "datetime" };
-
-/** MLflow's `YYYY-MM-DD HH:MM:SS.ffffff` (UTC). */
-function mlflowTime(date: Date): string {
-  return date.toISOString().replace("T", " ").replace("Z", "000");
-}
-
-/** The MLmodel file, so MLflow's UI and clients see a model with our flavour and a 14-input signature. */
-function mlmodelYaml(runId: string, created: string): { text: string; flavors: Record<string, unknown> } {
-  const inputs = FEATURE_COLUMNS.map((c) => ({ type: MLFLOW_TYPE[c.type], name: c.name, required: !c.nullable }));
-  const flavors = {
-    streamflow: { model_file: "model.json", format: MODEL_FORMAT, format_version: MODEL_FORMAT_VERSION, toolkit_version: TOOLKIT_VERSION },
-  };
-  // JSON strings are valid YAML scalars; MLflow itself stores the signature as JSON text.
-  const text = [
-    "artifact_path: model",
-    "flavors:",
-    "  streamflow:",
-    `    format: ${MODEL_FORMAT}`,
-    `    format_version: ${MODEL_FORMAT_VERSION}`,
-    "    model_file: model.json",
-    `    toolkit_version: ${JSON.stringify(TOOLKIT_VERSION)}`,
-    `model_uuid: ${randomUUID().replace(/-/g, "")}`,
-    `run_id: ${runId}`,
-    "signature:",
-    `  inputs: ${JSON.stringify(JSON.stringify(inputs))}`,
-    `  outputs: ${JSON.stringify(JSON.stringify([{ type: "long", name: "prediction", required: true }]))}`,
-    "  params: null",
-    `utc_time_created: '${created}'`,
-    "",
-  ].join("\n");
-  return { text, flavors };
 }
 
 async function gitCommit(cwd: string): Promise<string | undefined> {
@@ -63,125 +26,21 @@ async function gitCommit(cwd: string): Promise<string | undefined> {
   }
 }
 
-/**
- * Records a run this process could not end, so the next command that reaches the same server ends
- * it FAILED; says so. When even the journal cannot be written, says what is left open.
- */
-async function leavePending(
-  ctx: CommandContext,
-  run: { experimentId: string; attemptId: string; runId: string | undefined },
-  cause: unknown,
-): Promise<void> {
-  const which = run.runId === undefined ? `the run tagged ${ATTEMPT_ID_TAG}=${run.attemptId}` : `run ${run.runId}`;
-  const reason = (cause as Error).message;
-  try {
-    await pendingRunStore(ctx).add({ server: trackingServer(ctx), ...run, recordedAt: new Date().toISOString(), reason });
-    ctx.logger.warn(`could not end ${which} (${reason}); the next streamflow command that reaches ${trackingServer(ctx)} ends it FAILED`);
-  } catch (error) {
-    ctx.logger.warn(`could not end ${which} (${reason}), nor record it for later (${(error as Error).message}): end it FAILED in MLflow yourself`);
-  }
-}
-
-/** Ends the run FAILED after `cause`; when that fails too, leaves it for the next command. */
-async function endFailed(
-  ctx: CommandContext,
-  { registry, run }: { registry: Registry; run: { experimentId: string; attemptId: string; runId: string } },
-  cause: unknown,
-): Promise<void> {
-  try {
-    await registry.terminateRun(run.runId, "FAILED");
-  } catch {
-    await leavePending(ctx, run, cause);
-  }
-}
-
-/**
- * Runs `train` as an MLflow run (or a local-registry run), in an order that keeps run and version
- * states consistent whichever request fails: the run is created first (tagged with an attempt id
- * so it can be found even if its id never comes back), everything is logged, the run is marked
- * FINISHED, and only then is a version registered, so no version ever points at an unfinished run.
- * A run that cannot be ended is recorded in `$STREAMFLOW_HOME` and ended FAILED by the next command.
- */
-export async function trackTraining(
-  ctx: CommandContext,
-  { registry, experiment, modelName, runName, train }: { registry: Registry; experiment: string; modelName: string; runName: string; train: () => Promise<TrainingOutcome> },
-): Promise<{ outcome: TrainingOutcome; tracked: TrackedRun }> {
-  const info = await registry.describe();
-  const exp = await registry.getOrCreateExperiment(experiment);
+/** The library's trainAndRegister with what the CLI resolves: output folder, journal, git commit, logger, progress. */
+export async function trainAndRegisterFromCli(ctx: CommandContext, { db, registry }: { db: Database; registry: Registry }, request: TrainRequest): Promise<TrainAndRegisterResult> {
   const commit = await gitCommit(ctx.io.cwd);
-  const attemptId = newAttemptId();
-  let run: Run;
-  try {
-    run = await registry.createRun({
-      experimentId: exp.experimentId,
-      runName,
-      tags: {
-        "mlflow.source.type": "LOCAL",
-        "mlflow.source.name": "streamflow train",
-        ...(commit ? { "mlflow.source.git.commit": commit } : {}),
-        [ATTEMPT_ID_TAG]: attemptId,
-      },
-    });
-  } catch (error) {
-    // The server may have created the run and the answer been lost: an orphan only the attempt id finds.
-    await leavePending(ctx, { experimentId: exp.experimentId, attemptId, runId: undefined }, error);
-    throw error;
-  }
-  const runId = run.info.runId;
-  const ids = { experimentId: exp.experimentId, attemptId, runId };
-  ctx.logger.info(`tracking run ${runId} (${runName}) in experiment '${experiment}' on ${info.location}`);
-  let outcome: TrainingOutcome;
-  try {
-    outcome = await train();
-    await logOutcome(registry, runId, outcome);
-    await registry.terminateRun(runId, "FINISHED");
-  } catch (error) {
-    await endFailed(ctx, { registry, run: ids }, error);
-    throw error;
-  }
-  let version: ModelVersion;
-  try {
-    await registry.getOrCreateRegisteredModel(modelName);
-    version = await registry.getOrCreateModelVersion({ name: modelName, source: `${run.info.artifactUri}/model`, runId });
-  } catch (error) {
-    if (!isRegistryError(error)) throw error;
-    // The run is FINISHED and complete either way; only the registration is in doubt (a lost answer may have done it).
-    throw new RegistryError(error.code, `Run ${runId} is FINISHED with its model logged, but its registration as a version of '${modelName}' was not confirmed: ${error.message}`, {
-      cause: error,
-      hint:
-        `Once the registry is back, 'streamflow models show ${modelName}' shows whether a version from run ${runId} exists; ` +
-        `if none does, run train again to register a new one${error.hint ? `. ${error.hint}` : "."}`,
-      details: { ...error.details, run_id: runId, run_status: "FINISHED", model_name: modelName, registered: false },
-      ...(error.httpStatus === undefined ? {} : { httpStatus: error.httpStatus }),
-    });
-  }
-  return {
-    outcome,
-    tracked: { runId, experimentId: exp.experimentId, modelName, modelVersion: version.version, trackingUri: info.location },
-  };
-}
-
-/** Params, metrics, tags, the model folder, the other files and the logged-model record. */
-async function logOutcome(registry: Registry, runId: string, outcome: TrainingOutcome): Promise<void> {
-  await registry.logBatch({
-    runId,
-    params: Object.fromEntries(Object.entries(outcome.params).map(([k, v]) => [k, v === null ? "None" : String(v)])),
-    metrics: Object.entries(outcome.runMetrics).map(([key, value]) => ({ key, value })),
-    tags: {
-      "streamflow.dataset_fingerprint": outcome.datasetFingerprint,
-      [MODEL_SHA256_TAG]: outcome.modelSha256,
-      "streamflow.toolkit_version": TOOLKIT_VERSION,
-    },
+  return trainAndRegister({
+    db,
+    registry,
+    pendingRuns: { store: pendingRunStore(ctx), server: trackingServer(ctx) },
+    asOf: request.asOf,
+    labelAsOf: request.labelAsOf,
+    recipe: request.recipe,
+    outDir: resolve(ctx.io.cwd, request.outDir ?? join(ctx.config.home, "runs", trainingRunName(request.asOf, request.labelAsOf))),
+    experiment: request.experiment,
+    modelName: request.modelName,
+    tags: commit ? { "mlflow.source.git.commit": commit } : {},
+    logger: ctx.logger,
+    onProgress: ctx.progress,
   });
-  const created = mlflowTime(new Date());
-  const modelDir = join(outcome.outDir, "model");
-  await mkdir(modelDir, { recursive: true });
-  const mlmodel = mlmodelYaml(runId, created);
-  await writeFile(join(modelDir, "MLmodel"), mlmodel.text);
-  await copyFile(join(outcome.outDir, "model.json"), join(modelDir, "model.json"));
-  await registry.logArtifacts({ runId, localDir: modelDir, artifactPath: "model" });
-  for (const file of outcome.files.filter((f) => f !== "model.json")) {
-    await registry.logArtifact({ runId, localPath: join(outcome.outDir, file) });
-  }
-  await registry.recordLoggedModel(runId, { artifact_path: "model", flavors: mlmodel.flavors, utc_time_created: created, run_id: runId });
 }

@@ -20,7 +20,7 @@ const COMMANDS: Record<string, () => string[]> = {
   "check-online": () => ["check-online"],
   "train": () => ["train", "--as-of", "2024-01-31", "--n-estimators", "3"],
   "generate-data": () => ["generate-data", "--out", join(work, "generated"), "--users", "20", "--months", "1"],
-  "quickstart": () => ["quickstart", "--users", "200"],
+  "quickstart": () => ["quickstart", "--users", "200", "--n-estimators", "10"],
   "promote": () => ["promote", "--latest", "--stage", "Production"],
   "promote --if-better": () => ["promote", "--latest", "--stage", "Production", "--if-better"],
   "serve": () => ["serve", "--port", "0"],

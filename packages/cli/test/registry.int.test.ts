@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { createServer, request, type Server } from "node:http";
-import { mkdtemp, readFile } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -119,6 +119,31 @@ describe.each(TARGETS)("train → register → promote on $name", (target) => {
     expect(run.exitCode).toBe(4);
     expect(run.stderr).toMatch(/99/);
     expect(run.stderr).toMatch(/\b1\b.*Production|Production.*\b1\b/);
+  });
+});
+
+describe("promote --if-better on a tampered artifact", () => {
+  it("refuses to compare a model whose model.json does not hash to its run's sha256 (exit 4), changing nothing", async () => {
+    const env = dbEnv;
+    const name = `tampered_${Math.random().toString(36).slice(2, 8)}`;
+    const registry = createLocalRegistry({ root: join(env["STREAMFLOW_HOME"]!, "registry") });
+    try {
+      for (const n of ["5", "3"]) {
+        const r = await runCli(["train", "--as-of", "2024-01-31", "--n-estimators", n, "--model-name", name, "--json"], env, work);
+        expect(r.exitCode, r.stderr).toBe(0);
+      }
+      expect((await runCli(["promote", "--model-name", name, "--version", "1", "--stage", "Production"], env, work)).exitCode).toBe(0);
+      const candidate = await registry.getModelVersion(name, "2");
+      // A hand edit that keeps the file valid JSON: only the checksum can tell.
+      const file = join(env["STREAMFLOW_HOME"]!, "registry", "runs", candidate.runId!, "artifacts", "model", "model.json");
+      await writeFile(file, (await readFile(file, "utf8")).replace('"seed":', '"seed": '));
+      const promote = await runCli(["promote", "--model-name", name, "--latest", "--stage", "Production", "--if-better", "--json"], env, work);
+      expect(promote.exitCode, promote.stderr).toBe(4);
+      expect(promote.stderr).toMatch(new RegExp(`model\\.json of models:/${name}/2 hashes to [0-9a-f]{64}, but its run recorded [0-9a-f]{64}`));
+      expect((await registry.getLatestVersions(name, ["Production"]))[0]?.version).toBe("1");
+    } finally {
+      await registry.close();
+    }
   });
 });
 

@@ -67,7 +67,7 @@ const pipeline = (): string[][] => [
 const DATABASE_COMMANDS = (): string[][] => [
   ...pipeline().filter((argv) => !["models", "generate-data", "promote"].includes(argv[0]!)),
   ["serve", "--port", "0"],
-  ["quickstart", "--users", "300"],
+  ["quickstart", "--users", "300", "--n-estimators", "10"],
 ];
 const MODES = [[], ["--verbose"], ["--json", "--verbose"]];
 
@@ -164,7 +164,7 @@ describe.each(Object.entries(WORKING_FORMS))("a password given as %s", (form, ur
       }
     }
     // The same users and seed as the data above, so its ingests are no-ops on the shared database.
-    const quickstart = await runCli(["quickstart", "--users", "300", "--json", "--verbose"], env(), work);
+    const quickstart = await runCli(["quickstart", "--users", "300", "--n-estimators", "10", "--json", "--verbose"], env(), work);
     expect(quickstart.exitCode, quickstart.stderr).toBe(0);
     expectNoSecret(quickstart.stdout + quickstart.stderr, `${form}: quickstart`);
     expect(quickstart.json()["database"]).toBe(`PostgreSQL at ${host}/postgres`);

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseModel, type StreamflowModel } from "@streamflow/core";
 import { FEATURE_COLUMNS, FEATURE_VIEWS, getOnlineFeatures, openFeatureStore, type Database } from "@streamflow/features";
 import { createLocalRegistry, createMlflowClient, type Registry } from "@streamflow/registry-client";
+import { parseModelTarget, scoreUsers } from "@streamflow/lifecycle";
 import { createPredictionService, type PredictionService } from "@streamflow/serving";
 import { createTestDatabase, labDataDir, labDataMissingReason, startMlflowServer, TEST_ENGINES, type MlflowServer, type TestDatabase } from "@streamflow/test-utils";
 import { SERVING_POOL, SERVING_REGISTRY } from "../src/serving.ts";
@@ -99,6 +100,22 @@ describe.each(TEST_ENGINES)("streamflow serve on %s", (engine) => {
       expect(Object.keys(body["features_used"] as object).sort()).toEqual(FEATURE_COLUMNS.map((c) => c.name).sort());
       expect(body["features_as_of"]).toEqual(Object.fromEntries(VIEWS.map((v) => [v, "2024-02-29"])));
     }
+  });
+
+  it("batch scoring (score) gives every user the p_churn and label serve answers, bit for bit", async () => {
+    // Online store and offline point-in-time rows are both as of 2024-02-29: the same features.
+    const scored = await scoreUsers({ db, registry, target: parseModelTarget("models:/streamflow_churn/1"), asOf: new Date("2024-02-29T00:00:00Z"), table: "serve_equality" });
+    expect(scored.rows).toBe(1200);
+    const rows = await db.query<{ user_id: string; p_churn: number; label: number }>('SELECT user_id, p_churn, label FROM serve_equality ORDER BY user_id COLLATE "C"');
+    const served: { user_id: string; churn_probability: number; prediction: number }[] = [];
+    for (let at = 0; at < rows.length; at += 1000) {
+      const r = await post("/predict/batch", { user_ids: rows.slice(at, at + 1000).map((row) => row.user_id) });
+      expect(r.statusCode, r.body).toBe(200);
+      const body = r.json<{ model: { version: string }; results: typeof served }>();
+      expect(body.model.version).toBe("1");
+      served.push(...body.results);
+    }
+    expect(served.map((s) => [s.user_id, s.churn_probability, s.prediction])).toEqual(rows.map((row) => [row.user_id, row.p_churn, row.label]));
   });
 
   it("predicts a user whose streaming plans are NULL (net_service = No) instead of rejecting them", async () => {

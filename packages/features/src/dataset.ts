@@ -1,14 +1,10 @@
 import { createHash } from "node:crypto";
-import { createWriteStream } from "node:fs";
-import { rename, rm, stat } from "node:fs/promises";
-import { dirname, extname, resolve } from "node:path";
-import { once } from "node:events";
 import type { Logger, ProgressListener } from "@streamflow/core";
 import { SILENT_LOGGER } from "@streamflow/core";
-import { FeaturesError } from "./errors.ts";
 import type { Database, SqlExecutor } from "./internal/db.ts";
 import { formatDate, parseDateOption } from "./internal/dates.ts";
 import { noDataAsOf, pointInTimeSql, resolveTtl, viewHasDataAsOf, type ResolvedTtl, type TtlOverrides } from "./internal/point-in-time.ts";
+import { csvCell, TableFileWriter, type FileColumn } from "./internal/table-file.ts";
 import { FEATURE_COLUMNS, FEATURE_VIEWS, LABEL_SNAPSHOT, type ColumnType } from "./schema.ts";
 
 /** A feature value as it leaves the store: NULL stays null, booleans stay booleans. */
@@ -69,7 +65,8 @@ export interface BuildDatasetResult {
 }
 
 const FETCH_ROWS = 20_000;
-const OUTPUT_COLUMNS = ["user_id", ...FEATURE_COLUMNS.map((c) => c.name), LABEL_SNAPSHOT.column.name];
+const OUTPUT_FILE_COLUMNS: FileColumn[] = [{ name: "user_id", type: "text" }, ...FEATURE_COLUMNS.map((c) => ({ name: c.name, type: c.type })), { name: LABEL_SNAPSHOT.column.name, type: "boolean" }];
+const OUTPUT_COLUMNS = OUTPUT_FILE_COLUMNS.map((c) => c.name);
 
 /** One row per user with a label snapshot <= labelAsOf (the latest one), its label carried through. */
 function datasetSql(asOf: string, labelAsOf: string, ttl: ResolvedTtl): string {
@@ -80,17 +77,6 @@ function datasetSql(asOf: string, labelAsOf: string, ttl: ResolvedTtl): string {
           WHERE as_of <= '${labelAsOf}'::date ORDER BY user_id, as_of DESC`,
     carry: [LABEL_SNAPSHOT.column.name],
   });
-}
-
-function csvText(value: string): string {
-  return /[",\n\r]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
-}
-
-function csvCell(value: unknown): string {
-  if (value === null || value === undefined) return "";
-  if (typeof value === "boolean") return value ? "true" : "false";
-  if (typeof value === "number") return String(value);
-  return csvText(typeof value === "string" ? value : JSON.stringify(value));
 }
 
 async function checkCoverage(db: SqlExecutor, asOf: string, labelAsOf: string): Promise<void> {
@@ -186,25 +172,6 @@ export async function loadDataset(options: DatasetOptions): Promise<Dataset> {
   };
 }
 
-function outputFormat(out: string): "csv" | "parquet" {
-  const ext = extname(out).toLowerCase();
-  if (ext === ".csv") return "csv";
-  if (ext === ".parquet") return "parquet";
-  throw new FeaturesError("OUTPUT_INVALID", `output file must end in .csv or .parquet, got '${out}'`, {
-    hint: "e.g. --out train.csv or --out train.parquet",
-  });
-}
-
-async function writeParquet(path: string, columns: unknown[][]): Promise<void> {
-  // Loaded lazily: the native Polars binding is only needed for Parquet output.
-  const { default: pl } = await import("nodejs-polars");
-  const dtype = (t: ColumnType) =>
-    t === "integer" ? pl.Int32 : t === "double" ? pl.Float64 : t === "boolean" ? pl.Bool : pl.Utf8;
-  const types: ColumnType[] = ["text", ...FEATURE_COLUMNS.map((c) => c.type), "boolean"];
-  const series = OUTPUT_COLUMNS.map((name, i) => pl.Series(name, columns[i]!, dtype(types[i]!)));
-  pl.DataFrame(series).writeParquet(path);
-}
-
 /**
  * Builds the point-in-time training set and writes it to a CSV or Parquet file (atomically: a
  * crash never leaves a partial file under the final name).
@@ -213,43 +180,15 @@ async function writeParquet(path: string, columns: unknown[][]): Promise<void> {
  */
 export async function buildDataset(options: BuildDatasetOptions): Promise<BuildDatasetResult> {
   const started = performance.now();
-  const out = resolve(options.out);
-  const format = outputFormat(out);
+  const file = await TableFileWriter.open(options.out, OUTPUT_FILE_COLUMNS, "train.csv");
   try {
-    if (!(await stat(dirname(out))).isDirectory()) throw new Error("not a directory");
-  } catch {
-    throw new FeaturesError("OUTPUT_INVALID", `output directory '${dirname(out)}' does not exist`, {
-      hint: "Create it first or pick another --out path.",
-    });
-  }
-  const tmp = `${out}.tmp-${process.pid}`;
-  try {
-    let result;
-    if (format === "csv") {
-      const stream = createWriteStream(tmp);
-      stream.write(OUTPUT_COLUMNS.join(",") + "\n");
-      result = await streamDataset(options, {
-        async rows(_batch, text) {
-          if (!stream.write(text)) await once(stream, "drain");
-        },
-      });
-      stream.end();
-      await once(stream, "finish");
-    } else {
-      const columns: unknown[][] = OUTPUT_COLUMNS.map(() => []);
-      result = await streamDataset(options, {
-        rows(batch) {
-          for (const values of batch) for (let i = 0; i < values.length; i++) columns[i]!.push(values[i] ?? null);
-        },
-      });
-      await writeParquet(tmp, columns);
-    }
-    await rename(tmp, out);
+    const result = await streamDataset(options, { rows: (batch, text) => file.append(batch, text) });
+    await file.commit();
     return {
       asOf: result.asOf,
       labelAsOf: result.labelAsOf,
-      out,
-      format,
+      out: file.out,
+      format: file.format,
       rows: result.rows,
       columns: OUTPUT_COLUMNS,
       positiveRate: result.rows === 0 ? 0 : result.positives / result.rows,
@@ -257,6 +196,6 @@ export async function buildDataset(options: BuildDatasetOptions): Promise<BuildD
       durationMs: Math.round(performance.now() - started),
     };
   } finally {
-    await rm(tmp, { force: true });
+    await file.discard();
   }
 }

@@ -67,3 +67,5 @@ export type {
 } from "./predictions.ts";
 export { MAX_SHARDS, parseShard, shardBucket } from "./internal/shards.ts";
 export type { Shard } from "./internal/shards.ts";
+export { openPredictionsFile } from "./prediction-file.ts";
+export type { OpenPredictionsFileOptions, PredictionsFile } from "./prediction-file.ts";

@@ -11,8 +11,6 @@ export {
   DEFAULT_RELOAD_INTERVAL_MS,
 } from "./service.ts";
 export type { ListenOptions, PredictionService, PredictionServiceOptions } from "./service.ts";
-export type { ModelRef } from "./internal/model-loader.ts";
-export { MODEL_SHA256_TAG } from "./internal/model-loader.ts";
+export type { ModelRef } from "./internal/loaded-model.ts";
 export type { RegistryStatus, ReloadOutcome } from "./internal/model-manager.ts";
 export { MAX_BATCH_USERS, MAX_USER_ID_LENGTH } from "./internal/schemas.ts";
-export { THRESHOLD } from "./internal/app.ts";

@@ -7,7 +7,8 @@ import { buildApp } from "./internal/app.ts";
 import { DatabaseHealth } from "./internal/database-health.ts";
 import { FeatureCache } from "./internal/feature-cache.ts";
 import { ServingMetrics } from "./internal/metrics.ts";
-import { parseModelTarget, type ModelRef } from "./internal/model-loader.ts";
+import { parseModelTarget } from "@streamflow/lifecycle";
+import type { ModelRef } from "./internal/loaded-model.ts";
 import { ModelManager, type ReloadOutcome } from "./internal/model-manager.ts";
 
 export const DEFAULT_MODEL_URI = "models:/streamflow_churn/Production";

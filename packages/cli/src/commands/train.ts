@@ -1,8 +1,8 @@
 import type { MaxFeatures } from "@streamflow/core";
 import type { CommandContext } from "../context.ts";
 import { withRegistry } from "../registry.ts";
-import { trackTraining } from "../tracking.ts";
-import { runName, runTraining } from "../training.ts";
+import { withFeatureStore } from "../store.ts";
+import { trainAndRegisterFromCli } from "../tracking.ts";
 
 export interface TrainFlags {
   asOf: Date;
@@ -22,14 +22,11 @@ export interface TrainFlags {
 const f4 = (x: number) => x.toFixed(4);
 
 export async function runTrain(ctx: CommandContext, flags: TrainFlags): Promise<void> {
-  const { outcome: r, tracked } = await withRegistry(ctx, (registry) =>
-    trackTraining(ctx, {
-      registry,
-      experiment: flags.experiment,
-      modelName: flags.modelName,
-      runName: runName(flags.asOf, flags.labelAsOf),
-      train: () => runTraining(ctx, flags),
-    }),
+  const { nEstimators, maxFeatures, classWeight, maxDepth, seed, testSize, jobs } = flags;
+  const { training: r, registered: tracked } = await withFeatureStore(ctx, (db) =>
+    withRegistry(ctx, (registry) =>
+      trainAndRegisterFromCli(ctx, { db, registry }, { ...flags, recipe: { nEstimators, maxFeatures, classWeight, maxDepth, seed, testSize, jobs } }),
+    ),
   );
   const m = r.metrics;
   ctx.result(

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir } from "node:fs/promises";
+import { mkdtemp, readdir, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -22,6 +22,7 @@ describe("the built streamflow binary", () => {
       dataset: { rows: number; fingerprint: string };
       online: { ok: boolean };
       serve: { url: string; running: boolean; sample: { user_id: string; churn_probability: number; prediction: number } };
+      model: { model_version: string; out_dir: string };
     };
     expect(result.database).toContain(join(cwd, ".streamflow", "pgdata"));
     // It ends with the service answering a real prediction, then stops it.
@@ -32,11 +33,15 @@ describe("the built streamflow binary", () => {
     expect(result.dataset.rows).toBe(1500);
     expect(result.online.ok).toBe(true);
     expect(result.months.map((m) => m.noop)).toEqual([false, false]);
-    const again = await runCliProcess(["quickstart", "--users", "1500", "--json"], { cwd, env: NO_DB });
+    const again = await runCliProcess(["quickstart", "--users", "1500", "--n-estimators", "7", "--json"], { cwd, env: NO_DB });
     expect(again.code, again.stderr).toBe(0);
     const second = JSON.parse(again.stdout) as typeof result;
     expect(second.months.map((m) => m.noop)).toEqual([true, true]);
     expect(second.dataset.fingerprint).toBe(result.dataset.fingerprint);
+    // The smaller forest is a new version, now the one in Production and serving.
+    expect([result.model.model_version, second.model.model_version]).toEqual(["1", "2"]);
+    const file = JSON.parse(await readFile(join(second.model.out_dir, "model.json"), "utf8")) as { forest: { params: { nEstimators: number } } };
+    expect(file.forest.params.nEstimators).toBe(7);
     expect(await readdir(join(cwd, ".streamflow"))).toContain("quickstart");
   });
 

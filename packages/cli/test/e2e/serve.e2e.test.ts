@@ -13,7 +13,7 @@ let userId: string;
 beforeAll(async () => {
   assertBuilt();
   cwd = await mkdtemp(join(tmpdir(), "sf-serve-e2e-"));
-  const qs = await runCliProcess(["quickstart", "--users", "800", "--json"], { cwd, env: NO_DB });
+  const qs = await runCliProcess(["quickstart", "--users", "800", "--n-estimators", "20", "--json"], { cwd, env: NO_DB });
   expect(qs.code, qs.stderr).toBe(0);
   userId = (JSON.parse(qs.stdout) as { serve: { sample: { user_id: string } } }).serve.sample.user_id;
 });

@@ -9,7 +9,8 @@ import { isDatabaseUnavailable, type DatabaseHealth } from "./database-health.ts
 import { FeatureLoader } from "./feature-loader.ts";
 import type { CachedFeatures, FeatureCache } from "./feature-cache.ts";
 import type { ServingMetrics } from "./metrics.ts";
-import type { LoadedModel, ModelRef } from "./model-loader.ts";
+import { DECISION_THRESHOLD } from "@streamflow/lifecycle";
+import type { LoadedModel, ModelRef } from "./loaded-model.ts";
 import type { ModelManager } from "./model-manager.ts";
 import {
   batchBodySchema,
@@ -34,8 +35,6 @@ const FOREST_SLICE_MS = 2;
  */
 const PGLITE_READ_IDS = 100;
 
-/** Probability above which a user is predicted to churn: scikit-learn's `predict` on two classes. */
-export const THRESHOLD = 0.5;
 
 export interface AppDeps {
   db: Database;
@@ -94,7 +93,7 @@ function databaseUnavailable(detail: string): ApiProblem {
 }
 
 function prediction(p: number) {
-  return { churn_probability: p, prediction: p > THRESHOLD ? 1 : 0 };
+  return { churn_probability: p, prediction: p > DECISION_THRESHOLD ? 1 : 0 };
 }
 
 /** The Fastify application: routes, validation, auth, metrics and error mapping. Listening is the caller's. */
@@ -367,7 +366,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return {
         user_id: userId,
         ...prediction(p),
-        threshold: THRESHOLD,
+        threshold: DECISION_THRESHOLD,
         model: modelJson(loaded.ref),
         features_used: usedFeatures(loaded, features),
         features_as_of: features.asOf,
@@ -414,7 +413,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       });
       metrics.predictions.labels({ outcome: "predicted" }).inc(userIds.length - notFoundCount);
       metrics.predictions.labels({ outcome: "user_not_found" }).inc(notFoundCount);
-      return { model: modelJson(loaded.ref), threshold: THRESHOLD, predicted: userIds.length - notFoundCount, not_found: notFoundCount, results };
+      return { model: modelJson(loaded.ref), threshold: DECISION_THRESHOLD, predicted: userIds.length - notFoundCount, not_found: notFoundCount, results };
     },
   );
 

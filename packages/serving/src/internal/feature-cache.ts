@@ -1,5 +1,5 @@
 import type { OnlineFeatures } from "@streamflow/features";
-import type { LoadedModel } from "./model-loader.ts";
+import type { LoadedModel } from "./loaded-model.ts";
 
 /** A user's online features as read at one moment, and the prediction a model made from them. */
 export interface CachedFeatures {

@@ -2,15 +2,8 @@ import type { Logger as PinoLogger } from "pino";
 import { isStreamflowError } from "@streamflow/core";
 import type { OnlineStoreDescription } from "@streamflow/features";
 import { isRegistryError, type Registry } from "@streamflow/registry-client";
-import {
-  checkModelAgainstStore,
-  describeTarget,
-  downloadVerifiedModel,
-  modelFeatures,
-  resolveTarget,
-  type LoadedModel,
-  type ModelTarget,
-} from "./model-loader.ts";
+import { checkModelAgainstStore, describeTarget, loadVerifiedModel, modelFeatures, resolveTarget, type ModelTarget } from "@streamflow/lifecycle";
+import type { LoadedModel } from "./loaded-model.ts";
 import type { ServingMetrics } from "./metrics.ts";
 
 export type ReloadOutcome = "loaded" | "unchanged" | "failed";
@@ -106,7 +99,7 @@ export class ModelManager {
         return "unchanged";
       }
       const started = performance.now();
-      const { model, sha256 } = await downloadVerifiedModel(registry, version);
+      const { model, sha256 } = await loadVerifiedModel({ registry, version });
       const featureViews = checkModelAgainstStore(model, await this.#options.describeStore());
       const features = modelFeatures(model);
       // One prediction before going live: the first real request should not pay for JIT warm-up.

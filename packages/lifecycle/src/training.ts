@@ -1,6 +1,5 @@
-import { createHash } from "node:crypto";
 import { mkdir, rename, writeFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import {
   featureSchemaFromColumns,
   renderConfusionMatrixSvg,
@@ -8,30 +7,43 @@ import {
   renderRocCurveSvg,
   rowsFromColumns,
   serializeModel,
+  SILENT_LOGGER,
   toLabFeatureSchema,
   trainModel,
   type BinaryMetrics,
+  type Logger,
   type MaxFeatures,
+  type ProgressListener,
 } from "@streamflow/core";
-import { loadDataset } from "@streamflow/features";
-import type { CommandContext } from "./context.ts";
-import { withFeatureStore } from "./store.ts";
+import { loadDataset, type Database } from "@streamflow/features";
+import { MODEL_FILE, sha256Hex } from "./model-artifact.ts";
 
-/** What a training run needs beyond the dataset dates; the lab's recipe by default. */
-export interface TrainingRequest {
-  asOf: Date;
-  labelAsOf?: Date | undefined;
+/** The forest and split of one training; the lab's recipe unless told otherwise. */
+export interface TrainingRecipe {
   nEstimators: number;
   maxFeatures: MaxFeatures;
   classWeight: "balanced" | "none";
   maxDepth?: number | undefined;
   seed: number;
   testSize: number;
+  /** Worker threads; the model does not depend on it. */
   jobs?: number | undefined;
-  outDir?: string | undefined;
 }
 
-/** A finished run: the files written and the figures reported (and, with F3, logged to MLflow). */
+export interface TrainOnStoreOptions {
+  db: Database;
+  /** Feature cutoff. */
+  asOf: Date;
+  /** Label cutoff. @default asOf */
+  labelAsOf?: Date | undefined;
+  recipe: TrainingRecipe;
+  /** Folder that receives the model and report files (created). */
+  outDir: string;
+  logger?: Logger;
+  onProgress?: ProgressListener;
+}
+
+/** A finished training: the files written and the figures a run logs. */
 export interface TrainingOutcome {
   runName: string;
   asOf: string;
@@ -42,6 +54,8 @@ export interface TrainingOutcome {
   nTrain: number;
   nVal: number;
   datasetFingerprint: string;
+  /** The serialised model, as written to `model.json`. */
+  modelText: string;
   modelSha256: string;
   outDir: string;
   /** Files in `outDir`, relative names. */
@@ -51,9 +65,8 @@ export interface TrainingOutcome {
   runMetrics: Record<string, number>;
 }
 
-
 /** The lab's run name, `rf_baseline_<as_of>`, with the label date when it differs. */
-export function runName(asOf: Date, labelAsOf: Date | undefined): string {
+export function trainingRunName(asOf: Date, labelAsOf: Date | undefined): string {
   const a = asOf.toISOString().slice(0, 10);
   const l = (labelAsOf ?? asOf).toISOString().slice(0, 10);
   return `rf_baseline_${a}` + (l === a ? "" : `_labels_${l}`);
@@ -65,17 +78,13 @@ async function writeAtomically(path: string, text: string): Promise<void> {
   await rename(tmp, path);
 }
 
-/**
- * Dataset from the feature store → the lab's training recipe → model and report files in one
- * folder. The seam F3 plugs MLflow into: everything it logs is in the outcome and the folder.
- */
-export async function runTraining(ctx: CommandContext, request: TrainingRequest): Promise<TrainingOutcome> {
-  const dataset = await withFeatureStore(ctx, (db) =>
-    loadDataset({ db, asOf: request.asOf, labelAsOf: request.labelAsOf, logger: ctx.logger, onProgress: ctx.progress }),
-  );
-  const name = runName(request.asOf, request.labelAsOf);
-  const outDir = resolve(ctx.io.cwd, request.outDir ?? join(ctx.config.home, "runs", name));
-  ctx.logger.info(`training on ${dataset.userIds.length} rows (features ${dataset.asOf}, labels ${dataset.labelAsOf})`);
+/** Point-in-time dataset from the store → the training recipe → model and report files in one folder. */
+export async function trainOnStore(options: TrainOnStoreOptions): Promise<TrainingOutcome> {
+  const { db, recipe, outDir } = options;
+  const logger = options.logger ?? SILENT_LOGGER;
+  const progress = options.onProgress ?? (() => undefined);
+  const dataset = await loadDataset({ db, asOf: options.asOf, labelAsOf: options.labelAsOf, logger, onProgress: progress });
+  logger.info(`training on ${dataset.userIds.length} rows (features ${dataset.asOf}, labels ${dataset.labelAsOf})`);
 
   const schema = featureSchemaFromColumns(dataset.featureColumns);
   const rows = rowsFromColumns({ names: dataset.featureColumns.map((c) => c.name), columns: dataset.features });
@@ -87,20 +96,19 @@ export async function runTraining(ctx: CommandContext, request: TrainingRequest)
     labelAsOf: new Date(`${dataset.labelAsOf}T00:00:00Z`),
     datasetFingerprint: dataset.fingerprint,
     forest: {
-      nEstimators: request.nEstimators,
-      maxFeatures: request.maxFeatures,
-      classWeight: request.classWeight === "balanced" ? "balanced" : undefined,
-      maxDepth: request.maxDepth,
-      seed: request.seed,
+      nEstimators: recipe.nEstimators,
+      maxFeatures: recipe.maxFeatures,
+      classWeight: recipe.classWeight === "balanced" ? "balanced" : undefined,
+      maxDepth: recipe.maxDepth,
+      seed: recipe.seed,
     },
-    testSize: request.testSize,
-    seed: request.seed,
-    jobs: request.jobs,
-    onProgress: (e) => ctx.progress({ ...e, phase: `training ${e.phase}` }),
+    testSize: recipe.testSize,
+    seed: recipe.seed,
+    jobs: recipe.jobs,
+    onProgress: (e) => progress({ ...e, phase: `training ${e.phase}` }),
   });
 
   const modelText = serializeModel(trained.model);
-  const modelSha256 = createHash("sha256").update(modelText).digest("hex");
   const m = trained.metrics;
   const runMetrics = {
     auc: m.auc,
@@ -114,11 +122,10 @@ export async function runTraining(ctx: CommandContext, request: TrainingRequest)
     n_train: trained.nTrain,
     n_val: trained.nVal,
   };
-  const metricsJson = { ...runMetrics, confusion_matrix: m.confusion };
   const files: Record<string, string> = {
-    "model.json": modelText,
+    [MODEL_FILE]: modelText,
     "feature_schema.json": JSON.stringify(toLabFeatureSchema(schema), null, 2) + "\n",
-    "metrics.json": JSON.stringify(metricsJson, null, 2) + "\n",
+    "metrics.json": JSON.stringify({ ...runMetrics, confusion_matrix: m.confusion }, null, 2) + "\n",
     "roc_curve.svg": renderRocCurveSvg({ fpr: trained.rocCurve.fpr, tpr: trained.rocCurve.tpr, auc: m.auc }),
     "feature_importances.svg": renderFeatureImportancesSvg({ importances: trained.model.featureImportances() }),
     "confusion_matrix.svg": renderConfusionMatrixSvg({ matrix: m.confusion }),
@@ -127,7 +134,7 @@ export async function runTraining(ctx: CommandContext, request: TrainingRequest)
   for (const [name, text] of Object.entries(files)) await writeAtomically(join(outDir, name), text);
 
   return {
-    runName: name,
+    runName: trainingRunName(options.asOf, options.labelAsOf),
     asOf: dataset.asOf,
     labelAsOf: dataset.labelAsOf,
     metrics: m,
@@ -136,19 +143,20 @@ export async function runTraining(ctx: CommandContext, request: TrainingRequest)
     nTrain: trained.nTrain,
     nVal: trained.nVal,
     datasetFingerprint: dataset.fingerprint,
-    modelSha256,
+    modelText,
+    modelSha256: sha256Hex(modelText),
     outDir,
     runMetrics,
     files: Object.keys(files),
     params: {
       as_of: dataset.asOf,
       label_as_of: dataset.labelAsOf,
-      n_estimators: request.nEstimators,
-      max_features: String(request.maxFeatures),
-      class_weight: request.classWeight,
-      max_depth: request.maxDepth ?? null,
-      seed: request.seed,
-      test_size: request.testSize,
+      n_estimators: recipe.nEstimators,
+      max_features: String(recipe.maxFeatures),
+      class_weight: recipe.classWeight,
+      max_depth: recipe.maxDepth ?? null,
+      seed: recipe.seed,
+      test_size: recipe.testSize,
     },
   };
 }

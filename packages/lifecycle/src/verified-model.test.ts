@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { trainModel, type StreamflowModel } from "@streamflow/core";
 import type { OnlineStoreDescription } from "@streamflow/features";
-import { checkModelAgainstStore, describeTarget, parseModelTarget } from "./model-loader.ts";
+import { describeTarget, parseModelTarget } from "./model-target.ts";
+import { checkModelAgainstStore } from "./verified-model.ts";
 
 async function tinyModel(): Promise<StreamflowModel> {
   const rows = Array.from({ length: 40 }, (_, i) => ({ net_service: i % 3 === 0 ? "DSL" : "No", monthly_fee: 20 + i, paperless_billing: i % 2 === 0 ? true : null }));
@@ -50,6 +51,6 @@ describe("checkModelAgainstStore", () => {
     const model = await tinyModel();
     const check = () => checkModelAgainstStore(model, store({ net_service: "integer", paperless_billing: "boolean" }));
     expect(check).toThrow(expect.objectContaining({ code: "MODEL_SCHEMA_MISMATCH" }));
-    expect(check).toThrow(/'net_service' is categorical in the model but integer online; 'monthly_fee' is not in the online store/);
+    expect(check).toThrow(/'net_service' is categorical in the model but integer in the store; 'monthly_fee' is not in the store/);
   });
 });
