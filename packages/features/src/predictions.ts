@@ -147,6 +147,19 @@ function checkPredictions(options: WritePredictionsOptions): void {
       `threshold must be a probability in [0, 1], got ${options.threshold}`,
     );
   }
+  if (
+    !(options.scoredAt instanceof Date) ||
+    Number.isNaN(options.scoredAt.getTime())
+  ) {
+    throw new CoreError("INVALID_ARGUMENT", "scoredAt must be a valid date");
+  }
+  const { name, version } = options.model;
+  if (name === "" || version === "") {
+    throw new CoreError(
+      "INVALID_ARGUMENT",
+      `model name and version must not be empty, got '${name}' and '${version}'`,
+    );
+  }
   for (let i = 0; i < n; i++) {
     const p = options.pChurn[i]!;
     if (!(p >= 0 && p <= 1)) {
@@ -165,26 +178,38 @@ function checkPredictions(options: WritePredictionsOptions): void {
   }
 }
 
+const UNDEFINED_TABLE = "42P01";
+
+/** A missing table as the caller's mistake it is; any other error unchanged. */
+function missingTable(error: unknown, table: string): unknown {
+  if ((error as { code?: unknown } | null)?.code !== UNDEFINED_TABLE)
+    return error;
+  return new FeaturesError(
+    "OUTPUT_INVALID",
+    `predictions table ${table} does not exist`,
+    {
+      cause: error,
+      hint: "Create it with preparePredictionsTable before scoring (streamflow score does).",
+      details: { table },
+    },
+  );
+}
+
 /**
  * Inserts predictions, ~10k rows a statement, skipping any (user, as_of, model version) already
  * stored: the table is insert-only, so a rerun is a no-op (written 0) and never changes a score
  * marketing has read. p_churn travels as the shortest decimal that round-trips a double (what
  * JavaScript's number-to-string gives), so the stored value is the computed one bit for bit.
  *
- * @throws FeaturesError OUTPUT_INVALID for a bad table name. CoreError INVALID_ARGUMENT for
- *   arrays of different lengths, a probability outside [0, 1] or a label other than 0/1.
+ * @throws FeaturesError OUTPUT_INVALID for a bad table name or a table that does not exist.
+ *   CoreError INVALID_ARGUMENT for arrays of different lengths, a probability outside [0, 1], a
+ *   label other than 0/1, an empty model name or version, an invalid scoredAt.
  */
 export async function writePredictions(
   options: WritePredictionsOptions,
 ): Promise<WritePredictionsResult> {
   const table = quotedTable(options.table);
   const asOf = formatDate(parseDateOption(options.asOf, "asOf"));
-  if (
-    !(options.scoredAt instanceof Date) ||
-    Number.isNaN(options.scoredAt.getTime())
-  ) {
-    throw new CoreError("INVALID_ARGUMENT", "scoredAt must be a valid date");
-  }
   checkPredictions(options);
   const sql = `INSERT INTO ${table.sql}
       (user_id, as_of, model_name, model_version, p_churn, label, threshold, run_id, scored_at)
@@ -194,20 +219,31 @@ export async function writePredictions(
   const { model } = options;
   const scoredAt = options.scoredAt.toISOString();
   let written = 0;
-  for (let start = 0; start < options.userIds.length; start += STATEMENT_ROWS) {
-    const end = Math.min(start + STATEMENT_ROWS, options.userIds.length);
-    written += await options.db.execute(sql, [
-      options.userIds.slice(start, end),
-      // A typed array would be sent as bytes; a plain array of numbers goes as their decimal text.
-      Array.from(options.pChurn.subarray(start, end)),
-      Array.from({ length: end - start }, (_, i) => options.labels[start + i]!),
-      asOf,
-      model.name,
-      model.version,
-      options.threshold,
-      model.runId,
-      scoredAt,
-    ]);
+  try {
+    for (
+      let start = 0;
+      start < options.userIds.length;
+      start += STATEMENT_ROWS
+    ) {
+      const end = Math.min(start + STATEMENT_ROWS, options.userIds.length);
+      written += await options.db.execute(sql, [
+        options.userIds.slice(start, end),
+        // A typed array would be sent as bytes; a plain array of numbers goes as their decimal text.
+        Array.from(options.pChurn.subarray(start, end)),
+        Array.from(
+          { length: end - start },
+          (_, i) => options.labels[start + i]!,
+        ),
+        asOf,
+        model.name,
+        model.version,
+        options.threshold,
+        model.runId,
+        scoredAt,
+      ]);
+    }
+  } catch (error) {
+    throw missingTable(error, table.name);
   }
   return { rows: options.userIds.length, written };
 }

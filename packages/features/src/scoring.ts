@@ -30,7 +30,10 @@ export interface ReadScoringRowsOptions {
   shard?: Shard | undefined;
   /** Per-view ttl in days, overriding the views' declarations (as in DatasetOptions). */
   ttlDays?: TtlOverrides | undefined;
-  /** @default 20000 */
+  /**
+   * Users fetched per round trip; a chunk holds at most this many (fewer when some of them are
+   * missing users, who are counted, not handed out). @default 20000
+   */
   chunkRows?: number | undefined;
   /**
    * Receives each chunk in turn; the next is fetched once it resolves. `tx` is the reading
@@ -54,7 +57,7 @@ export interface ReadScoringRowsResult {
 
 const MAX_CHUNK_ROWS = 1_000_000;
 
-/** True when the view has a row for user `u` that the cutoff may use (ttl given) or has seen (ttl undefined). */
+/** EXISTS a row of the view for user `u` dated <= asOf, and within `days` of it when given. */
 function hasRow(
   viewIndex: number,
   asOf: string,
@@ -64,8 +67,30 @@ function hasRow(
   return `EXISTS (SELECT 1 FROM ${view.snapshotTable} s WHERE s.user_id = u.user_id AND ${usableSnapshots("s", asOf, days)})`;
 }
 
-function usable(asOf: string, ttl: ResolvedTtl): string {
+/**
+ * A user is scored when at least one view has a usable row (as_of <= cutoff, within the view's
+ * ttl): on whatever views have a value, the rest NULL, as buildDataset gives them. Unlike a
+ * training set no label is needed — scoring is for users whose outcome is unknown.
+ */
+function scoredSql(asOf: string, ttl: ResolvedTtl): string {
   return `(${FEATURE_VIEWS.map((_, i) => hasRow(i, asOf, ttl[i])).join(" OR ")})`;
+}
+
+/**
+ * A user is known at asOf when any snapshot (a label or a feature view's) is dated <= asOf, ttl or
+ * not: what the store knew on that day. A known user who is not scored is a missing user. Not
+ * every user of `users`, which also holds users first ingested after asOf (counting them as
+ * missing would make a rerun's figures depend on later ingestions, the lab's defect), and not only
+ * the label snapshots, which would miss users a month's label file left out. Used as
+ * `scored OR known`: only what scoredSql does not already cover.
+ */
+function knownSql(asOf: string, ttl: ResolvedTtl): string {
+  const label = `EXISTS (SELECT 1 FROM ${LABEL_SNAPSHOT.snapshotTable} s WHERE s.user_id = u.user_id AND ${usableSnapshots("s", asOf, undefined)})`;
+  // A view with a ttl may hold rows too old to use that still make the user known.
+  const stale = FEATURE_VIEWS.flatMap((_, i) =>
+    ttl[i] === undefined ? [] : [hasRow(i, asOf, undefined)],
+  );
+  return `(${[label, ...stale].join(" OR ")})`;
 }
 
 /**
@@ -74,42 +99,27 @@ function usable(asOf: string, ttl: ResolvedTtl): string {
  * a user), and filtered to the point in time by EXISTS probes. Deduplicating the union of the
  * snapshot tables instead costs 3x as much on 200k users: its hash output sends the per-view
  * probes all over the indexes, while `users`, inserted in user_id order, keeps them in order.
+ * Missing users come through the same statement (flagged, features all NULL) so that rows and
+ * missingUsers describe one snapshot even while a month is being ingested.
  */
-const USERS = "users";
-
-/**
- * Users with at least one usable feature row (as_of <= cutoff, within the view's ttl) in any view:
- * a user is scored on whatever views have a value, the rest are NULL, as buildDataset gives them.
- * Unlike a training set no label is needed — scoring is for users whose outcome is unknown.
- */
-function scoredUsersSql(
+function readUsersSql(
   asOf: string,
   ttl: ResolvedTtl,
   shard: Shard | undefined,
 ): string {
-  return `SELECT u.user_id FROM ${USERS} u WHERE ${shardPredicate("u.user_id", shard)} AND ${usable(asOf, ttl)}`;
+  return `SELECT k.user_id, k.scored FROM (
+      SELECT u.user_id, ${scoredSql(asOf, ttl)} AS scored, ${knownSql(asOf, ttl)} AS known
+      FROM users u WHERE ${shardPredicate("u.user_id", shard)}) k
+    WHERE k.scored OR k.known`;
 }
 
-/**
- * Known and scored users of the shard, in one pass. "Known at asOf" is every user with any
- * snapshot (a label or a feature view's) dated <= asOf, ttl or not: what the store knew on that
- * day. Not every user of `users`, which also holds users first ingested after asOf (counting them
- * as missing would make a rerun's figures depend on later ingestions, the lab's defect), and not
- * only the label snapshots, which would miss users a month's label file left out.
- */
-function userCountsSql(
+/** How many users the read will score, for progress only (a statement of its own). */
+function scoredCountSql(
   asOf: string,
   ttl: ResolvedTtl,
   shard: Shard | undefined,
 ): string {
-  const label = `EXISTS (SELECT 1 FROM ${LABEL_SNAPSHOT.snapshotTable} s WHERE s.user_id = u.user_id AND ${usableSnapshots("s", asOf, undefined)})`;
-  // A view with a ttl may hold rows too old to use that still make the user known.
-  const stale = FEATURE_VIEWS.flatMap((_, i) =>
-    ttl[i] === undefined ? [] : [hasRow(i, asOf, undefined)],
-  );
-  return `SELECT (count(*) FILTER (WHERE k.known OR k.scored))::int AS known, (count(*) FILTER (WHERE k.scored))::int AS scored
-    FROM (SELECT ${[label, ...stale].join(" OR ")} AS known, ${usable(asOf, ttl)} AS scored
-          FROM ${USERS} u WHERE ${shardPredicate("u.user_id", shard)}) k`;
+  return `SELECT count(*)::int AS n FROM users u WHERE ${shardPredicate("u.user_id", shard)} AND ${scoredSql(asOf, ttl)}`;
 }
 
 function chunkSize(value: number | undefined): number {
@@ -124,9 +134,9 @@ function chunkSize(value: number | undefined): number {
 }
 
 /**
- * Streams the point-in-time features of every user to score at `asOf` (see scoredUsersSql),
- * through a cursor in one transaction: memory stays at one chunk, and the read sees one snapshot
- * of the store however long the scoring takes.
+ * Streams the point-in-time features of every user to score at `asOf` (see scoredSql),
+ * through a cursor in one transaction: memory stays at one chunk, and the cursor's one statement
+ * sees one snapshot of the store however long the scoring takes.
  *
  * @throws FeaturesError NO_DATA_AS_OF when no view has a snapshot at or before `asOf`;
  *   SHARD_INVALID for a bad shard. CoreError INVALID_ARGUMENT for bad chunkRows or ttlDays.
@@ -156,41 +166,41 @@ export async function readScoringRows(
         `no feature view has a snapshot at or before ${asOf}`,
         { asOf },
       );
-    const counts = (
-      await tx.query<{ known: number; scored: number }>(
-        userCountsSql(asOf, ttl, shard),
-      )
-    )[0]!;
-    logger.info(
-      `scoring rows as of ${asOf}, ${shardText}: ${counts.scored} users, ${counts.known - counts.scored} without features`,
-    );
+    const total = (
+      await tx.query<{ n: number }>(scoredCountSql(asOf, ttl, shard))
+    )[0]!.n;
+    logger.info(`scoring rows as of ${asOf}, ${shardText}: ${total} users`);
     const sql = pointInTimeSql({
       asOf,
       ttl,
-      users: scoredUsersSql(asOf, ttl, shard),
+      users: readUsersSql(asOf, ttl, shard),
+      carry: ["scored"],
     });
     await tx.exec(`DECLARE streamflow_scoring NO SCROLL CURSOR FOR ${sql}`);
     let rows = 0;
+    let missingUsers = 0;
     for (;;) {
       const batch = await tx.query(
         `FETCH ${fetchRows} FROM streamflow_scoring`,
       );
       if (batch.length === 0) break;
+      const scored = batch.filter((r) => r["scored"] === true);
+      missingUsers += batch.length - scored.length;
+      if (scored.length === 0) continue;
       const chunk: ScoringChunk = {
-        userIds: batch.map((r) => r["user_id"] as string),
+        userIds: scored.map((r) => r["user_id"] as string),
         features: FEATURE_COLUMNS.map((c) =>
-          batch.map((r) => (r[c.name] ?? null) as FeatureValue),
+          scored.map((r) => (r[c.name] ?? null) as FeatureValue),
         ),
       };
       await options.onChunk(chunk, tx);
-      rows += batch.length;
-      options.onProgress?.({
-        phase: "score",
-        done: rows,
-        total: counts.scored,
-      });
+      rows += scored.length;
+      options.onProgress?.({ phase: "score", done: rows, total });
     }
     await tx.exec("CLOSE streamflow_scoring");
+    logger.info(
+      `scoring rows as of ${asOf}, ${shardText}: ${rows} read, ${missingUsers} known users without features`,
+    );
     return {
       asOf,
       shard,
@@ -199,8 +209,7 @@ export async function readScoringRows(
         type: c.type,
       })),
       rows,
-      // From the stream, not the count: the same snapshot, but the rows are what was handed out.
-      missingUsers: counts.known - rows,
+      missingUsers,
     };
   });
 }

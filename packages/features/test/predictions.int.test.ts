@@ -149,6 +149,8 @@ describe.each(TEST_ENGINES)("writePredictions on %s", (engine) => {
         { pChurn: Float64Array.of(0.1, 1.5, 0.3) },
         { labels: [0, 2, 1] },
         { threshold: Number.POSITIVE_INFINITY },
+        { scoredAt: new Date(Number.NaN) },
+        { model: { ...MODEL, version: "" } },
       ]) {
         await expect(
           writePredictions({ ...base, ...bad }),
@@ -296,6 +298,15 @@ describe.each(TEST_ENGINES)("predictions tables on %s", (engine) => {
         });
         await expect(write).rejects.toMatchObject({ code: "OUTPUT_INVALID" });
       }
+      const unprepared = writePredictions({
+        ...scoring(db),
+        table: "never_prepared",
+        ...predictions(1),
+      });
+      await expect(unprepared).rejects.toMatchObject({
+        code: "OUTPUT_INVALID",
+        message: expect.stringContaining("does not exist") as unknown,
+      });
       expect(
         await preparePredictionsTable({ db, table: "s".repeat(63) }),
       ).toMatchObject({ created: true });

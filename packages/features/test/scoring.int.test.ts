@@ -116,7 +116,20 @@ describe.each(TEST_ENGINES)("readScoringRows on %s", (engine) => {
   it("scores every user with a feature row <= as_of, with the features buildDataset gives them", async () => {
     await withStore(engine, async (db, dir) => {
       await ingestHistory(db, dir);
-      const { result, all } = await readAll({ db, asOf: day("2024-03-31") });
+      const lines: string[] = [];
+      const logger = {
+        debug: () => undefined,
+        info: (m: string) => lines.push(m),
+        warn: () => undefined,
+      };
+      const { result, all } = await readAll({
+        db,
+        asOf: day("2024-03-31"),
+        logger,
+      });
+      expect(lines.at(-1)).toBe(
+        "scoring rows as of 2024-03-31, all users: 2 read, 1 known users without features",
+      );
       expect(result).toMatchObject({
         asOf: "2024-03-31",
         shard: undefined,
@@ -270,6 +283,16 @@ describe.each(TEST_ENGINES)("shards on %s", (engine) => {
         await ingestShardUsers(db, dir);
         const whole = await readAll({ db, asOf: day("2024-01-31") });
         expect(whole.result).toMatchObject({ rows: 270, missingUsers: 30 });
+        // Missing users are counted out of the fetched rows: chunks shrink, never empty, same users.
+        const small = await readAll({
+          db,
+          asOf: day("2024-01-31"),
+          chunkRows: 10,
+        });
+        expect(small.all).toEqual(whole.all);
+        expect(small.result.missingUsers).toBe(30);
+        expect(small.sizes.every((n) => n > 0 && n <= 10)).toBe(true);
+        expect(small.sizes.some((n) => n < 10)).toBe(true);
         const reads = await shardedReads(db, count);
         const seen = new Map<string, number>();
         reads.forEach((r, index) => {
