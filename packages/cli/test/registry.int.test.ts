@@ -82,15 +82,16 @@ describe.each(TARGETS)("train → register → promote on $name", (target) => {
     const root = (await registry.listArtifacts({ runId: t.run_id })).map((a) => a.path).sort();
     expect(root).toEqual(expect.arrayContaining(["feature_schema.json", "metrics.json", "model", "roc_curve.svg"]));
     const modelFiles = (await registry.listArtifacts({ runId: t.run_id, path: "model" })).map((a) => a.path).sort();
-    expect(modelFiles).toEqual(["model/MLmodel", "model/model.json"]);
+    expect(modelFiles).toEqual(["model/MLmodel", "model/model.json", "model/model.onnx", "model/python_env.yaml", "model/requirements.txt"]);
 
     const dest = await mkdtemp(join(tmpdir(), "sf-dl-"));
     const downloaded = await registry.downloadModel(`models:/${model}/Production`, dest);
     const text = await readFile(join(downloaded.localPath, "model.json"), "utf8");
     expect(createHash("sha256").update(text).digest("hex")).toBe(t.model_sha256);
     const mlmodel = await readFile(join(downloaded.localPath, "MLmodel"), "utf8");
-    expect(mlmodel).toContain("streamflow:");
-    expect(mlmodel).toContain('\\"name\\":\\"net_service\\"');
+    // One MLmodel, three flavours: ours over model.json, and onnx + python_function over model.onnx.
+    for (const flavor of ["streamflow:", "onnx:", "python_function:", "loader_module: mlflow.onnx"]) expect(mlmodel).toContain(flavor);
+    expect(mlmodel).toContain('"name":"net_service"');
     const local = parseModel(await readFile(join(out, "model.json"), "utf8"));
     const remote = parseModel(text);
     const rows = [

@@ -40,7 +40,7 @@ describe("streamflow train", () => {
     expect([r.rows, r.n_train, r.n_val]).toEqual([3000, 2250, 750]);
     expect(r.out_dir).toBe(out);
     expect((await readdir(out)).sort()).toEqual(["confusion_matrix.svg", "feature_importances.svg", "feature_schema.json", "metrics.json", "model", "model.json", "roc_curve.svg"]);
-    expect((await readdir(join(out, "model"))).sort()).toEqual(["MLmodel", "model.json"]);
+    expect((await readdir(join(out, "model"))).sort()).toEqual(["MLmodel", "model.json", "model.onnx", "python_env.yaml", "requirements.txt"]);
     const modelText = await readFile(join(out, "model.json"), "utf8");
     expect(createHash("sha256").update(modelText).digest("hex")).toBe(r.model_sha256);
     const model = parseModel(modelText);

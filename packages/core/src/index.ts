@@ -82,6 +82,7 @@ export type {
 
 /** Versioned model file (`streamflow.model`, format 1): the model class, canonical serialisation and validated parsing. */
 export {
+  DECISION_THRESHOLD,
   MODEL_FORMAT,
   MODEL_FORMAT_VERSION,
   StreamflowModel,

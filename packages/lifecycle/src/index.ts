@@ -29,5 +29,5 @@ export { quickstart } from "./quickstart.ts";
 export type { QuickstartOptions, QuickstartResult } from "./quickstart.ts";
 
 /** Batch scoring: every user with features at a date, by a verified registered model, into the insert-only table or a file. */
-export { DECISION_THRESHOLD, scoreUsers } from "./scoring.ts";
+export { scoreUsers } from "./scoring.ts";
 export type { ScoreQuantiles, ScoreUsersOptions, ScoreUsersResult } from "./scoring.ts";

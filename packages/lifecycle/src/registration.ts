@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { SILENT_LOGGER, TOOLKIT_VERSION, type Logger, type ProgressListener } from "@streamflow/core";
-import { FEATURE_COLUMNS, type Database } from "@streamflow/features";
+import type { Database } from "@streamflow/features";
 import {
   ATTEMPT_ID_TAG,
   RegistryError,
@@ -149,7 +149,7 @@ async function logTraining(registry: Registry, runId: string, training: Training
     },
   });
   const modelDir = join(training.outDir, MODEL_ARTIFACT_PATH);
-  const written = await writeModelDirectory({ dir: modelDir, runId, modelText: training.modelText, columns: FEATURE_COLUMNS, createdAt: new Date() });
+  const written = await writeModelDirectory({ dir: modelDir, runId, model: training.model, modelText: training.modelText, columns: training.featureColumns, createdAt: new Date() });
   await registry.logArtifacts({ runId, localDir: modelDir, artifactPath: MODEL_ARTIFACT_PATH });
   for (const file of training.files.filter((f) => f !== MODEL_FILE)) {
     await registry.logArtifact({ runId, localPath: join(training.outDir, file) });

@@ -1,4 +1,4 @@
-import { rowsFromColumns, SILENT_LOGGER, type Logger, type ProgressListener } from "@streamflow/core";
+import { DECISION_THRESHOLD, rowsFromColumns, SILENT_LOGGER, type Logger, type ProgressListener } from "@streamflow/core";
 import {
   DEFAULT_PREDICTIONS_TABLE,
   FEATURE_COLUMNS,
@@ -16,8 +16,6 @@ import type { Registry } from "@streamflow/registry-client";
 import { resolveTarget, type ModelTarget } from "./model-target.ts";
 import { checkModelAgainstStore, loadVerifiedModel, type StoreColumn } from "./verified-model.ts";
 
-/** p(churn) above this is a churner, in `serve` and `score` alike: scikit-learn's `predict` on two classes. */
-export const DECISION_THRESHOLD = 0.5;
 
 export interface ScoreUsersOptions {
   db: Database;

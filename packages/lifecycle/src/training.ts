@@ -14,6 +14,8 @@ import {
   type Logger,
   type MaxFeatures,
   type ProgressListener,
+  type StreamflowModel,
+  type TypedColumn,
 } from "@streamflow/core";
 import { loadDataset, type Database } from "@streamflow/features";
 import { MODEL_FILE, sha256Hex } from "./model-artifact.ts";
@@ -54,8 +56,11 @@ export interface TrainingOutcome {
   nTrain: number;
   nVal: number;
   datasetFingerprint: string;
+  model: StreamflowModel;
   /** The serialised model, as written to `model.json`. */
   modelText: string;
+  /** The dataset's feature columns with their store types, in order. */
+  featureColumns: TypedColumn[];
   modelSha256: string;
   outDir: string;
   /** Files in `outDir`, relative names. */
@@ -143,7 +148,9 @@ export async function trainOnStore(options: TrainOnStoreOptions): Promise<Traini
     nTrain: trained.nTrain,
     nVal: trained.nVal,
     datasetFingerprint: dataset.fingerprint,
+    model: trained.model,
     modelText,
+    featureColumns: dataset.featureColumns,
     modelSha256: sha256Hex(modelText),
     outDir,
     runMetrics,

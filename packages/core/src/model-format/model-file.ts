@@ -14,6 +14,9 @@ import { TOOLKIT_VERSION } from "../version.ts";
 import { canonicalJson } from "./canonical-json.ts";
 
 export const MODEL_FORMAT = "streamflow.model";
+
+/** p(churn) above this is a churner — in serve, score and the ONNX export alike: scikit-learn's `predict` on two classes. */
+export const DECISION_THRESHOLD = 0.5;
 export const MODEL_FORMAT_VERSION = 1;
 
 const metricsSchema = z.strictObject({

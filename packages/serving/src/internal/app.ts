@@ -2,14 +2,13 @@ import swagger from "@fastify/swagger";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Logger as PinoLogger } from "pino";
 import { describeOnlineStore, getOnlineFeatures, type Database, type OnlineFeatures } from "@streamflow/features";
-import { TOOLKIT_VERSION } from "@streamflow/core";
+import { DECISION_THRESHOLD, TOOLKIT_VERSION } from "@streamflow/core";
 import { createTokenCheck } from "./auth.ts";
 import { answerClientError, answerExpectation, RouteMethods } from "./http-errors.ts";
 import { isDatabaseUnavailable, type DatabaseHealth } from "./database-health.ts";
 import { FeatureLoader } from "./feature-loader.ts";
 import type { CachedFeatures, FeatureCache } from "./feature-cache.ts";
 import type { ServingMetrics } from "./metrics.ts";
-import { DECISION_THRESHOLD } from "@streamflow/lifecycle";
 import type { LoadedModel, ModelRef } from "./loaded-model.ts";
 import type { ModelManager } from "./model-manager.ts";
 import {

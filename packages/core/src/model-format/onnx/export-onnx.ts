@@ -27,7 +27,7 @@ import { ModelProtoSchema } from "onnx-buf";
 import { CoreError } from "../../errors.ts";
 import type { TypedColumn } from "../../preprocessing/columns.ts";
 import { TOOLKIT_VERSION } from "../../version.ts";
-import type { StreamflowModel } from "../model-file.ts";
+import { DECISION_THRESHOLD, type StreamflowModel } from "../model-file.ts";
 import { buildForestGraph, type ForestGraphStats } from "./forest-graph.ts";
 import {
   DataType,
@@ -60,8 +60,6 @@ export const ONNX_OUTPUTS = Object.freeze({
   probability: "p_churn",
 });
 
-/** Probability above which the label is the positive class, as scikit-learn's predict and the prediction service. */
-const THRESHOLD = 0.5;
 
 export interface ExportOnnxOptions {
   /**
@@ -146,7 +144,7 @@ export function exportOnnxModel(
     op: "Greater",
     inputs: [
       ONNX_OUTPUTS.probability,
-      b.constant("threshold", doubleTensor([THRESHOLD], [])),
+      b.constant("threshold", doubleTensor([DECISION_THRESHOLD], [])),
     ],
     output: "positive",
   });
