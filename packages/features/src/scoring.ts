@@ -41,6 +41,12 @@ export interface ReadScoringRowsOptions {
    * another would wait for the read forever), so a shard's predictions commit with its read.
    */
   onChunk(chunk: ScoringChunk, tx: SqlExecutor): void | Promise<void>;
+  /**
+   * Called once after the last chunk, inside the transaction: a caller that leaves writes in
+   * flight between chunks (to overlap them with its own work) waits for them here, before the
+   * commit — a COMMIT after a failed statement would only roll back, silently.
+   */
+  onEnd?(tx: SqlExecutor): void | Promise<void>;
   onProgress?: ProgressListener | undefined;
   logger?: Logger | undefined;
 }
@@ -179,11 +185,19 @@ export async function readScoringRows(
     await tx.exec(`DECLARE streamflow_scoring NO SCROLL CURSOR FOR ${sql}`);
     let rows = 0;
     let missingUsers = 0;
+    const fetchNext = () => {
+      const next = tx.query(`FETCH ${fetchRows} FROM streamflow_scoring`);
+      // Awaited below; this only keeps a fetch that outlives a failed onChunk from going unhandled.
+      next.catch(() => undefined);
+      return next;
+    };
+    let pending = fetchNext();
     for (;;) {
-      const batch = await tx.query(
-        `FETCH ${fetchRows} FROM streamflow_scoring`,
-      );
+      const batch = await pending;
       if (batch.length === 0) break;
+      // The server reads the next chunk while this one is scored; writes onChunk makes through
+      // `tx` queue behind that FETCH on the same connection.
+      pending = fetchNext();
       const scored = batch.filter((r) => r["scored"] === true);
       missingUsers += batch.length - scored.length;
       if (scored.length === 0) continue;
@@ -197,6 +211,7 @@ export async function readScoringRows(
       rows += scored.length;
       options.onProgress?.({ phase: "score", done: rows, total });
     }
+    await options.onEnd?.(tx);
     await tx.exec("CLOSE streamflow_scoring");
     logger.info(
       `scoring rows as of ${asOf}, ${shardText}: ${rows} read, ${missingUsers} known users without features`,

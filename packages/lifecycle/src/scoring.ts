@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { DECISION_THRESHOLD, rowsFromColumns, SILENT_LOGGER, type Logger, type ProgressListener } from "@streamflow/core";
 import {
   DEFAULT_PREDICTIONS_TABLE,
@@ -32,6 +33,8 @@ export interface ScoreUsersOptions {
   out?: string | undefined;
   /** Users per read, predict and write round. @default 20000 */
   chunkRows?: number | undefined;
+  /** Threads predicting, this one included. @default os.availableParallelism() */
+  jobs?: number | undefined;
   /** Wall clock for `scored_at`, injectable for tests. */
   now?: () => Date;
   logger?: Logger;
@@ -68,6 +71,7 @@ export interface ScoreUsersResult {
   threshold: number;
   /** null when no user was scored. */
   pChurnQuantiles: ScoreQuantiles | null;
+  /** Time spent in each step, this thread's view: `write` counts only the waits for the database, as writes overlap the next chunk. */
   timingsMs: { loadModel: number; read: number; predict: number; write: number };
   durationMs: number;
 }
@@ -144,11 +148,17 @@ export async function scoreUsers(options: ScoreUsersOptions): Promise<ScoreUsers
   const ref = { name: version.name, version: version.version, runId: version.runId ?? null };
   const scoredAt = (options.now ?? (() => new Date()))();
   const sink = await openSink(options, { model: ref, scoredAt });
+  const predictor = model.openPredictor({ jobs: options.jobs ?? availableParallelism() });
   const scores: Float64Array[] = [];
   let positives = 0;
   let written = 0;
   let predictMs = 0;
   let writeMs = 0;
+  let inflight: Promise<number> | undefined;
+  const flush = async () => {
+    if (inflight !== undefined) written += await inflight;
+    inflight = undefined;
+  };
   let read;
   try {
     read = await readScoringRows({
@@ -160,21 +170,34 @@ export async function scoreUsers(options: ScoreUsersOptions): Promise<ScoreUsers
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       async onChunk(chunk, tx) {
         const t0 = performance.now();
-        const pChurn = model.predictProba(rowsFromColumns({ names: FEATURE_NAMES, columns: chunk.features }));
+        const pChurn = await predictor.predictProba(rowsFromColumns({ names: FEATURE_NAMES, columns: chunk.features }));
         const labels = Uint8Array.from(pChurn, (p) => (p > DECISION_THRESHOLD ? 1 : 0));
         for (const l of labels) positives += l;
         scores.push(pChurn);
         const t1 = performance.now();
-        written += await sink.write({ userIds: chunk.userIds, pChurn, labels }, tx);
         predictMs += t1 - t0;
+        // One write in flight: it runs on the server while the next chunk is fetched and predicted.
+        await flush();
+        inflight = sink.write({ userIds: chunk.userIds, pChurn, labels }, tx);
+        inflight.catch(() => undefined);
         writeMs += performance.now() - t1;
+      },
+      async onEnd() {
+        const t = performance.now();
+        await flush();
+        writeMs += performance.now() - t;
       },
     });
     const t2 = performance.now();
     await sink.commit();
     writeMs += performance.now() - t2;
+  } catch (error) {
+    // A failed write aborts the transaction and the fetch queued behind it fails for that reason:
+    // report the write's own error.
+    if (inflight !== undefined) await inflight;
+    throw error;
   } finally {
-    await sink.discard();
+    await Promise.all([sink.discard(), predictor.close()]);
   }
   const all = new Float64Array(read.rows);
   let at = 0;

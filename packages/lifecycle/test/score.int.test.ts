@@ -79,6 +79,18 @@ describe.each(TEST_ENGINES)("scoreUsers on %s", (engine) => {
     expect(fromFile).toEqual((await stored(db)).map((s) => ({ user_id: s.user_id, p_churn: s.p_churn, label: s.label })));
   });
 
+  it("fails with the database's own error when a write is refused mid-run, and commits nothing of the run", async () => {
+    await scoreUsers({ db, registry, target, asOf: JAN, table: "guarded_scores", chunkRows: 200 });
+    await db.exec("DELETE FROM guarded_scores");
+    // A trigger that refuses one user, as a constraint added by a DBA would: the third chunk fails.
+    const victim = (await stored(db))[450]!.user_id;
+    await db.exec(`CREATE FUNCTION refuse_victim() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.user_id = '${victim}' THEN RAISE EXCEPTION 'refused %', NEW.user_id; END IF; RETURN NEW; END $$`);
+    await db.exec("CREATE TRIGGER refuse BEFORE INSERT ON guarded_scores FOR EACH ROW EXECUTE FUNCTION refuse_victim()");
+    await expect(scoreUsers({ db, registry, target, asOf: FEB, table: "guarded_scores", chunkRows: 200 })).rejects.toThrow(`refused ${victim}`);
+    expect(await stored(db, "guarded_scores")).toEqual([]);
+  });
+
   it("refuses a model whose file does not match its run's checksum, writing nothing", async () => {
     const version = await registry.getModelVersion("churn_score", "1");
     const file = join(work, "registry", "runs", version.runId!, "artifacts", "model", "model.json");
