@@ -36,7 +36,6 @@ export type {
   SearchRunsOptions,
   SetAliasOptions,
   TransitionStageOptions,
-  UpdateRunOptions,
 } from "./types.ts";
 
 /** MLflow REST client (servers 2.x and 3.x): retries, artifact proxy, registry, model URIs. */

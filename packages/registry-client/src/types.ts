@@ -271,7 +271,6 @@ export interface Registry {
   logBatch(options: LogBatchOptions): Promise<void>;
   /** Every point of one metric, in logging order. */
   getMetricHistory(runId: string, key: string): Promise<Metric[]>;
-  updateRun(options: UpdateRunOptions): Promise<RunInfo>;
   /** Ends a run: FINISHED unless told otherwise, end time now. */
   terminateRun(runId: string, status?: "FINISHED" | "FAILED" | "KILLED"): Promise<RunInfo>;
   /** Records a logged model on the run (`mlflow.log-model.history`), which the 2.x UI's runs table shows. */
