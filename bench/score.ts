@@ -28,7 +28,7 @@ async function matrixOf(url: string, modelText: string): Promise<{ x: Float64Arr
   const model = core.parseModel(modelText);
   const db = await features.openDatabase({ url });
   try {
-    const ds = await features.loadDataset({ db, asOf: new Date(`${AS_OF}T00:00:00Z`) });
+    const ds = await features.loadDataset({ db, asOf: core.parseCalendarDay(AS_OF) });
     const rows = core.rowsFromColumns({ names: ds.featureColumns.map((c) => c.name), columns: ds.features });
     const m = model.preprocessor.transform(rows);
     return { x: m.data, y: Float64Array.from(ds.labels), nCols: m.nCols };

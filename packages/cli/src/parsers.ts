@@ -1,13 +1,13 @@
+import { parseCalendarDay, type CalendarDay } from "@streamflow/core";
 import { InvalidArgumentError } from "commander";
 
-/** `YYYY-MM-DD` → that UTC calendar day. Snapshot dates are days; a time or offset is refused. */
-export function parseDay(value: string): Date {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
-  const date = m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))) : undefined;
-  if (!m || !date || date.toISOString().slice(0, 10) !== value) {
+/** `YYYY-MM-DD` → a CalendarDay, the one place a flag's day is parsed. A time or offset is refused. */
+export function parseDay(value: string): CalendarDay {
+  try {
+    return parseCalendarDay(value);
+  } catch {
     throw new InvalidArgumentError(`expected a calendar date YYYY-MM-DD, got '${value}'`);
   }
-  return date;
 }
 
 export function parsePositiveInt(value: string): number {

@@ -4,8 +4,9 @@ import { buildProgram } from "./program.ts";
 import { EXIT_CODE, exitCodeFor } from "./exit-codes.ts";
 import { CORE_ERROR_CODES } from "@streamflow/core";
 import { FEATURES_ERROR_CODES } from "@streamflow/features";
+import { parseCalendarDay } from "@streamflow/core";
 
-const day = (s: string) => new Date(`${s}T00:00:00Z`);
+const day = (s: string) => parseCalendarDay(s);
 
 /** Parses argv with a dispatch that records the flags instead of running a handler. */
 async function parse(argv: string[]): Promise<Record<string, unknown>> {

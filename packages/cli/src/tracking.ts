@@ -1,3 +1,4 @@
+import { type CalendarDay } from "@streamflow/core";
 import { execFile } from "node:child_process";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -8,8 +9,8 @@ import type { CommandContext } from "./context.ts";
 import { pendingRunStore, trackingServer } from "./registry.ts";
 
 export interface TrainRequest {
-  asOf: Date;
-  labelAsOf?: Date | undefined;
+  asOf: CalendarDay;
+  labelAsOf?: CalendarDay | undefined;
   recipe: TrainingRecipe;
   /** @default $STREAMFLOW_HOME/runs/<run name> */
   outDir?: string | undefined;

@@ -13,6 +13,7 @@ import { createTestDatabase, labDataDir, labDataMissingReason, startMlflowServer
 import { SERVING_POOL, SERVING_REGISTRY } from "../src/serving.ts";
 import { runCli } from "./run-cli.ts";
 import { ALLOWED_METHODS, MALFORMED_REQUESTS, RAW_MALFORMED_REQUESTS, sendRaw } from "./malformed-requests.ts";
+import { parseCalendarDay } from "@streamflow/core";
 
 const VIEWS = FEATURE_VIEWS.map((v) => v.name);
 
@@ -104,7 +105,7 @@ describe.each(TEST_ENGINES)("streamflow serve on %s", (engine) => {
 
   it("batch scoring (score) gives every user the p_churn and label serve answers, bit for bit", async () => {
     // Online store and offline point-in-time rows are both as of 2024-02-29: the same features.
-    const scored = await scoreUsers({ db, registry, target: parseModelTarget("models:/streamflow_churn/1"), asOf: new Date("2024-02-29T00:00:00Z"), table: "serve_equality" });
+    const scored = await scoreUsers({ db, registry, target: parseModelTarget("models:/streamflow_churn/1"), asOf: parseCalendarDay("2024-02-29"), table: "serve_equality" });
     expect(scored.rows).toBe(1200);
     const rows = await db.query<{ user_id: string; p_churn: number; label: number }>('SELECT user_id, p_churn, label FROM serve_equality ORDER BY user_id COLLATE "C"');
     const served: { user_id: string; churn_probability: number; prediction: number }[] = [];

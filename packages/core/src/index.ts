@@ -6,6 +6,9 @@ export {
 } from "./errors.ts";
 export type { CoreErrorCode, StreamflowErrorOptions } from "./errors.ts";
 export { SILENT_LOGGER } from "./logger.ts";
+/** The one calendar-day type of every as-of date, parsed once at the edge. */
+export { calendarDayOf, parseCalendarDay, startOfDay } from "./calendar-day.ts";
+export type { CalendarDay } from "./calendar-day.ts";
 export type { Logger, ProgressEvent, ProgressListener } from "./logger.ts";
 
 /** Dense row-major matrix helpers for forest input. */

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { serializeModel, trainModel, parseModel } from "../src/index.ts";
 import { labDataDir, labDataMissingReason } from "@streamflow/test-utils";
 import { LAB_FEATURE_SCHEMA, readLabMonth } from "./lab-data.ts";
+import { parseCalendarDay } from "@streamflow/core";
 
 /**
  * scikit-learn's validation AUC on the very split this test makes (month_000 features and
@@ -31,7 +32,7 @@ describe.skipIf(missing !== undefined)(
         rows: lab.rows,
         labels: lab.labels,
         schema: LAB_FEATURE_SCHEMA,
-        asOf: new Date("2024-01-31T00:00:00Z"),
+        asOf: parseCalendarDay("2024-01-31"),
         datasetFingerprint: "month_000 CSVs",
         testSize: 0.25,
         seed: 42,

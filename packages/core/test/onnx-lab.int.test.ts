@@ -11,6 +11,7 @@ import {
   scoreInPython,
   writeRowsJson,
 } from "./python-scoring.ts";
+import { parseCalendarDay } from "@streamflow/core";
 
 const missing = labDataMissingReason();
 
@@ -25,7 +26,7 @@ describe.skipIf(missing !== undefined)(
         rows: lab.rows,
         labels: lab.labels,
         schema: LAB_FEATURE_SCHEMA,
-        asOf: new Date("2024-01-31T00:00:00Z"),
+        asOf: parseCalendarDay("2024-01-31"),
         datasetFingerprint: "month_000 CSVs",
       });
       const started = performance.now();

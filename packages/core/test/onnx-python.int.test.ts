@@ -25,6 +25,7 @@ import {
   venvPython,
   writeRowsJson,
 } from "./python-scoring.ts";
+import { parseCalendarDay } from "@streamflow/core";
 
 /** RFC 4180 CSV as pandas reads it: NULL and NaN are empty cells, booleans True/False. */
 function csv(rows: readonly FeatureRow[]): string {
@@ -97,7 +98,7 @@ describe("ONNX export scored by Python", () => {
       rows: train.rows,
       labels: train.labels,
       schema: ONNX_TEST_SCHEMA,
-      asOf: new Date("2024-01-31T00:00:00Z"),
+      asOf: parseCalendarDay("2024-01-31"),
       datasetFingerprint: "onnx integration",
       forest: { nEstimators: 60 },
       jobs: 1,

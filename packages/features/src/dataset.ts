@@ -1,8 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Logger, ProgressListener } from "@streamflow/core";
-import { SILENT_LOGGER } from "@streamflow/core";
+import { SILENT_LOGGER, parseCalendarDay, type CalendarDay } from "@streamflow/core";
 import type { Database, SqlExecutor } from "./internal/db.ts";
-import { formatDate, parseDateOption } from "./internal/dates.ts";
 import { noDataAsOf, pointInTimeSql, resolveTtl, viewHasDataAsOf, type ResolvedTtl, type TtlOverrides } from "./internal/point-in-time.ts";
 import { csvCell, TableFileWriter, type FileColumn } from "./internal/table-file.ts";
 import { FEATURE_COLUMNS, FEATURE_VIEWS, LABEL_SNAPSHOT, type ColumnType } from "./schema.ts";
@@ -13,9 +12,9 @@ export type FeatureValue = number | boolean | string | null;
 export interface DatasetOptions {
   db: Database;
   /** Feature cutoff: each view contributes its latest snapshot with as_of <= this day. */
-  asOf: Date;
+  asOf: CalendarDay;
   /** Label cutoff; defaults to `asOf`. */
-  labelAsOf?: Date | undefined;
+  labelAsOf?: CalendarDay | undefined;
   /**
    * Per-view ttl in days, overriding the views' declarations: a snapshot older than the cutoff
    * minus the ttl is not used (the view's features come back NULL for that user).
@@ -33,8 +32,8 @@ export interface DatasetColumn {
 
 /** A point-in-time training set held in memory, rows ordered by user_id. */
 export interface Dataset {
-  asOf: string;
-  labelAsOf: string;
+  asOf: CalendarDay;
+  labelAsOf: CalendarDay;
   /** The 14 feature columns, in the lab's order. */
   featureColumns: DatasetColumn[];
   userIds: string[];
@@ -52,8 +51,8 @@ export interface BuildDatasetOptions extends DatasetOptions {
 }
 
 export interface BuildDatasetResult {
-  asOf: string;
-  labelAsOf: string;
+  asOf: CalendarDay;
+  labelAsOf: CalendarDay;
   out: string;
   format: "csv" | "parquet";
   rows: number;
@@ -103,9 +102,9 @@ interface DatasetSink {
 async function streamDataset(
   options: DatasetOptions,
   sink: DatasetSink,
-): Promise<{ asOf: string; labelAsOf: string; rows: number; positives: number; fingerprint: string }> {
-  const asOf = formatDate(parseDateOption(options.asOf, "asOf"));
-  const labelAsOf = formatDate(parseDateOption(options.labelAsOf ?? options.asOf, "labelAsOf"));
+): Promise<{ asOf: CalendarDay; labelAsOf: CalendarDay; rows: number; positives: number; fingerprint: string }> {
+  const asOf = parseCalendarDay(options.asOf, "asOf");
+  const labelAsOf = parseCalendarDay(options.labelAsOf ?? options.asOf, "labelAsOf");
   const ttl = resolveTtl(options.ttlDays);
   const logger = options.logger ?? SILENT_LOGGER;
   const hash = createHash("sha256");

@@ -1,11 +1,10 @@
 import type { Logger, ProgressListener } from "@streamflow/core";
-import { SILENT_LOGGER } from "@streamflow/core";
+import { SILENT_LOGGER, parseCalendarDay, type CalendarDay } from "@streamflow/core";
 import { FeaturesError } from "./errors.ts";
 import type { Database, SqlExecutor } from "./internal/db.ts";
 import { readMonthDirectory, type MonthFile } from "./internal/month-reader.ts";
 import { checkMonthDirectory } from "./internal/month-files.ts";
 import type { ChunkSource } from "./internal/db.ts";
-import { formatDate, parseDateOption } from "./internal/dates.ts";
 import { FEATURE_VIEWS, LABEL_SNAPSHOT, SOURCE_FILES, type SourceFileName } from "./schema.ts";
 
 export interface IngestMonthOptions {
@@ -13,7 +12,7 @@ export interface IngestMonthOptions {
   /** Directory holding the month's six CSVs. */
   monthDir: string;
   /** The month's snapshot date (UTC calendar day). */
-  asOf: Date;
+  asOf: CalendarDay;
   /** Overwrite a snapshot at `asOf` whose content differs, instead of refusing. */
   replace?: boolean;
   logger?: Logger;
@@ -21,7 +20,7 @@ export interface IngestMonthOptions {
 }
 
 export interface IngestMonthResult {
-  asOf: string;
+  asOf: CalendarDay;
   monthDir: string;
   /** True when the same content was already ingested at this as_of: nothing was written. */
   noop: boolean;
@@ -139,7 +138,7 @@ export async function ingestMonth(options: IngestMonthOptions): Promise<IngestMo
   const started = performance.now();
   const { db, monthDir } = options;
   const logger = options.logger ?? SILENT_LOGGER;
-  const asOf = formatDate(parseDateOption(options.asOf, "asOf"));
+  const asOf = parseCalendarDay(options.asOf, "asOf");
   await checkMonthDirectory(monthDir);
   const tableMs: Record<string, number> = {};
   const timed: Timer = async (table, what, work) => {

@@ -1,8 +1,7 @@
 import type { Logger } from "@streamflow/core";
-import { CoreError, SILENT_LOGGER } from "@streamflow/core";
+import { CoreError, SILENT_LOGGER, parseCalendarDay, type CalendarDay } from "@streamflow/core";
 import { FeaturesError } from "./errors.ts";
 import type { Database, SqlExecutor } from "./internal/db.ts";
-import { formatDate, parseDateOption } from "./internal/dates.ts";
 import { FEATURE_VIEWS, type ColumnType, type FeatureViewSpec } from "./schema.ts";
 import type { FeatureValue } from "./dataset.ts";
 
@@ -15,7 +14,7 @@ function asOfColumn(view: FeatureViewSpec): string {
 export interface MaterializeOptions {
   db: Database;
   /** Each view's latest snapshot with as_of <= this day goes online. */
-  asOf: Date;
+  asOf: CalendarDay;
   logger?: Logger;
 }
 
@@ -26,11 +25,11 @@ export interface MaterializedView {
   /** Users kept as they were because the store already held a newer snapshot for them. */
   keptNewer: number;
   /** The as_of recorded for the view after this run (never moves backwards). */
-  materializedAsOf: string;
+  materializedAsOf: CalendarDay;
 }
 
 export interface MaterializeResult {
-  asOf: string;
+  asOf: CalendarDay;
   views: MaterializedView[];
   durationMs: number;
 }
@@ -44,7 +43,7 @@ export interface MaterializeResult {
  */
 export async function materialize(options: MaterializeOptions): Promise<MaterializeResult> {
   const started = performance.now();
-  const asOf = formatDate(parseDateOption(options.asOf, "asOf"));
+  const asOf = parseCalendarDay(options.asOf, "asOf");
   const logger = options.logger ?? SILENT_LOGGER;
   const views = await options.db.transaction(async (tx) => {
     await tx.exec("SELECT pg_advisory_xact_lock(7409237403)");
@@ -65,7 +64,7 @@ export async function materialize(options: MaterializeOptions): Promise<Material
   return { asOf, views, durationMs: Math.round(performance.now() - started) };
 }
 
-async function materializeView(tx: SqlExecutor, view: FeatureViewSpec, asOf: string): Promise<MaterializedView> {
+async function materializeView(tx: SqlExecutor, view: FeatureViewSpec, asOf: CalendarDay): Promise<MaterializedView> {
   const names = view.features.map((f) => f.name);
   const asOfCol = asOfColumn(view);
   const ttl = view.ttlDays === undefined ? "" : ` AND as_of >= $1::date - ${Math.floor(view.ttlDays)}`;
@@ -87,7 +86,8 @@ async function materializeView(tx: SqlExecutor, view: FeatureViewSpec, asOf: str
   );
   let materializedAsOf = asOf;
   if (candidates > 0) {
-    const rows = await tx.query<{ as_of: string }>(
+    // A date the database wrote as text is a CalendarDay.
+    const rows = await tx.query<{ as_of: CalendarDay }>(
       `INSERT INTO materializations (feature_view, as_of) VALUES ($1, $2::date)
        ON CONFLICT (feature_view) DO UPDATE SET as_of = GREATEST(materializations.as_of, EXCLUDED.as_of),
          materialized_at = now()

@@ -1,4 +1,4 @@
-import { formatDate, parseDateOption } from "./internal/dates.ts";
+import { parseCalendarDay, type CalendarDay } from "@streamflow/core";
 import { TableFileWriter, type FileColumn, type TableFileFormat } from "./internal/table-file.ts";
 import type { PredictionModel } from "./predictions.ts";
 
@@ -18,7 +18,7 @@ const PREDICTION_FILE_COLUMNS: readonly FileColumn[] = [
 export interface OpenPredictionsFileOptions {
   /** `.csv` or `.parquet`. */
   out: string;
-  asOf: Date;
+  asOf: CalendarDay;
   model: PredictionModel;
   threshold: number;
   scoredAt: Date;
@@ -40,7 +40,7 @@ export interface PredictionsFile {
  * @throws FeaturesError OUTPUT_INVALID for another extension or a missing directory.
  */
 export async function openPredictionsFile(options: OpenPredictionsFileOptions): Promise<PredictionsFile> {
-  const asOf = formatDate(parseDateOption(options.asOf, "asOf"));
+  const asOf = parseCalendarDay(options.asOf, "asOf");
   const { name, version, runId } = options.model;
   const scoredAt = options.scoredAt.toISOString();
   const file = await TableFileWriter.open(options.out, PREDICTION_FILE_COLUMNS, "scores.csv");

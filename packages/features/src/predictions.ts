@@ -1,7 +1,6 @@
-import { CoreError } from "@streamflow/core";
+import { CoreError, parseCalendarDay, type CalendarDay } from "@streamflow/core";
 import { FeaturesError } from "./errors.ts";
 import type { Database, SqlExecutor } from "./internal/db.ts";
-import { formatDate, parseDateOption } from "./internal/dates.ts";
 
 /** The table migration 2 creates; other tables are created on demand with its shape. */
 export const DEFAULT_PREDICTIONS_TABLE = "churn_predictions";
@@ -21,7 +20,7 @@ export interface WritePredictionsOptions {
   db: SqlExecutor;
   /** @default "churn_predictions"; another table must exist (preparePredictionsTable). */
   table?: string | undefined;
-  asOf: Date;
+  asOf: CalendarDay;
   model: PredictionModel;
   threshold: number;
   scoredAt: Date;
@@ -209,7 +208,7 @@ export async function writePredictions(
   options: WritePredictionsOptions,
 ): Promise<WritePredictionsResult> {
   const table = quotedTable(options.table);
-  const asOf = formatDate(parseDateOption(options.asOf, "asOf"));
+  const asOf = parseCalendarDay(options.asOf, "asOf");
   checkPredictions(options);
   const sql = `INSERT INTO ${table.sql}
       (user_id, as_of, model_name, model_version, p_churn, label, threshold, run_id, scored_at)
@@ -251,7 +250,7 @@ export async function writePredictions(
 export interface CountPredictionsOptions {
   db: SqlExecutor;
   table?: string | undefined;
-  asOf: Date;
+  asOf: CalendarDay;
   model: Pick<PredictionModel, "name" | "version">;
 }
 
@@ -260,7 +259,7 @@ export async function countPredictions(
   options: CountPredictionsOptions,
 ): Promise<number> {
   const table = quotedTable(options.table);
-  const asOf = formatDate(parseDateOption(options.asOf, "asOf"));
+  const asOf = parseCalendarDay(options.asOf, "asOf");
   const rows = await options.db.query<{ n: number }>(
     `SELECT count(*)::int AS n FROM ${table.sql} WHERE as_of = $1::date AND model_name = $2 AND model_version = $3`,
     [asOf, options.model.name, options.model.version],

@@ -1,8 +1,7 @@
 import type { Logger, ProgressListener } from "@streamflow/core";
-import { CoreError, SILENT_LOGGER } from "@streamflow/core";
+import { CoreError, SILENT_LOGGER, parseCalendarDay, type CalendarDay } from "@streamflow/core";
 import type { DatasetColumn, FeatureValue } from "./dataset.ts";
 import type { Database, SqlExecutor } from "./internal/db.ts";
-import { formatDate, parseDateOption } from "./internal/dates.ts";
 import {
   noDataAsOf,
   pointInTimeSql,
@@ -25,7 +24,7 @@ export interface ScoringChunk {
 export interface ReadScoringRowsOptions {
   db: Database;
   /** Feature cutoff: each view contributes its latest snapshot with as_of <= this day. */
-  asOf: Date;
+  asOf: CalendarDay;
   /** Only this shard's users; all users when absent. */
   shard?: Shard | undefined;
   /** Per-view ttl in days, overriding the views' declarations (as in DatasetOptions). */
@@ -52,7 +51,7 @@ export interface ReadScoringRowsOptions {
 }
 
 export interface ReadScoringRowsResult {
-  asOf: string;
+  asOf: CalendarDay;
   shard: Shard | undefined;
   featureColumns: DatasetColumn[];
   /** Users handed to onChunk. */
@@ -150,7 +149,7 @@ function chunkSize(value: number | undefined): number {
 export async function readScoringRows(
   options: ReadScoringRowsOptions,
 ): Promise<ReadScoringRowsResult> {
-  const asOf = formatDate(parseDateOption(options.asOf, "asOf"));
+  const asOf = parseCalendarDay(options.asOf, "asOf");
   const shard =
     options.shard === undefined ? undefined : checkShard(options.shard);
   const ttl = resolveTtl(options.ttlDays);

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createTestDatabase, labDataDir, labDataMissingReason, TEST_ENGINES } from "@streamflow/test-utils";
 import { FEATURE_COLUMNS, ingestMonth, loadDataset, openFeatureStore, type Dataset } from "@streamflow/features";
+import { parseCalendarDay } from "@streamflow/core";
 
 const missing = labDataMissingReason();
 const MONTHS = [
@@ -66,15 +67,15 @@ describe.skipIf(missing !== undefined)(`lab data round trip${missing ? ` — SKI
       try {
         for (const i of sequence) {
           const m = MONTHS[i];
-          await ingestMonth({ db, monthDir: join(labDataDir(), m.dir), asOf: new Date(`${m.asOf}T00:00:00Z`) });
+          await ingestMonth({ db, monthDir: join(labDataDir(), m.dir), asOf: parseCalendarDay(m.asOf) });
         }
         for (const m of MONTHS) {
-          const ds = await loadDataset({ db, asOf: new Date(`${m.asOf}T00:00:00Z`) });
+          const ds = await loadDataset({ db, asOf: parseCalendarDay(m.asOf) });
           assertEqualsCsv(ds, m.dir, m.dir);
           fingerprints.set(`${engine}|${order}|${m.asOf}`, ds.fingerprint);
         }
         // The lab's cluster-A case, now explicit: January features with February labels.
-        const mixed = await loadDataset({ db, asOf: new Date("2024-01-31T00:00:00Z"), labelAsOf: new Date("2024-02-29T00:00:00Z") });
+        const mixed = await loadDataset({ db, asOf: parseCalendarDay("2024-01-31"), labelAsOf: parseCalendarDay("2024-02-29") });
         assertEqualsCsv(mixed, "month_000", "month_001");
       } finally {
         await db.close();

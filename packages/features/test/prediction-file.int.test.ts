@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import pl from "nodejs-polars";
 import { openPredictionsFile } from "@streamflow/features";
+import { parseCalendarDay } from "@streamflow/core";
 
 const model = { name: "churn", version: "3", runId: "r1" };
 const scoredAt = new Date("2024-03-01T08:00:00.000Z");
@@ -16,7 +17,7 @@ describe("openPredictionsFile", () => {
   it.each(["csv", "parquet"] as const)("writes the table's columns to %s, p_churn bit for bit, only on commit", async (format) => {
     const dir = await mkdtemp(join(tmpdir(), "sf-pred-file-"));
     const out = join(dir, `scores.${format}`);
-    const file = await openPredictionsFile({ out, asOf: new Date("2024-02-29T00:00:00Z"), model, threshold: 0.5, scoredAt });
+    const file = await openPredictionsFile({ out, asOf: parseCalendarDay("2024-02-29"), model, threshold: 0.5, scoredAt });
     await file.append({ userIds: userIds.slice(0, 2), pChurn: pChurn.subarray(0, 2), labels: labels.subarray(0, 2) });
     await file.append({ userIds: userIds.slice(2), pChurn: pChurn.subarray(2), labels: labels.subarray(2) });
     expect(await readdir(dir)).not.toContain(`scores.${format}`);
@@ -34,7 +35,7 @@ describe("openPredictionsFile", () => {
 
   it("refuses another extension before writing anything", async () => {
     const dir = await mkdtemp(join(tmpdir(), "sf-pred-file-"));
-    await expect(openPredictionsFile({ out: join(dir, "scores.json"), asOf: new Date("2024-02-29T00:00:00Z"), model, threshold: 0.5, scoredAt })).rejects.toMatchObject({ code: "OUTPUT_INVALID" });
+    await expect(openPredictionsFile({ out: join(dir, "scores.json"), asOf: parseCalendarDay("2024-02-29"), model, threshold: 0.5, scoredAt })).rejects.toMatchObject({ code: "OUTPUT_INVALID" });
     expect(await readdir(dir)).toEqual([]);
   });
 });

@@ -3,9 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createTestDatabase, type TestEngine } from "@streamflow/test-utils";
 import { openFeatureStore, type Database } from "@streamflow/features";
+import { parseCalendarDay } from "@streamflow/core";
 
 /** A UTC calendar day, as the store's `asOf` options take it. */
-export const day = (s: string): Date => new Date(`${s}T00:00:00Z`);
+export const day = (s: string) => parseCalendarDay(s);
 
 /** Runs `fn` on a fresh, migrated store on `engine`, with a scratch directory for month files. */
 export async function withStore<T>(

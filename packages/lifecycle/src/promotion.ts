@@ -1,4 +1,4 @@
-import { evaluateBinary, rowsFromColumns, stratifiedSplit, type StreamflowModel } from "@streamflow/core";
+import { evaluateBinary, rowsFromColumns, stratifiedSplit, type StreamflowModel, parseCalendarDay } from "@streamflow/core";
 import { loadDataset, type Database } from "@streamflow/features";
 import { RegistryError, isRegistryError, type ModelStage, type ModelVersion, type Registry } from "@streamflow/registry-client";
 import { LifecycleError } from "./errors.ts";
@@ -56,7 +56,7 @@ export async function compareOnCandidateData({
   metric: PromotionMetric;
 }): Promise<Comparison> {
   const t = candidate.training;
-  const dataset = await loadDataset({ db, asOf: new Date(`${t.asOf}T00:00:00Z`), labelAsOf: new Date(`${t.labelAsOf}T00:00:00Z`) });
+  const dataset = await loadDataset({ db, asOf: parseCalendarDay(t.asOf, "training.asOf"), labelAsOf: parseCalendarDay(t.labelAsOf, "training.labelAsOf") });
   const { testIndex } = stratifiedSplit({ y: dataset.labels, testSize: t.split.testSize, seed: t.seed });
   const rows = rowsFromColumns({ names: dataset.featureColumns.map((c) => c.name), columns: dataset.features });
   const valRows = Array.from(testIndex, (i) => rows[i]!);

@@ -1,6 +1,6 @@
 import { open } from "node:fs/promises";
 import { join } from "node:path";
-import { SILENT_LOGGER, type Logger, type ProgressListener } from "@streamflow/core";
+import { SILENT_LOGGER, type Logger, type ProgressListener, parseCalendarDay } from "@streamflow/core";
 import {
   buildDataset,
   checkOnline,
@@ -48,9 +48,8 @@ export interface QuickstartResult {
   sampleUserId: string;
 }
 
-const FIRST_AS_OF = new Date("2024-01-31T00:00:00Z");
+const FIRST_AS_OF = parseCalendarDay("2024-01-31");
 const MONTHS = 2;
-const day = (d: Date) => d.toISOString().slice(0, 10);
 
 /**
  * The whole forward path on synthetic data: two generated months ingested, a training set built
@@ -65,25 +64,25 @@ export async function quickstart(options: QuickstartOptions): Promise<Quickstart
   const data = await generateData({ outDir: join(dir, "data"), users: options.users, months: MONTHS, seed: options.seed, firstAsOf: FIRST_AS_OF, onProgress });
   const ingests: IngestMonthResult[] = [];
   for (const month of data.months) {
-    logger.info(`ingesting ${month.dir} as of ${day(month.asOf)}`);
+    logger.info(`ingesting ${month.dir} as of ${month.asOf}`);
     // A demo re-run with other options must not trip over its own earlier snapshots.
     ingests.push(await ingestMonth({ db, monthDir: join(data.outDir, month.dir), asOf: month.asOf, replace: true, onProgress }));
   }
   const first = data.months[0]!.asOf;
   const last = data.months[data.months.length - 1]!.asOf;
-  logger.info(`building the training set as of ${day(first)}`);
-  const dataset = await buildDataset({ db, asOf: first, out: join(dir, `train_${day(first)}.csv`), onProgress });
-  logger.info(`materializing the online store as of ${day(last)}`);
+  logger.info(`building the training set as of ${first}`);
+  const dataset = await buildDataset({ db, asOf: first, out: join(dir, `train_${first}.csv`), onProgress });
+  logger.info(`materializing the online store as of ${last}`);
   const online = await materialize({ db, asOf: last });
   const check = await checkOnline({ db, minCoverage: 0.99 });
-  logger.info(`training the churn model as of ${day(first)} (${options.recipe.nEstimators} trees), registering it and promoting it to Production`);
+  logger.info(`training the churn model as of ${first} (${options.recipe.nEstimators} trees), registering it and promoting it to Production`);
   const trained = await trainAndRegister({
     db,
     registry,
     pendingRuns: options.pendingRuns,
     asOf: first,
     recipe: { seed: options.seed, ...options.recipe },
-    outDir: join(dir, "runs", `rf_baseline_${day(first)}`),
+    outDir: join(dir, "runs", `rf_baseline_${first}`),
     experiment: options.experiment,
     modelName: options.modelName,
     ...(options.tags ? { tags: options.tags } : {}),

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { SILENT_LOGGER, TOOLKIT_VERSION, type Logger, type ProgressListener } from "@streamflow/core";
+import { SILENT_LOGGER, TOOLKIT_VERSION, type Logger, type ProgressListener, type CalendarDay } from "@streamflow/core";
 import type { Database } from "@streamflow/features";
 import {
   ATTEMPT_ID_TAG,
@@ -25,8 +25,8 @@ export interface TrainAndRegisterOptions {
   db: Database;
   registry: Registry;
   pendingRuns: PendingRunJournal;
-  asOf: Date;
-  labelAsOf?: Date | undefined;
+  asOf: CalendarDay;
+  labelAsOf?: CalendarDay | undefined;
   recipe: TrainingRecipe;
   /** Folder for the model and report files (created). */
   outDir: string;

@@ -1,5 +1,5 @@
 import { availableParallelism } from "node:os";
-import { DECISION_THRESHOLD, rowsFromColumns, SILENT_LOGGER, type Logger, type ProgressListener } from "@streamflow/core";
+import { DECISION_THRESHOLD, rowsFromColumns, SILENT_LOGGER, type Logger, type ProgressListener, type CalendarDay } from "@streamflow/core";
 import {
   DEFAULT_PREDICTIONS_TABLE,
   FEATURE_COLUMNS,
@@ -24,7 +24,7 @@ export interface ScoreUsersOptions {
   /** The registered version to score with (verified before use). */
   target: ModelTarget;
   /** Feature cutoff: the point-in-time rule of the training set, without labels. */
-  asOf: Date;
+  asOf: CalendarDay;
   /** One stable hash bucket of user ids; all users when absent. */
   shard?: Shard | undefined;
   /** Insert-only predictions table. @default "churn_predictions" */
@@ -53,7 +53,7 @@ export interface ScoreQuantiles {
 }
 
 export interface ScoreUsersResult {
-  asOf: string;
+  asOf: CalendarDay;
   model: { name: string; version: string; runId: string | null };
   shard: Shard | undefined;
   /** Where the predictions went: the table, or the file when `out` was given. */

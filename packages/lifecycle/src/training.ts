@@ -15,8 +15,7 @@ import {
   type MaxFeatures,
   type ProgressListener,
   type StreamflowModel,
-  type TypedColumn,
-} from "@streamflow/core";
+  type TypedColumn, type CalendarDay } from "@streamflow/core";
 import { loadDataset, type Database } from "@streamflow/features";
 import { MODEL_FILE, sha256Hex } from "./model-artifact.ts";
 
@@ -35,9 +34,9 @@ export interface TrainingRecipe {
 export interface TrainOnStoreOptions {
   db: Database;
   /** Feature cutoff. */
-  asOf: Date;
+  asOf: CalendarDay;
   /** Label cutoff. @default asOf */
-  labelAsOf?: Date | undefined;
+  labelAsOf?: CalendarDay | undefined;
   recipe: TrainingRecipe;
   /** Folder that receives the model and report files (created). */
   outDir: string;
@@ -48,8 +47,8 @@ export interface TrainOnStoreOptions {
 /** A finished training: the files written and the figures a run logs. */
 export interface TrainingOutcome {
   runName: string;
-  asOf: string;
-  labelAsOf: string;
+  asOf: CalendarDay;
+  labelAsOf: CalendarDay;
   metrics: BinaryMetrics;
   trainSeconds: number;
   rows: number;
@@ -71,10 +70,9 @@ export interface TrainingOutcome {
 }
 
 /** The lab's run name, `rf_baseline_<as_of>`, with the label date when it differs. */
-export function trainingRunName(asOf: Date, labelAsOf: Date | undefined): string {
-  const a = asOf.toISOString().slice(0, 10);
-  const l = (labelAsOf ?? asOf).toISOString().slice(0, 10);
-  return `rf_baseline_${a}` + (l === a ? "" : `_labels_${l}`);
+export function trainingRunName(asOf: CalendarDay, labelAsOf: CalendarDay | undefined): string {
+  const l = labelAsOf ?? asOf;
+  return `rf_baseline_${asOf}` + (l === asOf ? "" : `_labels_${l}`);
 }
 
 async function writeAtomically(path: string, text: string): Promise<void> {
@@ -97,8 +95,8 @@ export async function trainOnStore(options: TrainOnStoreOptions): Promise<Traini
     rows,
     labels: dataset.labels,
     schema,
-    asOf: new Date(`${dataset.asOf}T00:00:00Z`),
-    labelAsOf: new Date(`${dataset.labelAsOf}T00:00:00Z`),
+    asOf: dataset.asOf,
+    labelAsOf: dataset.labelAsOf,
     datasetFingerprint: dataset.fingerprint,
     forest: {
       nEstimators: recipe.nEstimators,

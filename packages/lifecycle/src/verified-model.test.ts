@@ -3,6 +3,7 @@ import { trainModel, type StreamflowModel } from "@streamflow/core";
 import type { OnlineStoreDescription } from "@streamflow/features";
 import { describeTarget, parseModelTarget } from "./model-target.ts";
 import { checkModelAgainstStore } from "./verified-model.ts";
+import { parseCalendarDay } from "@streamflow/core";
 
 async function tinyModel(): Promise<StreamflowModel> {
   const rows = Array.from({ length: 40 }, (_, i) => ({ net_service: i % 3 === 0 ? "DSL" : "No", monthly_fee: 20 + i, paperless_billing: i % 2 === 0 ? true : null }));
@@ -10,7 +11,7 @@ async function tinyModel(): Promise<StreamflowModel> {
     rows,
     labels: rows.map((_, i) => (i % 4 === 0 ? 1 : 0)),
     schema: { categorical_cols: ["net_service"], numeric_cols: ["monthly_fee"], boolean_cols: ["paperless_billing"] },
-    asOf: new Date("2024-01-31T00:00:00Z"),
+    asOf: parseCalendarDay("2024-01-31"),
     datasetFingerprint: "test",
     forest: { nEstimators: 3 },
     jobs: 1,

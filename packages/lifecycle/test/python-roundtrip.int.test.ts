@@ -9,10 +9,11 @@ import { buildDataset, generateData, ingestMonth, loadDataset, openFeatureStore,
 import { createMlflowClient, createPendingRunStore, type Registry } from "@streamflow/registry-client";
 import { MLFLOW_LINES, REPO_ROOT, startMlflowServer, type MlflowServer } from "@streamflow/test-utils";
 import { loadVerifiedModel, promote, trainAndRegister } from "@streamflow/lifecycle";
+import { parseCalendarDay } from "@streamflow/core";
 
 const run = promisify(execFile);
-const JAN = new Date("2024-01-31T00:00:00Z");
-const FEB = new Date("2024-02-29T00:00:00Z");
+const JAN = parseCalendarDay("2024-01-31");
+const FEB = parseCalendarDay("2024-02-29");
 const SCRIPT = join(import.meta.dirname, "python", "pyfunc_from_registry.py");
 
 let work: string;

@@ -6,9 +6,10 @@ import { generateData, ingestMonth, openFeatureStore, parseShard, type Database 
 import { createLocalRegistry, createPendingRunStore, type Registry } from "@streamflow/registry-client";
 import { createTestDatabase, TEST_ENGINES, type TestDatabase } from "@streamflow/test-utils";
 import { parseModelTarget, promote, scoreUsers, trainAndRegister } from "@streamflow/lifecycle";
+import { parseCalendarDay } from "@streamflow/core";
 
-const JAN = new Date("2024-01-31T00:00:00Z");
-const FEB = new Date("2024-02-29T00:00:00Z");
+const JAN = parseCalendarDay("2024-01-31");
+const FEB = parseCalendarDay("2024-02-29");
 const USERS = 900;
 const target = parseModelTarget("models:/churn_score/Production");
 

@@ -6,8 +6,9 @@ import { parseModel } from "@streamflow/core";
 import { generateData, ingestMonth, loadDataset, openFeatureStore, type Database } from "@streamflow/features";
 import { createLocalRegistry, createPendingRunStore, type Registry } from "@streamflow/registry-client";
 import { loadVerifiedModel, promote, sha256Hex, trainAndRegister, type TrainingRecipe } from "@streamflow/lifecycle";
+import { parseCalendarDay } from "@streamflow/core";
 
-const AS_OF = new Date("2024-01-31T00:00:00Z");
+const AS_OF = parseCalendarDay("2024-01-31");
 const recipe = (over: Partial<TrainingRecipe> = {}): TrainingRecipe => ({ nEstimators: 8, maxFeatures: "sqrt", classWeight: "balanced", seed: 42, testSize: 0.25, jobs: 1, ...over });
 
 let work: string;

@@ -1,10 +1,11 @@
+import { type CalendarDay } from "@streamflow/core";
 import { buildDataset } from "@streamflow/features";
 import type { CommandContext } from "../context.ts";
 import { withFeatureStore } from "../store.ts";
 
 export interface BuildDatasetFlags {
-  asOf: Date;
-  labelAsOf?: Date;
+  asOf: CalendarDay;
+  labelAsOf?: CalendarDay;
   out: string;
 }
 

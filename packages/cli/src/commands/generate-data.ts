@@ -1,3 +1,4 @@
+import { type CalendarDay } from "@streamflow/core";
 import { generateData } from "@streamflow/features";
 import type { CommandContext } from "../context.ts";
 
@@ -6,7 +7,7 @@ export interface GenerateDataFlags {
   users: number;
   months: number;
   seed: number;
-  firstAsOf: Date;
+  firstAsOf: CalendarDay;
 }
 
 export async function runGenerateData(ctx: CommandContext, flags: GenerateDataFlags): Promise<void> {
@@ -20,7 +21,7 @@ export async function runGenerateData(ctx: CommandContext, flags: GenerateDataFl
     onProgress: ctx.progress,
   });
   const seconds = (performance.now() - started) / 1000;
-  const months = r.months.map((m) => ({ dir: m.dir, as_of: m.asOf.toISOString().slice(0, 10), rows: m.rows }));
+  const months = r.months.map((m) => ({ dir: m.dir, as_of: m.asOf, rows: m.rows }));
   ctx.result(
     { out_dir: r.outDir, users: r.users, seed: flags.seed, months, files: r.files, bytes: r.bytes, duration_ms: Math.round(seconds * 1000) },
     () =>

@@ -1,3 +1,4 @@
+import { type CalendarDay } from "@streamflow/core";
 import { ingestMonth } from "@streamflow/features";
 import type { CommandContext } from "../context.ts";
 import { withFeatureStore } from "../store.ts";
@@ -5,7 +6,7 @@ import { formatIngest, ingestJson } from "../render.ts";
 
 export interface IngestFlags {
   monthDir: string;
-  asOf: Date;
+  asOf: CalendarDay;
   replace?: boolean;
 }
 

@@ -1,10 +1,11 @@
+import { type CalendarDay } from "@streamflow/core";
 import { materialize } from "@streamflow/features";
 import type { CommandContext } from "../context.ts";
 import { withFeatureStore } from "../store.ts";
 import { formatMaterialize, materializeJson } from "../render.ts";
 
 export interface MaterializeFlags {
-  asOf: Date;
+  asOf: CalendarDay;
 }
 
 export async function runMaterialize(ctx: CommandContext, flags: MaterializeFlags): Promise<void> {

@@ -1,3 +1,4 @@
+import { type CalendarDay } from "@streamflow/core";
 import { parseShard } from "@streamflow/features";
 import { describeTarget, parseModelTarget, scoreUsers } from "@streamflow/lifecycle";
 import type { CommandContext } from "../context.ts";
@@ -5,7 +6,7 @@ import { withRegistry } from "../registry.ts";
 import { withFeatureStore } from "../store.ts";
 
 export interface ScoreFlags {
-  asOf: Date;
+  asOf: CalendarDay;
   modelUri: string;
   table: string;
   out?: string;

@@ -1,3 +1,4 @@
+import { type CalendarDay } from "@streamflow/core";
 import type { MaxFeatures } from "@streamflow/core";
 import type { CommandContext } from "../context.ts";
 import { withRegistry } from "../registry.ts";
@@ -5,8 +6,8 @@ import { withFeatureStore } from "../store.ts";
 import { trainAndRegisterFromCli } from "../tracking.ts";
 
 export interface TrainFlags {
-  asOf: Date;
-  labelAsOf?: Date;
+  asOf: CalendarDay;
+  labelAsOf?: CalendarDay;
   nEstimators: number;
   maxFeatures: MaxFeatures;
   classWeight: "balanced" | "none";

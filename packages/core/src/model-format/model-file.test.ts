@@ -9,6 +9,7 @@ import { trainModel } from "../training/train-model.ts";
 import { TOOLKIT_VERSION } from "../version.ts";
 import { canonicalJson } from "./canonical-json.ts";
 import { parseModel, serializeModel } from "./model-file.ts";
+import { parseCalendarDay } from "../calendar-day.ts";
 
 const schema: FeatureSchema = {
   categorical_cols: ["plan"],
@@ -44,7 +45,7 @@ async function train(jobs: number) {
     rows,
     labels,
     schema,
-    asOf: new Date("2024-01-31T00:00:00Z"),
+    asOf: parseCalendarDay("2024-01-31"),
     datasetFingerprint: "sha256:test",
     forest: { nEstimators: 12 },
     jobs,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { FeatureRow } from "../preprocessing/preprocessor.ts";
 import { LAB_FOREST_OPTIONS, trainModel } from "./train-model.ts";
+import { parseCalendarDay } from "../calendar-day.ts";
 
 const schema = { categorical_cols: [], numeric_cols: ["x"], boolean_cols: [] };
 const rows: FeatureRow[] = Array.from({ length: 80 }, (_, i) => ({ x: i }));
@@ -13,8 +14,8 @@ describe("trainModel", () => {
       rows,
       labels,
       schema,
-      asOf: new Date("2024-02-29T00:00:00Z"),
-      labelAsOf: new Date("2024-01-31T00:00:00Z"),
+      asOf: parseCalendarDay("2024-02-29"),
+      labelAsOf: parseCalendarDay("2024-01-31"),
       datasetFingerprint: "fp",
       forest: { nEstimators: 10 },
       jobs: 1,
@@ -40,7 +41,7 @@ describe("trainModel", () => {
     const base = {
       rows,
       schema,
-      asOf: new Date("2024-01-31"),
+      asOf: parseCalendarDay("2024-01-31"),
       datasetFingerprint: "fp",
       jobs: 1,
     };

@@ -1,3 +1,4 @@
+import { parseCalendarDay, type CalendarDay } from "../calendar-day.ts";
 import { CoreError } from "../errors.ts";
 import {
   RandomForestClassifier,
@@ -33,9 +34,9 @@ export interface TrainModelOptions {
   labels: ArrayLike<number>;
   schema: FeatureSchema;
   /** Feature cutoff of the dataset. */
-  asOf: Date;
+  asOf: CalendarDay;
   /** Label cutoff of the dataset. @default asOf */
-  labelAsOf?: Date;
+  labelAsOf?: CalendarDay | undefined;
   /** Fingerprint of the dataset (e.g. the sha256 the dataset builder computed); stored as given. */
   datasetFingerprint: string;
   /** Forest parameters; unset ones take LAB_FOREST_OPTIONS, then the forest's defaults. */
@@ -71,12 +72,6 @@ export interface TrainModelResult {
   rocCurve: RocCurve;
 }
 
-function isoDate(d: Date, name: string): string {
-  if (Number.isNaN(d.getTime()))
-    throw new CoreError("INVALID_ARGUMENT", `${name} is not a valid date`);
-  return d.toISOString().slice(0, 10);
-}
-
 /**
  * The lab's training run: stratified split, preprocessing fitted on the training rows, forest,
  * validation metrics. Returns the model (ready for `serializeModel`) and what a report needs.
@@ -103,8 +98,8 @@ export async function trainModel(
   const seed = options.seed ?? 42;
   const testSize = options.testSize ?? 0.25;
   const now = options.now ?? (() => performance.now());
-  const asOf = isoDate(options.asOf, "asOf");
-  const labelAsOf = isoDate(options.labelAsOf ?? options.asOf, "labelAsOf");
+  const asOf = parseCalendarDay(options.asOf, "asOf");
+  const labelAsOf = parseCalendarDay(options.labelAsOf ?? options.asOf, "labelAsOf");
 
   const { trainIndex, testIndex } = stratifiedSplit({
     y: labels,

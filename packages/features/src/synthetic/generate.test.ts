@@ -22,8 +22,9 @@ import {
   type GenerateDataOptions,
   type GenerateDataResult,
 } from "./index.ts";
+import { parseCalendarDay, type CalendarDay } from "@streamflow/core";
 
-const FIRST_AS_OF = new Date("2024-01-31T00:00:00Z");
+const FIRST_AS_OF = parseCalendarDay("2024-01-31");
 const dirs: string[] = [];
 
 async function tempDir(): Promise<string> {
@@ -273,16 +274,14 @@ describe("generateData: months.json", () => {
     const result = await generate({
       users: 3,
       months: 4,
-      firstAsOf: new Date(`${first}T00:00:00Z`),
+      firstAsOf: parseCalendarDay(first),
     });
     const json = await readFile(join(result.outDir, "months.json"), "utf8");
     const dirs = ["month_000", "month_001", "month_002", "month_003"];
     expect(JSON.parse(json)).toEqual({
       months: dirs.map((dir, i) => ({ dir, as_of: asOfs[i] })),
     });
-    expect(result.months.map((m) => m.asOf.toISOString())).toEqual(
-      asOfs.map((d) => `${d}T00:00:00.000Z`),
-    );
+    expect(result.months.map((m) => m.asOf)).toEqual(asOfs);
     expect(result.months.map((m) => m.dir)).toEqual(dirs);
   });
 });
@@ -517,23 +516,23 @@ describe("generateData: options", () => {
     ["an unsafe seed", { seed: 2 ** 53 }, "got '9007199254740992'"],
     [
       "a mid-month firstAsOf",
-      { firstAsOf: new Date("2024-01-30T00:00:00Z") },
-      "firstAsOf must be the last day of a month at 00:00 UTC, got '2024-01-30T00:00:00.000Z'",
+      { firstAsOf: parseCalendarDay("2024-01-30") },
+      "firstAsOf must be the last day of a month (YYYY-MM-DD), got '2024-01-30'",
     ],
     [
       "a firstAsOf with a time",
-      { firstAsOf: new Date("2024-01-31T12:00:00Z") },
-      "got '2024-01-31T12:00:00.000Z'",
+      { firstAsOf: "2024-01-31T12:00" as CalendarDay },
+      "got '2024-01-31T12:00'",
     ],
     [
       "a Feb 28 in a leap year",
-      { firstAsOf: new Date("2024-02-28T00:00:00Z") },
+      { firstAsOf: parseCalendarDay("2024-02-28") },
       "2024-02-28",
     ],
-    ["an invalid date", { firstAsOf: new Date("nope") }, "got 'Invalid Date'"],
+    ["an invalid date", { firstAsOf: "2024-02-30" as CalendarDay }, "got '2024-02-30'"],
     [
       "a date past 9999",
-      { firstAsOf: new Date("9999-12-31T00:00:00Z"), months: 2 },
+      { firstAsOf: parseCalendarDay("9999-12-31"), months: 2 },
       "9999",
     ],
     ["an empty outDir", { outDir: "" }, "outDir must be a non-empty path"],

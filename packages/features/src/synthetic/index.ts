@@ -4,7 +4,7 @@
  */
 import { copyFile, mkdir, rename, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { CoreError, type ProgressListener } from "@streamflow/core";
+import { calendarDayOf, CoreError, startOfDay, type CalendarDay, type ProgressListener } from "@streamflow/core";
 import { AtomicFileWriter } from "./atomic-file.ts";
 import { Sfc32, streamKeys } from "./prng.ts";
 import {
@@ -26,7 +26,7 @@ export interface GenerateDataOptions {
   /** Same (users, months, seed, firstAsOf) ⇒ byte-identical files. Any safe integer. */
   seed: number;
   /** as_of of `month_000`: the last day of a month, at 00:00 UTC. */
-  firstAsOf: Date;
+  firstAsOf: CalendarDay;
   /** One event per chunk of users, phase `generate month_NNN`. */
   onProgress?: ProgressListener;
 }
@@ -34,7 +34,7 @@ export interface GenerateDataOptions {
 export interface GeneratedMonth {
   /** Directory name under `outDir`, e.g. `month_000`. */
   dir: string;
-  asOf: Date;
+  asOf: CalendarDay;
   /** Data rows in each of the month's six CSVs. */
   rows: number;
 }
@@ -83,7 +83,8 @@ export async function generateData(
   options: GenerateDataOptions,
 ): Promise<GenerateDataResult> {
   validateOptions(options);
-  const { users, months, seed, firstAsOf, onProgress } = options;
+  const { users, months, seed, onProgress } = options;
+  const firstAsOf = startOfDay(options.firstAsOf);
   const outDir = resolve(options.outDir);
   try {
     await mkdir(outDir, { recursive: true });
@@ -137,11 +138,11 @@ export async function generateData(
       onProgress,
     });
     files += generatedLayouts.length;
-    generated.push({ dir, asOf: monthEnd(firstAsOf, m), rows: users });
+    generated.push({ dir, asOf: calendarDayOf(monthEnd(firstAsOf, m)), rows: users });
   }
 
   const index = JSON.stringify({
-    months: generated.map((g) => ({ dir: g.dir, as_of: isoDate(g.asOf) })),
+    months: generated.map((g) => ({ dir: g.dir, as_of: g.asOf })),
   });
   const indexFile = new AtomicFileWriter(join(outDir, MONTHS_FILE));
   try {
@@ -293,10 +294,6 @@ function monthEnd(firstAsOf: Date, offset: number): Date {
   );
 }
 
-function isoDate(d: Date): string {
-  return d.toISOString().slice(0, 10);
-}
-
 /**
  * signup_date by months_active, reproducing the lab's quirk: one day earlier per month of tenure,
  * floored at the window's first day. Anchored on `firstAsOf` so signups never follow the as_of.
@@ -304,7 +301,7 @@ function isoDate(d: Date): string {
 function signupDates(firstAsOf: Date): string[] {
   const anchor = firstAsOf.getTime() - SIGNUP_ANCHOR_DAYS_BEFORE_AS_OF * DAY_MS;
   return Array.from({ length: MAX_MONTHS_ACTIVE + 1 }, (_, months) =>
-    isoDate(new Date(anchor - Math.min(months, SIGNUP_WINDOW_DAYS) * DAY_MS)),
+    calendarDayOf(new Date(anchor - Math.min(months, SIGNUP_WINDOW_DAYS) * DAY_MS)),
   );
 }
 
@@ -352,16 +349,16 @@ function validateOptions(o: GenerateDataOptions): void {
       o.seed,
     );
   }
-  const d = o.firstAsOf;
-  const valid = d instanceof Date && !Number.isNaN(d.getTime());
-  const shown = valid ? d.toISOString() : String(d);
+  const shown = String(o.firstAsOf);
+  const d = /^\d{4}-\d{2}-\d{2}$/.test(shown) ? new Date(`${shown}T00:00:00Z`) : new Date(Number.NaN);
+  const valid = !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === shown;
   if (
     !valid ||
     d.getTime() % DAY_MS !== 0 ||
     d.getUTCDate() !== monthEnd(d, 0).getUTCDate()
   ) {
     throw invalid(
-      `firstAsOf must be the last day of a month at 00:00 UTC, got '${shown}'`,
+      `firstAsOf must be the last day of a month (YYYY-MM-DD), got '${shown}'`,
       "use a month end such as 2024-01-31 (the lab's first as_of)",
       o.firstAsOf,
     );
@@ -376,7 +373,7 @@ function validateOptions(o: GenerateDataOptions): void {
     lastAsOf.getUTCFullYear() > 9999
   ) {
     throw invalid(
-      `firstAsOf ${isoDate(d)} with ${o.months} months puts dates outside the years 1000-9999`,
+      `firstAsOf ${calendarDayOf(d)} with ${o.months} months puts dates outside the years 1000-9999`,
       "choose a firstAsOf between 1002-01-31 and the end of 9999 minus the months generated",
       o.firstAsOf,
     );

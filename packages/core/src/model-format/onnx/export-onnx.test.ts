@@ -20,6 +20,7 @@ import type { FeatureRow } from "../../preprocessing/preprocessor.ts";
 import { trainModel } from "../../training/train-model.ts";
 import { parseModel, serializeModel, StreamflowModel } from "../model-file.ts";
 import { exportOnnx, exportOnnxModel } from "./export-onnx.ts";
+import { parseCalendarDay } from "../../calendar-day.ts";
 
 function attr(node: NodeProto, name: string): AttributeProto {
   const a = node.attribute.find((x) => x.name === name);
@@ -80,7 +81,7 @@ async function train(n: number, nEstimators: number): Promise<StreamflowModel> {
     rows: data.rows,
     labels: data.labels,
     schema: ONNX_TEST_SCHEMA,
-    asOf: new Date("2024-01-31T00:00:00Z"),
+    asOf: parseCalendarDay("2024-01-31"),
     datasetFingerprint: "onnx unit",
     forest: { nEstimators },
     jobs: 1,

@@ -7,13 +7,14 @@ import {
 import { trainModel } from "../../training/train-model.ts";
 import { exportOnnx } from "./export-onnx.ts";
 import { MLFLOW_ONNX_REQUIREMENTS, mlflowOnnxFiles } from "./mlflow-files.ts";
+import { parseCalendarDay } from "../../calendar-day.ts";
 
 const data = onnxTestRows({ n: 200, seed: 9 });
 const { model } = await trainModel({
   rows: data.rows,
   labels: data.labels,
   schema: ONNX_TEST_SCHEMA,
-  asOf: new Date("2024-01-31T00:00:00Z"),
+  asOf: parseCalendarDay("2024-01-31"),
   datasetFingerprint: "mlflow files unit",
   forest: { nEstimators: 4 },
   jobs: 1,
