@@ -6,20 +6,18 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import sklearn
-from lab_recipe import lab_forest
+from lab_recipe import lab_forest, read_split
 from sklearn.metrics import roc_auc_score
 
 
 def main() -> None:
     d = Path(sys.argv[1])
-    meta = json.loads((d / "meta.json").read_text())
-    n_cols = meta["nCols"]
-    x_train = np.fromfile(d / "x_train.f64", dtype="<f8").reshape(-1, n_cols)
-    y_train = np.fromfile(d / "y_train.f64", dtype="<f8")
-    x_val = np.fromfile(d / "x_val.f64", dtype="<f8").reshape(-1, n_cols)
-    y_val = np.fromfile(d / "y_val.f64", dtype="<f8")
+    meta, m = read_split(d, ["x_train", "y_train", "x_val", "y_val"])
+    x_train = m["x_train"]
+    y_train = m["y_train"]
+    x_val = m["x_val"]
+    y_val = m["y_val"]
     model = lab_forest(meta["nEstimators"])
     started = time.perf_counter()
     cpu_started = time.process_time()

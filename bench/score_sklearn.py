@@ -7,18 +7,16 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import sklearn
-from lab_recipe import lab_forest
+from lab_recipe import lab_forest, read_split
 
 
 def main() -> None:
     d = Path(sys.argv[1])
-    meta = json.loads((d / "meta.json").read_text())
-    n_cols = meta["nCols"]
-    x_train = np.fromfile(d / "x_train.f64", dtype="<f8").reshape(-1, n_cols)
-    y_train = np.fromfile(d / "y_train.f64", dtype="<f8")
-    x_score = np.fromfile(d / "x_score.f64", dtype="<f8").reshape(-1, n_cols)
+    meta, m = read_split(d, ["x_train", "y_train", "x_score"])
+    x_train = m["x_train"]
+    y_train = m["y_train"]
+    x_score = m["x_score"]
     model = lab_forest(meta["nEstimators"])
     model.fit(x_train, y_train)
     nodes = sum(e.tree_.node_count for e in model.estimators_)

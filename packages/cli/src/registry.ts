@@ -8,6 +8,7 @@ import {
   type PendingRunStore,
   type Registry,
 } from "@streamflow/registry-client";
+import type { PendingRunJournal } from "@streamflow/lifecycle";
 import type { CommandContext } from "./context.ts";
 
 /** Retry settings a command may default differently from the Python client's (MLFLOW_HTTP_REQUEST_* still win). */
@@ -23,8 +24,13 @@ export function trackingServer(ctx: CommandContext): string {
 }
 
 /** Runs `train` could not end while the server was away, kept in `$STREAMFLOW_HOME/pending-runs`. */
-export function pendingRunStore(ctx: CommandContext): PendingRunStore {
+function pendingRunStore(ctx: CommandContext): PendingRunStore {
   return createPendingRunStore(join(ctx.config.home, "pending-runs"));
+}
+
+/** The journal the lifecycle library records unended runs in, keyed by this command's server. */
+export function pendingRunJournal(ctx: CommandContext): PendingRunJournal {
+  return { store: pendingRunStore(ctx), server: trackingServer(ctx) };
 }
 
 /**

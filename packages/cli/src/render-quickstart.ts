@@ -1,8 +1,8 @@
-import { SOURCE_FILES } from "@streamflow/features";
+import { USER_ENTITY } from "@streamflow/features";
 import type { QuickstartResult } from "@streamflow/lifecycle";
 
-/** The entity file: its row count is the month's user count. */
-const ENTITY_FILE = SOURCE_FILES[0]!.name;
+/** The entity's file: its row count is the month's user count. */
+const ENTITY_FILE = USER_ENTITY.sourceFile;
 
 export interface SamplePrediction {
   churn_probability: number;

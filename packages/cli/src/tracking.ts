@@ -6,7 +6,7 @@ import type { Database } from "@streamflow/features";
 import { trainAndRegister, trainingRunName, type TrainAndRegisterResult, type TrainingRecipe } from "@streamflow/lifecycle";
 import type { Registry } from "@streamflow/registry-client";
 import type { CommandContext } from "./context.ts";
-import { pendingRunStore, trackingServer } from "./registry.ts";
+import { pendingRunJournal } from "./registry.ts";
 
 export interface TrainRequest {
   asOf: CalendarDay;
@@ -33,7 +33,7 @@ export async function trainAndRegisterFromCli(ctx: CommandContext, { db, registr
   return trainAndRegister({
     db,
     registry,
-    pendingRuns: { store: pendingRunStore(ctx), server: trackingServer(ctx) },
+    pendingRuns: pendingRunJournal(ctx),
     asOf: request.asOf,
     labelAsOf: request.labelAsOf,
     recipe: request.recipe,

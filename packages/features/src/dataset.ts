@@ -68,17 +68,17 @@ const OUTPUT_FILE_COLUMNS: FileColumn[] = [{ name: "user_id", type: "text" }, ..
 const OUTPUT_COLUMNS = OUTPUT_FILE_COLUMNS.map((c) => c.name);
 
 /** One row per user with a label snapshot <= labelAsOf (the latest one), its label carried through. */
-function datasetSql(asOf: string, labelAsOf: string, ttl: ResolvedTtl): string {
+function datasetSql(asOf: CalendarDay, labelAsOf: CalendarDay, ttl: ResolvedTtl): string {
   return pointInTimeSql({
     asOf,
     ttl,
-    users: `SELECT DISTINCT ON (user_id) user_id, churn_label FROM ${LABEL_SNAPSHOT.snapshotTable}
+    users: `SELECT DISTINCT ON (user_id) user_id, ${LABEL_SNAPSHOT.column.name} FROM ${LABEL_SNAPSHOT.snapshotTable}
           WHERE as_of <= '${labelAsOf}'::date ORDER BY user_id, as_of DESC`,
     carry: [LABEL_SNAPSHOT.column.name],
   });
 }
 
-async function checkCoverage(db: SqlExecutor, asOf: string, labelAsOf: string): Promise<void> {
+async function checkCoverage(db: SqlExecutor, asOf: CalendarDay, labelAsOf: CalendarDay): Promise<void> {
   const labels = await db.query<{ n: number }>(
     `SELECT count(*)::int AS n FROM ${LABEL_SNAPSHOT.snapshotTable} WHERE as_of <= $1::date`,
     [labelAsOf],

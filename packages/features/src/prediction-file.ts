@@ -1,19 +1,6 @@
 import { parseCalendarDay, type CalendarDay } from "@streamflow/core";
-import { TableFileWriter, type FileColumn, type TableFileFormat } from "./internal/table-file.ts";
-import type { PredictionModel } from "./predictions.ts";
-
-/** The predictions table's columns, in its order: a file and the table hold the same facts. */
-const PREDICTION_FILE_COLUMNS: readonly FileColumn[] = [
-  { name: "user_id", type: "text" },
-  { name: "as_of", type: "date" },
-  { name: "model_name", type: "text" },
-  { name: "model_version", type: "text" },
-  { name: "p_churn", type: "double" },
-  { name: "label", type: "integer" },
-  { name: "threshold", type: "double" },
-  { name: "run_id", type: "text" },
-  { name: "scored_at", type: "text" },
-];
+import { TableFileWriter, type TableFileFormat } from "./internal/table-file.ts";
+import { PREDICTION_COLUMNS, type PredictionModel } from "./predictions.ts";
 
 export interface OpenPredictionsFileOptions {
   /** `.csv` or `.parquet`. */
@@ -43,7 +30,7 @@ export async function openPredictionsFile(options: OpenPredictionsFileOptions): 
   const asOf = parseCalendarDay(options.asOf, "asOf");
   const { name, version, runId } = options.model;
   const scoredAt = options.scoredAt.toISOString();
-  const file = await TableFileWriter.open(options.out, PREDICTION_FILE_COLUMNS, "scores.csv");
+  const file = await TableFileWriter.open(options.out, PREDICTION_COLUMNS, "scores.csv");
   return {
     out: file.out,
     format: file.format,

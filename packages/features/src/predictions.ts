@@ -1,9 +1,23 @@
 import { CoreError, parseCalendarDay, type CalendarDay } from "@streamflow/core";
 import { FeaturesError } from "./errors.ts";
 import type { Database, SqlExecutor } from "./internal/db.ts";
+import type { FileColumn } from "./internal/table-file.ts";
 
 /** The table migration 2 creates; other tables are created on demand with its shape. */
 export const DEFAULT_PREDICTIONS_TABLE = "churn_predictions";
+
+/** The predictions table's columns, in its order (migration 2): a file and the table hold the same facts. */
+export const PREDICTION_COLUMNS: readonly FileColumn[] = [
+  { name: "user_id", type: "text" },
+  { name: "as_of", type: "date" },
+  { name: "model_name", type: "text" },
+  { name: "model_version", type: "text" },
+  { name: "p_churn", type: "double" },
+  { name: "label", type: "integer" },
+  { name: "threshold", type: "double" },
+  { name: "run_id", type: "text" },
+  { name: "scored_at", type: "text" },
+];
 
 /** Rows per INSERT: ~10k keeps a statement's arrays at a few hundred kB and its round trips few. */
 const STATEMENT_ROWS = 10_000;
@@ -210,8 +224,7 @@ export async function writePredictions(
   const table = quotedTable(options.table);
   const asOf = parseCalendarDay(options.asOf, "asOf");
   checkPredictions(options);
-  const sql = `INSERT INTO ${table.sql}
-      (user_id, as_of, model_name, model_version, p_churn, label, threshold, run_id, scored_at)
+  const sql = `INSERT INTO ${table.sql} (${PREDICTION_COLUMNS.map((c) => c.name).join(", ")})
     SELECT u.user_id, $4::date, $5, $6, u.p_churn, u.label, $7::float8, $8, $9::timestamptz
     FROM unnest($1::text[], $2::float8[], $3::int2[]) AS u(user_id, p_churn, label)
     ON CONFLICT DO NOTHING`;

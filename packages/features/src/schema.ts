@@ -115,7 +115,8 @@ export const SOURCE_FILES: readonly SourceFileSpec[] = Object.freeze([
 ] satisfies SourceFileSpec[]);
 
 /** The entity every feature view is keyed on. */
-export const USER_ENTITY = Object.freeze({ name: "user", joinKey: "user_id" });
+/** The entity, its key, and the source file (and live table) that lists every one of them. */
+export const USER_ENTITY = Object.freeze({ name: "user", joinKey: "user_id", sourceFile: "users" as const satisfies SourceFileName });
 
 export interface FeatureViewSpec {
   readonly name: string;

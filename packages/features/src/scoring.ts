@@ -12,7 +12,7 @@ import {
   type TtlOverrides,
 } from "./internal/point-in-time.ts";
 import { checkShard, shardPredicate, type Shard } from "./internal/shards.ts";
-import { FEATURE_COLUMNS, FEATURE_VIEWS, LABEL_SNAPSHOT } from "./schema.ts";
+import { FEATURE_COLUMNS, FEATURE_VIEWS, LABEL_SNAPSHOT, USER_ENTITY } from "./schema.ts";
 
 /** Users to score, in user_id order (C collation), features column-major like Dataset. */
 export interface ScoringChunk {
@@ -65,7 +65,7 @@ const MAX_CHUNK_ROWS = 1_000_000;
 /** EXISTS a row of the view for user `u` dated <= asOf, and within `days` of it when given. */
 function hasRow(
   viewIndex: number,
-  asOf: string,
+  asOf: CalendarDay,
   days: number | undefined,
 ): string {
   const view = FEATURE_VIEWS[viewIndex]!;
@@ -77,7 +77,7 @@ function hasRow(
  * ttl): on whatever views have a value, the rest NULL, as buildDataset gives them. Unlike a
  * training set no label is needed — scoring is for users whose outcome is unknown.
  */
-function scoredSql(asOf: string, ttl: ResolvedTtl): string {
+function scoredSql(asOf: CalendarDay, ttl: ResolvedTtl): string {
   return `(${FEATURE_VIEWS.map((_, i) => hasRow(i, asOf, ttl[i])).join(" OR ")})`;
 }
 
@@ -89,7 +89,7 @@ function scoredSql(asOf: string, ttl: ResolvedTtl): string {
  * the label snapshots, which would miss users a month's label file left out. Used as
  * `scored OR known`: only what scoredSql does not already cover.
  */
-function knownSql(asOf: string, ttl: ResolvedTtl): string {
+function knownSql(asOf: CalendarDay, ttl: ResolvedTtl): string {
   const label = `EXISTS (SELECT 1 FROM ${LABEL_SNAPSHOT.snapshotTable} s WHERE s.user_id = u.user_id AND ${usableSnapshots("s", asOf, undefined)})`;
   // A view with a ttl may hold rows too old to use that still make the user known.
   const stale = FEATURE_VIEWS.flatMap((_, i) =>
@@ -108,23 +108,23 @@ function knownSql(asOf: string, ttl: ResolvedTtl): string {
  * missingUsers describe one snapshot even while a month is being ingested.
  */
 function readUsersSql(
-  asOf: string,
+  asOf: CalendarDay,
   ttl: ResolvedTtl,
   shard: Shard | undefined,
 ): string {
   return `SELECT k.user_id, k.scored FROM (
       SELECT u.user_id, ${scoredSql(asOf, ttl)} AS scored, ${knownSql(asOf, ttl)} AS known
-      FROM users u WHERE ${shardPredicate("u.user_id", shard)}) k
+      FROM ${USER_ENTITY.sourceFile} u WHERE ${shardPredicate("u.user_id", shard)}) k
     WHERE k.scored OR k.known`;
 }
 
 /** How many users the read will score, for progress only (a statement of its own). */
 function scoredCountSql(
-  asOf: string,
+  asOf: CalendarDay,
   ttl: ResolvedTtl,
   shard: Shard | undefined,
 ): string {
-  return `SELECT count(*)::int AS n FROM users u WHERE ${shardPredicate("u.user_id", shard)} AND ${scoredSql(asOf, ttl)}`;
+  return `SELECT count(*)::int AS n FROM ${USER_ENTITY.sourceFile} u WHERE ${shardPredicate("u.user_id", shard)} AND ${scoredSql(asOf, ttl)}`;
 }
 
 function chunkSize(value: number | undefined): number {

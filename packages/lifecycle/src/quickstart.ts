@@ -7,7 +7,7 @@ import {
   generateData,
   ingestMonth,
   materialize,
-  SOURCE_FILES,
+  USER_ENTITY,
   type BuildDatasetResult,
   type CheckOnlineResult,
   type Database,
@@ -90,7 +90,7 @@ export async function quickstart(options: QuickstartOptions): Promise<Quickstart
     onProgress,
   });
   await registry.transitionModelVersionStage({ name: options.modelName, version: trained.registered.modelVersion, stage: "Production", archiveExistingVersions: true });
-  const sampleUserId = await firstUserId(join(data.outDir, data.months[data.months.length - 1]!.dir, `${SOURCE_FILES[0]!.name}.csv`));
+  const sampleUserId = await firstUserId(join(data.outDir, data.months[data.months.length - 1]!.dir, `${USER_ENTITY.sourceFile}.csv`));
   return { data, ingests, dataset, online, check, trained, sampleUserId };
 }
 

@@ -1,7 +1,6 @@
 import { availableParallelism } from "node:os";
 import { DECISION_THRESHOLD, rowsFromColumns, SILENT_LOGGER, type Logger, type ProgressListener, type CalendarDay } from "@streamflow/core";
 import {
-  DEFAULT_PREDICTIONS_TABLE,
   FEATURE_COLUMNS,
   FEATURE_VIEWS,
   openPredictionsFile,
@@ -100,7 +99,7 @@ async function openSink(options: ScoreUsersOptions, fixed: { model: PredictionMo
       discard: () => file.discard(),
     };
   }
-  const { table } = await preparePredictionsTable({ db: options.db, table: options.table ?? DEFAULT_PREDICTIONS_TABLE });
+  const { table } = await preparePredictionsTable({ db: options.db, table: options.table });
   return {
     table,
     out: undefined,
@@ -123,9 +122,10 @@ function quantile(sorted: Float64Array, q: number): number {
   return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (at - lo);
 }
 
-function quantilesOf(scores: Float64Array): ScoreQuantiles | null {
-  if (scores.length === 0) return null;
-  const s = Float64Array.from(scores).sort();
+/** Quantiles of `s`, which it sorts in place. */
+function quantilesOf(s: Float64Array): ScoreQuantiles | null {
+  if (s.length === 0) return null;
+  s.sort();
   return { min: s[0]!, p05: quantile(s, 0.05), p25: quantile(s, 0.25), p50: quantile(s, 0.5), p75: quantile(s, 0.75), p95: quantile(s, 0.95), max: s[s.length - 1]! };
 }
 

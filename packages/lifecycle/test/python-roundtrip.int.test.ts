@@ -1,14 +1,14 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rowsFromColumns } from "@streamflow/core";
-import { buildDataset, generateData, ingestMonth, loadDataset, openFeatureStore, type Database } from "@streamflow/features";
+import { buildDataset, loadDataset, type Database } from "@streamflow/features";
 import { createMlflowClient, createPendingRunStore, type Registry } from "@streamflow/registry-client";
 import { MLFLOW_LINES, REPO_ROOT, startMlflowServer, type MlflowServer } from "@streamflow/test-utils";
 import { loadVerifiedModel, promote, trainAndRegister } from "@streamflow/lifecycle";
+import { generatedStore, testRecipe } from "./generated-store.ts";
 import { parseCalendarDay } from "@streamflow/core";
 
 const run = promisify(execFile);
@@ -21,10 +21,7 @@ let db: Database;
 let rawCsv: string;
 
 beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), "sf-python-"));
-  const data = await generateData({ outDir: join(work, "data"), users: 800, months: 2, seed: 5, firstAsOf: JAN });
-  db = await openFeatureStore({});
-  for (const m of data.months) await ingestMonth({ db, monthDir: join(data.outDir, m.dir), asOf: m.asOf });
+  ({ work, db } = await generatedStore({ prefix: "sf-python-", users: 800, months: 2, seed: 5 }));
   // A month of raw features as a user would hand them to MLflow: build-dataset's CSV.
   rawCsv = (await buildDataset({ db, asOf: FEB, out: join(work, "feb.csv") })).out;
 });
@@ -42,7 +39,7 @@ describe.each(MLFLOW_LINES)("a registered model in Python, MLflow %s.x", (line) 
     registry = createMlflowClient({ trackingUri: server.url });
     python = join(REPO_ROOT, ".cache", `mlflow-venv-${line}`, "bin", "python");
     const pendingRuns = { store: createPendingRunStore(join(work, `pending-${line}`)), server: server.url };
-    const recipe = { nEstimators: 40, maxFeatures: "sqrt", classWeight: "balanced", seed: 42, testSize: 0.25, jobs: 1 } as const;
+    const recipe = testRecipe({ nEstimators: 40 });
     await trainAndRegister({ db, registry, pendingRuns, asOf: JAN, recipe, outDir: join(work, `run-${line}`), experiment: "python", modelName: name });
     await promote({ registry, modelName: name, candidate: { version: "1" }, stage: "Production" });
   });

@@ -1,11 +1,11 @@
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateData, ingestMonth, openFeatureStore, parseShard, type Database } from "@streamflow/features";
+import { parseShard, type Database } from "@streamflow/features";
 import { createLocalRegistry, createPendingRunStore, type Registry } from "@streamflow/registry-client";
 import { createTestDatabase, TEST_ENGINES, type TestDatabase } from "@streamflow/test-utils";
 import { parseModelTarget, promote, scoreUsers, trainAndRegister } from "@streamflow/lifecycle";
+import { generatedStore, testRecipe } from "./generated-store.ts";
 import { parseCalendarDay } from "@streamflow/core";
 
 const JAN = parseCalendarDay("2024-01-31");
@@ -24,14 +24,11 @@ describe.each(TEST_ENGINES)("scoreUsers on %s", (engine) => {
   let registry: Registry;
 
   beforeAll(async () => {
-    work = await mkdtemp(join(tmpdir(), "sf-score-"));
     testDb = await createTestDatabase(engine);
-    db = await openFeatureStore({ url: testDb.url });
-    const data = await generateData({ outDir: join(work, "data"), users: USERS, months: 2, seed: 11, firstAsOf: JAN });
-    for (const m of data.months) await ingestMonth({ db, monthDir: join(data.outDir, m.dir), asOf: m.asOf });
+    ({ work, db } = await generatedStore({ prefix: "sf-score-", users: USERS, months: 2, seed: 11, url: testDb.url }));
     registry = createLocalRegistry({ root: join(work, "registry") });
     const pendingRuns = { store: createPendingRunStore(join(work, "pending")), server: "local" };
-    const recipe = { nEstimators: 12, maxFeatures: "sqrt", classWeight: "balanced", seed: 42, testSize: 0.25, jobs: 1 } as const;
+    const recipe = testRecipe({ nEstimators: 12 });
     await trainAndRegister({ db, registry, pendingRuns, asOf: JAN, recipe, outDir: join(work, "run"), experiment: "score", modelName: "churn_score" });
     await promote({ registry, modelName: "churn_score", candidate: { version: "1" }, stage: "Production" });
   });

@@ -1,25 +1,22 @@
-import { mkdtemp, readFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseModel } from "@streamflow/core";
-import { generateData, ingestMonth, loadDataset, openFeatureStore, type Database } from "@streamflow/features";
+import { parseCalendarDay, parseModel } from "@streamflow/core";
+import { loadDataset, type Database } from "@streamflow/features";
 import { createLocalRegistry, createPendingRunStore, type Registry } from "@streamflow/registry-client";
-import { loadVerifiedModel, promote, sha256Hex, trainAndRegister, type TrainingRecipe } from "@streamflow/lifecycle";
-import { parseCalendarDay } from "@streamflow/core";
+import { loadVerifiedModel, promote, sha256Hex, trainAndRegister } from "@streamflow/lifecycle";
+import { generatedStore, testRecipe } from "./generated-store.ts";
+
 
 const AS_OF = parseCalendarDay("2024-01-31");
-const recipe = (over: Partial<TrainingRecipe> = {}): TrainingRecipe => ({ nEstimators: 8, maxFeatures: "sqrt", classWeight: "balanced", seed: 42, testSize: 0.25, jobs: 1, ...over });
+const recipe = testRecipe;
 
 let work: string;
 let db: Database;
 let registry: Registry;
 
 beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), "sf-lifecycle-"));
-  const data = await generateData({ outDir: join(work, "data"), users: 1500, months: 1, seed: 7, firstAsOf: AS_OF });
-  db = await openFeatureStore({});
-  await ingestMonth({ db, monthDir: join(data.outDir, data.months[0]!.dir), asOf: AS_OF });
+  ({ work, db } = await generatedStore({ prefix: "sf-lifecycle-", users: 1500, months: 1, seed: 7 }));
   registry = createLocalRegistry({ root: join(work, "registry") });
 });
 afterAll(async () => {

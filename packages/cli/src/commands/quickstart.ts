@@ -4,7 +4,7 @@ import { quickstart } from "@streamflow/lifecycle";
 import { createPredictionService } from "@streamflow/serving";
 import type { CommandContext } from "../context.ts";
 import { CliError } from "../errors.ts";
-import { pendingRunStore, trackingServer, withRegistry } from "../registry.ts";
+import { pendingRunJournal, withRegistry } from "../registry.ts";
 import { renderQuickstart, type SamplePrediction } from "../render-quickstart.ts";
 import { createServerLogger, SERVING_POOL } from "../serving.ts";
 import { withFeatureStore } from "../store.ts";
@@ -24,9 +24,8 @@ const MODEL_NAME = "streamflow_churn";
 export async function runQuickstart(ctx: CommandContext, flags: QuickstartFlags): Promise<void> {
   const started = performance.now();
   const recipe = { nEstimators: flags.nEstimators, maxFeatures: LAB_FOREST_OPTIONS.maxFeatures ?? "sqrt", classWeight: "balanced", testSize: 0.25 } as const;
-  const pendingRuns = { store: pendingRunStore(ctx), server: trackingServer(ctx) };
   const dir = join(ctx.config.home, "quickstart");
-  const opts = { dir, users: flags.users, seed: flags.seed, recipe, modelName: MODEL_NAME, experiment: "streamflow", pendingRuns, logger: ctx.logger, onProgress: ctx.progress };
+  const opts = { dir, users: flags.users, seed: flags.seed, recipe, modelName: MODEL_NAME, experiment: "streamflow", pendingRuns: pendingRunJournal(ctx), logger: ctx.logger, onProgress: ctx.progress };
   const [summary, location] = await withFeatureStore(ctx, (db) => withRegistry(ctx, async (registry) => [await quickstart({ ...opts, db, registry }), db.location] as const));
   ctx.logger.info("starting the prediction service and asking it for a sample prediction");
   // A fresh store and registry as `streamflow serve` opens them: the pool it serves with, its reload loop.

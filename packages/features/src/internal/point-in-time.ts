@@ -1,4 +1,4 @@
-import { CoreError } from "@streamflow/core";
+import { CoreError, type CalendarDay } from "@streamflow/core";
 import { FeaturesError } from "../errors.ts";
 import { FEATURE_VIEWS, type FeatureViewSpec } from "../schema.ts";
 import type { SqlExecutor } from "./db.ts";
@@ -31,18 +31,16 @@ export function resolveTtl(overrides: TtlOverrides | undefined): ResolvedTtl {
 
 /**
  * `asOf` goes into the SQL as a literal, not a bind parameter: a cursor's query cannot take bind
- * parameters on every driver. Callers pass a date they formatted themselves ('YYYY-MM-DD').
+ * parameters on every driver. A CalendarDay is YYYY-MM-DD by construction, so it is safe to inline.
  */
-function dateLiteral(asOf: string): string {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(asOf))
-    throw new Error(`not a formatted date: ${asOf}`);
+function dateLiteral(asOf: CalendarDay): string {
   return `'${asOf}'::date`;
 }
 
 /** The rows of a view's snapshot table a cutoff may use: as_of <= cutoff, and within the ttl. */
 export function usableSnapshots(
   alias: string,
-  asOf: string,
+  asOf: CalendarDay,
   days: number | undefined,
 ): string {
   const ttl =
@@ -53,8 +51,8 @@ export function usableSnapshots(
 }
 
 export interface PointInTimeQuery {
-  /** Feature cutoff, 'YYYY-MM-DD'. */
-  asOf: string;
+  /** Feature cutoff. */
+  asOf: CalendarDay;
   ttl: ResolvedTtl;
   /** A query yielding one row per user to join: `user_id` plus the `carry` columns. */
   users: string;
@@ -105,7 +103,7 @@ export async function ingestedDatesHint(
 export async function viewHasDataAsOf(
   db: SqlExecutor,
   view: FeatureViewSpec,
-  asOf: string,
+  asOf: CalendarDay,
 ): Promise<boolean> {
   const rows = await db.query<{ n: number }>(
     `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${view.snapshotTable} s WHERE ${usableSnapshots("s", asOf, undefined)} LIMIT 1) x`,
