@@ -8,7 +8,9 @@ import { fileURLToPath } from "node:url";
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
 export const CLI = join(ROOT, "packages/cli/dist/bin.mjs");
 const PROBE = join(ROOT, "bench/rss-probe.mjs");
-export const ADMIN_URL = process.env["STREAMFLOW_TEST_DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/postgres";
+export const ADMIN_URL =
+  process.env["STREAMFLOW_TEST_DATABASE_URL"] ??
+  "postgres://postgres@127.0.0.1:5432/postgres";
 
 export interface Measured {
   seconds: number;
@@ -17,25 +19,42 @@ export interface Measured {
 }
 
 /** Runs `streamflow ARGS --json` in its own process; wall time includes start-up, as a user sees it. */
-export async function cli(args: string[], env: Record<string, string | undefined>): Promise<Measured> {
-  const rssFile = join(tmpdir(), `sf-rss-${process.pid}-${Math.random().toString(36).slice(2)}`);
+export async function cli(
+  args: string[],
+  env: Record<string, string | undefined>,
+): Promise<Measured> {
+  const rssFile = join(
+    tmpdir(),
+    `sf-rss-${process.pid}-${Math.random().toString(36).slice(2)}`,
+  );
   const started = performance.now();
-  const child = spawn(process.execPath, ["--import", PROBE, CLI, ...args, "--json"], {
-    env: { ...process.env, ...env, STREAMFLOW_BENCH_RSS_FILE: rssFile },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const child = spawn(
+    process.execPath,
+    ["--import", PROBE, CLI, ...args, "--json"],
+    {
+      env: { ...process.env, ...env, STREAMFLOW_BENCH_RSS_FILE: rssFile },
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
   let stdout = "";
   child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+  const code = await new Promise<number | null>((resolve) =>
+    child.on("close", resolve),
+  );
   const seconds = (performance.now() - started) / 1000;
-  if (code !== 0) throw new Error(`streamflow ${args.join(" ")} exited ${code}: ${stdout}`);
-  const rssKiB = Number((await readFile(rssFile, "utf8")).trim().split("\n").pop());
+  if (code !== 0)
+    throw new Error(`streamflow ${args.join(" ")} exited ${code}: ${stdout}`);
+  const rssKiB = Number(
+    (await readFile(rssFile, "utf8")).trim().split("\n").pop(),
+  );
   await rm(rssFile, { force: true });
   return { seconds, rssMiB: rssKiB / 1024, stdout };
 }
 
 export function psql(url: string, sql: string): void {
-  execFileSync("psql", [url, "-v", "ON_ERROR_STOP=1", "-qAtc", sql], { stdio: ["ignore", "ignore", "inherit"] });
+  execFileSync("psql", [url, "-v", "ON_ERROR_STOP=1", "-qAtc", sql], {
+    stdio: ["ignore", "ignore", "inherit"],
+  });
 }
 
 /** Drops and creates database `name` on the bench server; returns its URL. */
@@ -51,4 +70,8 @@ export function dropDatabase(name: string): void {
   psql(ADMIN_URL, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
 }
 
-export const fmt = (n: number, digits = 1) => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+export const fmt = (n: number, digits = 1) =>
+  n.toLocaleString("en-US", {
+    maximumFractionDigits: digits,
+    minimumFractionDigits: digits,
+  });

@@ -3,5 +3,7 @@ import { appendFileSync } from "node:fs";
 
 const target = process.env.STREAMFLOW_BENCH_RSS_FILE;
 if (target) {
-  process.on("exit", () => appendFileSync(target, `${process.resourceUsage().maxRSS}\n`));
+  process.on("exit", () =>
+    appendFileSync(target, `${process.resourceUsage().maxRSS}\n`),
+  );
 }

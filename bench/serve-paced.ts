@@ -81,8 +81,7 @@ export async function paced(options: PacedOptions): Promise<LoadResult> {
         total,
         Math.floor(((performance.now() - start) * options.rate) / 1000) + 1,
       );
-      for (; next < due; next++)
-        fire(bodies[next % bodies.length]!);
+      for (; next < due; next++) fire(bodies[next % bodies.length]!);
       if (next < total) setTimeout(tick, 1);
       else resolve();
     };

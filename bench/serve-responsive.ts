@@ -36,7 +36,13 @@ export interface ResponsivenessOptions {
 }
 
 function health(url: string, seconds: number): Promise<LoadResult> {
-  return paced({ url, path: "/health", method: "GET", rate: HEALTH_RATE, seconds });
+  return paced({
+    url,
+    path: "/health",
+    method: "GET",
+    rate: HEALTH_RATE,
+    seconds,
+  });
 }
 
 export async function measureResponsiveness(

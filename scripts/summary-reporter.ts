@@ -16,10 +16,19 @@ export class SummaryReporter implements Reporter {
         else if (state === "failed") failed++;
         else skipped.push(test.fullName);
       }
-      if (module.state() === "failed" && [...module.children.allTests()].length === 0) failed++;
+      if (
+        module.state() === "failed" &&
+        [...module.children.allTests()].length === 0
+      )
+        failed++;
     }
     // A skip must say why; the only one allowed carries its reason in its describe name.
-    if (skipped.length > 0) process.stdout.write(`\nskipped:\n${skipped.map((name) => `  - ${name}`).join("\n")}\n`);
-    process.stdout.write(`\ntests: ${passed} passed, ${failed} failed, ${skipped.length} skipped\n`);
+    if (skipped.length > 0)
+      process.stdout.write(
+        `\nskipped:\n${skipped.map((name) => `  - ${name}`).join("\n")}\n`,
+      );
+    process.stdout.write(
+      `\ntests: ${passed} passed, ${failed} failed, ${skipped.length} skipped\n`,
+    );
   }
 }

@@ -54,7 +54,9 @@ const fileSchema = z
   })
   .strict();
 
-async function readConfigFile(io: CliIo): Promise<{ path: string | undefined; values: z.infer<typeof fileSchema> }> {
+async function readConfigFile(
+  io: CliIo,
+): Promise<{ path: string | undefined; values: z.infer<typeof fileSchema> }> {
   const explicit = io.env["STREAMFLOW_CONFIG"];
   const path = resolve(io.cwd, explicit ?? CONFIG_FILE);
   let text: string;
@@ -62,7 +64,10 @@ async function readConfigFile(io: CliIo): Promise<{ path: string | undefined; va
     text = await readFile(path, "utf8");
   } catch (error) {
     if (explicit !== undefined) {
-      throw new CliError("CONFIG_INVALID", `cannot read config file '${path}' (STREAMFLOW_CONFIG): ${(error as Error).message}`);
+      throw new CliError(
+        "CONFIG_INVALID",
+        `cannot read config file '${path}' (STREAMFLOW_CONFIG): ${(error as Error).message}`,
+      );
     }
     return { path: undefined, values: {} };
   }
@@ -70,14 +75,23 @@ async function readConfigFile(io: CliIo): Promise<{ path: string | undefined; va
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new CliError("CONFIG_INVALID", `${path} is not valid JSON: ${(error as Error).message}`);
+    throw new CliError(
+      "CONFIG_INVALID",
+      `${path} is not valid JSON: ${(error as Error).message}`,
+    );
   }
   const parsed = fileSchema.safeParse(json);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
-    throw new CliError("CONFIG_INVALID", `${path} is invalid:\n  ${lines.join("\n  ")}`, {
-      hint: `Allowed keys: ${Object.keys(fileSchema.shape).join(", ")}.`,
-    });
+    const lines = parsed.error.issues.map(
+      (i) => `${i.path.join(".") || "(root)"}: ${i.message}`,
+    );
+    throw new CliError(
+      "CONFIG_INVALID",
+      `${path} is invalid:\n  ${lines.join("\n  ")}`,
+      {
+        hint: `Allowed keys: ${Object.keys(fileSchema.shape).join(", ")}.`,
+      },
+    );
   }
   return { path, values: parsed.data };
 }
@@ -86,29 +100,52 @@ function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === "" ? undefined : value;
 }
 
-export async function resolveConfig(flags: GlobalFlags, io: CliIo): Promise<ResolvedConfig> {
+export async function resolveConfig(
+  flags: GlobalFlags,
+  io: CliIo,
+): Promise<ResolvedConfig> {
   const file = await readConfigFile(io);
   const databaseUrl =
-    nonEmpty(flags.databaseUrl) ?? nonEmpty(io.env["STREAMFLOW_DATABASE_URL"]) ?? file.values.databaseUrl;
-  const homeSetting = nonEmpty(flags.home) ?? nonEmpty(io.env["STREAMFLOW_HOME"]) ?? file.values.home ?? ".streamflow";
-  const home = isAbsolute(homeSetting) ? homeSetting : resolve(io.cwd, homeSetting);
+    nonEmpty(flags.databaseUrl) ??
+    nonEmpty(io.env["STREAMFLOW_DATABASE_URL"]) ??
+    file.values.databaseUrl;
+  const homeSetting =
+    nonEmpty(flags.home) ??
+    nonEmpty(io.env["STREAMFLOW_HOME"]) ??
+    file.values.home ??
+    ".streamflow";
+  const home = isAbsolute(homeSetting)
+    ? homeSetting
+    : resolve(io.cwd, homeSetting);
   const seconds = (name: string): number | undefined => {
     const raw = nonEmpty(io.env[name]);
     if (raw === undefined) return undefined;
     const n = Number(raw);
-    if (!Number.isFinite(n) || n < 0) throw new CliError("CONFIG_INVALID", `${name} must be a number of seconds >= 0, got '${raw}'`);
+    if (!Number.isFinite(n) || n < 0)
+      throw new CliError(
+        "CONFIG_INVALID",
+        `${name} must be a number of seconds >= 0, got '${raw}'`,
+      );
     return Math.round(n * 1000);
   };
   const retries = nonEmpty(io.env["MLFLOW_HTTP_REQUEST_MAX_RETRIES"]);
   if (retries !== undefined && !/^\d+$/.test(retries)) {
-    throw new CliError("CONFIG_INVALID", `MLFLOW_HTTP_REQUEST_MAX_RETRIES must be a whole number, got '${retries}'`);
+    throw new CliError(
+      "CONFIG_INVALID",
+      `MLFLOW_HTTP_REQUEST_MAX_RETRIES must be a whole number, got '${retries}'`,
+    );
   }
   const tracking: TrackingConfig = Object.freeze({
-    uri: nonEmpty(flags.trackingUri) ?? nonEmpty(io.env["MLFLOW_TRACKING_URI"]) ?? file.values.trackingUri,
+    uri:
+      nonEmpty(flags.trackingUri) ??
+      nonEmpty(io.env["MLFLOW_TRACKING_URI"]) ??
+      file.values.trackingUri,
     token: nonEmpty(io.env["MLFLOW_TRACKING_TOKEN"]),
     username: nonEmpty(io.env["MLFLOW_TRACKING_USERNAME"]),
     password: nonEmpty(io.env["MLFLOW_TRACKING_PASSWORD"]),
-    insecureTls: /^(1|true|yes)$/i.test(io.env["MLFLOW_TRACKING_INSECURE_TLS"] ?? ""),
+    insecureTls: /^(1|true|yes)$/i.test(
+      io.env["MLFLOW_TRACKING_INSECURE_TLS"] ?? "",
+    ),
     timeoutMs: seconds("MLFLOW_HTTP_REQUEST_TIMEOUT"),
     maxRetries: retries === undefined ? undefined : Number(retries),
     backoffFactorMs: seconds("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"),

@@ -17,7 +17,10 @@ export interface CommandContext {
   finishProgress(): void;
 }
 
-export function createContext(io: CliIo, config: ResolvedConfig): CommandContext {
+export function createContext(
+  io: CliIo,
+  config: ResolvedConfig,
+): CommandContext {
   const tty = io.stderr.isTTY === true;
   const color = tty ? chalk : new Chalk({ level: 0 });
   let printed = false;
@@ -53,7 +56,8 @@ export function createContext(io: CliIo, config: ResolvedConfig): CommandContext
   const progress = (e: ProgressEvent) => {
     if (!tty) {
       // Logs and CI get one line per phase, not a redrawn bar.
-      if (e.phase !== lastPhase && config.verbose) io.stderr.write(`… ${e.phase}\n`);
+      if (e.phase !== lastPhase && config.verbose)
+        io.stderr.write(`… ${e.phase}\n`);
       lastPhase = e.phase;
       return;
     }
@@ -86,7 +90,9 @@ export function createContext(io: CliIo, config: ResolvedConfig): CommandContext
     },
     result(json, human) {
       clearLine();
-      io.stdout.write(config.json ? JSON.stringify(json, null, 2) + "\n" : human() + "\n");
+      io.stdout.write(
+        config.json ? JSON.stringify(json, null, 2) + "\n" : human() + "\n",
+      );
       printed = true;
     },
   };

@@ -23,7 +23,13 @@ export const CLI_ERROR_CODES = {
 } as const;
 export type CliErrorCode = keyof typeof CLI_ERROR_CODES;
 
-export type ErrorCode = CoreErrorCode | FeaturesErrorCode | LifecycleErrorCode | RegistryErrorCode | ServingErrorCode | CliErrorCode;
+export type ErrorCode =
+  | CoreErrorCode
+  | FeaturesErrorCode
+  | LifecycleErrorCode
+  | RegistryErrorCode
+  | ServingErrorCode
+  | CliErrorCode;
 
 // A Record over the union: a new library code fails typecheck here until it has an exit code.
 export const EXIT_CODE: Record<ErrorCode, ExitCode> = {
@@ -62,7 +68,9 @@ export const EXIT_CODE: Record<ErrorCode, ExitCode> = {
 };
 
 export function exitCodeFor(code: string): ExitCode {
-  return Object.hasOwn(EXIT_CODE, code) ? EXIT_CODE[code as ErrorCode] : EXIT.BUG;
+  return Object.hasOwn(EXIT_CODE, code)
+    ? EXIT_CODE[code as ErrorCode]
+    : EXIT.BUG;
 }
 
 export const EXIT_CODES_HELP = `Exit codes:

@@ -11,7 +11,11 @@ function causeChain(error: unknown): string[] {
   const lines: string[] = [];
   let cause = (error as { cause?: unknown } | null)?.cause;
   while (cause !== undefined && cause !== null && lines.length < 8) {
-    lines.push(cause instanceof Error ? `${cause.name}: ${cause.message}` : JSON.stringify(cause));
+    lines.push(
+      cause instanceof Error
+        ? `${cause.name}: ${cause.message}`
+        : JSON.stringify(cause),
+    );
     cause = (cause as { cause?: unknown }).cause;
   }
   return lines;
@@ -35,7 +39,8 @@ interface FailureOutput {
 
 function printFailureJson(out: FailureOutput, error: FailureBody): void {
   // A command that already printed its result (check-online before exiting 5) keeps stdout to that one object.
-  if (out.json && !(out.ctx?.printed ?? false)) out.io.stdout.write(JSON.stringify({ ok: false, error }, null, 2) + "\n");
+  if (out.json && !(out.ctx?.printed ?? false))
+    out.io.stdout.write(JSON.stringify({ ok: false, error }, null, 2) + "\n");
 }
 
 function renderKnown(error: StreamflowError, out: FailureOutput): void {
@@ -43,8 +48,15 @@ function renderKnown(error: StreamflowError, out: FailureOutput): void {
   ctx?.finishProgress();
   io.stderr.write(`error [${error.code}]: ${error.message}\n`);
   if (error.hint) io.stderr.write(`hint: ${error.hint}\n`);
-  if (verbose) for (const line of causeChain(error)) io.stderr.write(`  caused by ${line}\n`);
-  printFailureJson(out, { code: error.code, message: error.message, hint: error.hint ?? null, details: error.details ?? null });
+  if (verbose)
+    for (const line of causeChain(error))
+      io.stderr.write(`  caused by ${line}\n`);
+  printFailureJson(out, {
+    code: error.code,
+    message: error.message,
+    hint: error.hint ?? null,
+    details: error.details ?? null,
+  });
 }
 
 /** Commander has already written its message (and the help pointer) to stderr; --json also gets it as an object. */
@@ -67,22 +79,34 @@ function jsonRequested(argv: readonly string[]): boolean {
  * Runs the CLI and returns its exit code; never calls process.exit, so output flushes and pools
  * close. The one place errors become messages and exit codes.
  */
-export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  io: CliIo = processIo(),
+): Promise<number> {
   let ctx: CommandContext | undefined;
   let verbose = argv.includes("--verbose");
-  const dispatch = async (load: () => Promise<Handler>, flags: Record<string, unknown>) => {
+  const dispatch = async (
+    load: () => Promise<Handler>,
+    flags: Record<string, unknown>,
+  ) => {
     const config = await resolveConfig(flags, io);
     verbose = config.verbose;
     ctx = createContext(io, config);
     // Commander has parsed and typed the flags each handler declares; the cast is the seam.
-    const handler = (await load()) as unknown as (c: CommandContext, f: Record<string, unknown>) => Promise<void>;
+    const handler = (await load()) as unknown as (
+      c: CommandContext,
+      f: Record<string, unknown>,
+    ) => Promise<void>;
     await handler(ctx, flags);
     ctx.finishProgress();
   };
   const program = buildProgram(dispatch, VERSION);
   // Settings set after .command() do not reach subcommands: apply them to the whole tree.
   const configure = (cmd: typeof program): void => {
-    cmd.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+    cmd.exitOverride().configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    });
     cmd.commands.forEach(configure);
   };
   configure(program);
@@ -90,7 +114,12 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     await program.parseAsync([...argv], { from: "user" });
     return EXIT.OK;
   } catch (error) {
-    const out: FailureOutput = { io, ctx, json: ctx?.config.json ?? jsonRequested(argv), verbose };
+    const out: FailureOutput = {
+      io,
+      ctx,
+      json: ctx?.config.json ?? jsonRequested(argv),
+      verbose,
+    };
     if (error instanceof CommanderError) {
       // Help and --version arrive here too, as "errors" with exit code 0.
       if (error.exitCode === 0) return EXIT.OK;
@@ -102,9 +131,13 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       return exitCodeFor(error.code);
     }
     ctx?.finishProgress();
-    const stack = error instanceof Error ? (error.stack ?? error.message) : String(error);
-    io.stderr.write(`error: unexpected failure — this is a bug in streamflow.\n${stack}\n`);
-    for (const line of causeChain(error)) io.stderr.write(`  caused by ${line}\n`);
+    const stack =
+      error instanceof Error ? (error.stack ?? error.message) : String(error);
+    io.stderr.write(
+      `error: unexpected failure — this is a bug in streamflow.\n${stack}\n`,
+    );
+    for (const line of causeChain(error))
+      io.stderr.write(`  caused by ${line}\n`);
     printFailureJson(out, {
       code: "BUG",
       message: error instanceof Error ? error.message : String(error),

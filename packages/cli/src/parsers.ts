@@ -6,14 +6,18 @@ export function parseDay(value: string): CalendarDay {
   try {
     return parseCalendarDay(value);
   } catch {
-    throw new InvalidArgumentError(`expected a calendar date YYYY-MM-DD, got '${value}'`);
+    throw new InvalidArgumentError(
+      `expected a calendar date YYYY-MM-DD, got '${value}'`,
+    );
   }
 }
 
 export function parsePositiveInt(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
-    throw new InvalidArgumentError(`expected a whole number >= 1, got '${value}'`);
+    throw new InvalidArgumentError(
+      `expected a whole number >= 1, got '${value}'`,
+    );
   }
   return n;
 }
@@ -21,7 +25,9 @@ export function parsePositiveInt(value: string): number {
 export function parseNonNegativeInt(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) {
-    throw new InvalidArgumentError(`expected a whole number >= 0, got '${value}'`);
+    throw new InvalidArgumentError(
+      `expected a whole number >= 0, got '${value}'`,
+    );
   }
   return n;
 }
@@ -29,7 +35,9 @@ export function parseNonNegativeInt(value: string): number {
 export function parsePort(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n > 65535) {
-    throw new InvalidArgumentError(`expected a TCP port 0-65535, got '${value}'`);
+    throw new InvalidArgumentError(
+      `expected a TCP port 0-65535, got '${value}'`,
+    );
   }
   return n;
 }
@@ -37,29 +45,44 @@ export function parsePort(value: string): number {
 export function parseShare(value: string): number {
   const n = Number(value);
   if (value.trim() === "" || !Number.isFinite(n) || n < 0 || n > 1) {
-    throw new InvalidArgumentError(`expected a number between 0 and 1, got '${value}'`);
+    throw new InvalidArgumentError(
+      `expected a number between 0 and 1, got '${value}'`,
+    );
   }
   return n;
 }
 
 export function parseIdList(value: string): string[] {
-  const ids = value.split(",").map((s) => s.trim()).filter((s) => s !== "");
-  if (ids.length === 0) throw new InvalidArgumentError(`expected comma-separated user ids, got '${value}'`);
+  const ids = value
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+  if (ids.length === 0)
+    throw new InvalidArgumentError(
+      `expected comma-separated user ids, got '${value}'`,
+    );
   return ids;
 }
 
 /** `sqrt`, `log2`, `all`, a whole count (`4`) or a share with a point (`0.5`), as scikit-learn reads them. */
-export function parseMaxFeatures(value: string): "sqrt" | "log2" | "all" | number {
+export function parseMaxFeatures(
+  value: string,
+): "sqrt" | "log2" | "all" | number {
   if (value === "sqrt" || value === "log2" || value === "all") return value;
   if (/^\d+$/.test(value) && Number(value) >= 1) return Number(value);
-  if (/^(0?\.\d+|1\.0*)$/.test(value) && Number(value) > 0) return Number(value) === 1 ? "all" : Number(value);
-  throw new InvalidArgumentError(`expected sqrt, log2, all, a whole number >= 1 or a share in (0, 1], got '${value}'`);
+  if (/^(0?\.\d+|1\.0*)$/.test(value) && Number(value) > 0)
+    return Number(value) === 1 ? "all" : Number(value);
+  throw new InvalidArgumentError(
+    `expected sqrt, log2, all, a whole number >= 1 or a share in (0, 1], got '${value}'`,
+  );
 }
 
 export function parseTestSize(value: string): number {
   const n = Number(value);
   if (value.trim() === "" || !Number.isFinite(n) || n <= 0 || n >= 1) {
-    throw new InvalidArgumentError(`expected a share strictly between 0 and 1, got '${value}'`);
+    throw new InvalidArgumentError(
+      `expected a share strictly between 0 and 1, got '${value}'`,
+    );
   }
   return n;
 }

@@ -18,21 +18,44 @@ import type { CommandContext } from "./context.ts";
 export type Handler = (ctx: CommandContext, flags: never) => Promise<void>;
 
 /** Runs one handler with its flags; main supplies it (config, context, error rendering). */
-export type Dispatch = (load: () => Promise<Handler>, flags: Record<string, unknown>) => Promise<void>;
+export type Dispatch = (
+  load: () => Promise<Handler>,
+  flags: Record<string, unknown>,
+) => Promise<void>;
 
 function common(cmd: Command): Command {
   return cmd
-    .addOption(new Option("--database-url <url>", "PostgreSQL URL (env STREAMFLOW_DATABASE_URL); unset = embedded PGlite"))
-    .addOption(new Option("--home <dir>", "where embedded state lives (env STREAMFLOW_HOME)").default(undefined, "./.streamflow"))
-    .addOption(new Option("--tracking-uri <url>", "MLflow server (env MLFLOW_TRACKING_URI); unset = local registry in --home"))
-    .option("--json", "print exactly one JSON object on stdout (logs and progress go to stderr)")
+    .addOption(
+      new Option(
+        "--database-url <url>",
+        "PostgreSQL URL (env STREAMFLOW_DATABASE_URL); unset = embedded PGlite",
+      ),
+    )
+    .addOption(
+      new Option(
+        "--home <dir>",
+        "where embedded state lives (env STREAMFLOW_HOME)",
+      ).default(undefined, "./.streamflow"),
+    )
+    .addOption(
+      new Option(
+        "--tracking-uri <url>",
+        "MLflow server (env MLFLOW_TRACKING_URI); unset = local registry in --home",
+      ),
+    )
+    .option(
+      "--json",
+      "print exactly one JSON object on stdout (logs and progress go to stderr)",
+    )
     .option("--verbose", "log each step, and show error causes");
 }
 
 /** Commander wiring only: names, flags, argument parsers and a lazy import of each handler. */
 export function buildProgram(dispatch: Dispatch, version: string): Command {
   const program = new Command("streamflow")
-    .description("Churn-model lifecycle toolkit: monthly data in, point-in-time training sets, online features.")
+    .description(
+      "Churn-model lifecycle toolkit: monthly data in, point-in-time training sets, online features.",
+    )
     .version(version)
     .enablePositionalOptions()
     .showHelpAfterError("(run with --help for usage)")
@@ -40,62 +63,158 @@ export function buildProgram(dispatch: Dispatch, version: string): Command {
       "after",
       `\nStart here:\n  streamflow quickstart            generate data, ingest two months, build, materialize, check, train, promote, serve\n\n${EXIT_CODES_HELP}`,
     );
-  const act = (loader: () => Promise<Handler>) =>
-    async (_opts: unknown, cmd: Command) => dispatch(loader, cmd.optsWithGlobals());
+  const act =
+    (loader: () => Promise<Handler>) => async (_opts: unknown, cmd: Command) =>
+      dispatch(loader, cmd.optsWithGlobals());
 
   common(
     program
       .command("ingest")
-      .description("Validate a month's six CSVs, upsert the live tables and snapshot features and labels at --as-of")
-      .requiredOption("--month-dir <dir>", "directory with users.csv, subscriptions.csv, usage_agg_30d.csv, payments_agg_90d.csv, support_agg_90d.csv, labels.csv")
-      .requiredOption("--as-of <date>", "snapshot date of this month, YYYY-MM-DD", parseDay)
-      .option("--replace", "overwrite an existing, different snapshot at this date")
-      .addHelpText("after", "\nNothing is written unless every file is valid; the month is loaded in one transaction.\nIngesting the same content again is a no-op.\n\nExample:\n  streamflow ingest --month-dir data/month_000 --as-of 2024-01-31"),
+      .description(
+        "Validate a month's six CSVs, upsert the live tables and snapshot features and labels at --as-of",
+      )
+      .requiredOption(
+        "--month-dir <dir>",
+        "directory with users.csv, subscriptions.csv, usage_agg_30d.csv, payments_agg_90d.csv, support_agg_90d.csv, labels.csv",
+      )
+      .requiredOption(
+        "--as-of <date>",
+        "snapshot date of this month, YYYY-MM-DD",
+        parseDay,
+      )
+      .option(
+        "--replace",
+        "overwrite an existing, different snapshot at this date",
+      )
+      .addHelpText(
+        "after",
+        "\nNothing is written unless every file is valid; the month is loaded in one transaction.\nIngesting the same content again is a no-op.\n\nExample:\n  streamflow ingest --month-dir data/month_000 --as-of 2024-01-31",
+      ),
   ).action(act(async () => (await import("./commands/ingest.ts")).runIngest));
 
   common(
     program
       .command("build-dataset")
-      .description("Write a point-in-time training set: per user the latest features <= --as-of and label <= --label-as-of")
+      .description(
+        "Write a point-in-time training set: per user the latest features <= --as-of and label <= --label-as-of",
+      )
       .requiredOption("--as-of <date>", "feature cutoff, YYYY-MM-DD", parseDay)
-      .option("--label-as-of <date>", "label cutoff, YYYY-MM-DD (default: --as-of)", parseDay)
+      .option(
+        "--label-as-of <date>",
+        "label cutoff, YYYY-MM-DD (default: --as-of)",
+        parseDay,
+      )
       .requiredOption("--out <file>", "output file, .csv or .parquet")
-      .addHelpText("after", "\nRows are ordered by user_id; the printed fingerprint is the same for the same data on any database.\n\nExample:\n  streamflow build-dataset --as-of 2024-01-31 --out train.csv"),
-  ).action(act(async () => (await import("./commands/build-dataset.ts")).runBuildDataset));
+      .addHelpText(
+        "after",
+        "\nRows are ordered by user_id; the printed fingerprint is the same for the same data on any database.\n\nExample:\n  streamflow build-dataset --as-of 2024-01-31 --out train.csv",
+      ),
+  ).action(
+    act(
+      async () => (await import("./commands/build-dataset.ts")).runBuildDataset,
+    ),
+  );
 
   common(
     program
       .command("materialize")
-      .description("Load each user's latest features <= --as-of into the online store (never replacing newer values)")
+      .description(
+        "Load each user's latest features <= --as-of into the online store (never replacing newer values)",
+      )
       .requiredOption("--as-of <date>", "YYYY-MM-DD", parseDay),
-  ).action(act(async () => (await import("./commands/materialize.ts")).runMaterialize));
+  ).action(
+    act(async () => (await import("./commands/materialize.ts")).runMaterialize),
+  );
 
   common(
     program
       .command("check-online")
-      .description("Check online-store coverage per feature view; exit 5 below --min-coverage")
-      .option("--users <ids>", "comma-separated user ids to check (default: every user)", parseIdList)
-      .option("--sample <n>", "check a deterministic sample of n users", parseNonNegativeInt)
-      .option("--min-coverage <share>", "required share of users found per view", parseShare, 0.99)
-      .addHelpText("after", "\nA stored NULL (e.g. plan_stream_tv of a user without a net service) counts as covered."),
-  ).action(act(async () => (await import("./commands/check-online.ts")).runCheckOnline));
+      .description(
+        "Check online-store coverage per feature view; exit 5 below --min-coverage",
+      )
+      .option(
+        "--users <ids>",
+        "comma-separated user ids to check (default: every user)",
+        parseIdList,
+      )
+      .option(
+        "--sample <n>",
+        "check a deterministic sample of n users",
+        parseNonNegativeInt,
+      )
+      .option(
+        "--min-coverage <share>",
+        "required share of users found per view",
+        parseShare,
+        0.99,
+      )
+      .addHelpText(
+        "after",
+        "\nA stored NULL (e.g. plan_stream_tv of a user without a net service) counts as covered.",
+      ),
+  ).action(
+    act(
+      async () => (await import("./commands/check-online.ts")).runCheckOnline,
+    ),
+  );
 
   common(
     program
       .command("train")
-      .description("Train the churn model (random forest) on the point-in-time dataset and write model, metrics and plots")
+      .description(
+        "Train the churn model (random forest) on the point-in-time dataset and write model, metrics and plots",
+      )
       .requiredOption("--as-of <date>", "feature cutoff, YYYY-MM-DD", parseDay)
-      .option("--label-as-of <date>", "label cutoff, YYYY-MM-DD (default: --as-of)", parseDay)
+      .option(
+        "--label-as-of <date>",
+        "label cutoff, YYYY-MM-DD (default: --as-of)",
+        parseDay,
+      )
       .option("--n-estimators <n>", "trees", parsePositiveInt, 300)
-      .option("--max-features <m>", "features tried per split: sqrt, log2, all, a count or a share", parseMaxFeatures, "sqrt")
-      .addOption(new Option("--class-weight <w>", "class weighting").choices(["balanced", "none"]).default("balanced"))
-      .option("--max-depth <n>", "deepest tree level (default: grow until pure)", parsePositiveInt)
-      .option("--seed <n>", "seed of the split and the forest", parseNonNegativeInt, 42)
-      .option("--test-size <share>", "stratified validation share", parseTestSize, 0.25)
-      .option("--jobs <n>", "worker threads (default: all cores; the model does not depend on it)", parsePositiveInt)
-      .option("--out-dir <dir>", "where model.json, feature_schema.json, metrics.json and the SVG plots go (default: $STREAMFLOW_HOME/runs/<run name>)")
+      .option(
+        "--max-features <m>",
+        "features tried per split: sqrt, log2, all, a count or a share",
+        parseMaxFeatures,
+        "sqrt",
+      )
+      .addOption(
+        new Option("--class-weight <w>", "class weighting")
+          .choices(["balanced", "none"])
+          .default("balanced"),
+      )
+      .option(
+        "--max-depth <n>",
+        "deepest tree level (default: grow until pure)",
+        parsePositiveInt,
+      )
+      .option(
+        "--seed <n>",
+        "seed of the split and the forest",
+        parseNonNegativeInt,
+        42,
+      )
+      .option(
+        "--test-size <share>",
+        "stratified validation share",
+        parseTestSize,
+        0.25,
+      )
+      .option(
+        "--jobs <n>",
+        "worker threads (default: all cores; the model does not depend on it)",
+        parsePositiveInt,
+      )
+      .option(
+        "--out-dir <dir>",
+        "where model.json, feature_schema.json, metrics.json and the SVG plots go (default: $STREAMFLOW_HOME/runs/<run name>)",
+      )
       .option("--experiment <name>", "MLflow experiment", "streamflow")
-      .addOption(new Option("--model-name <name>", "registered model the run is added to as a new version").default("streamflow_churn"))
+      .addOption(
+        new Option(
+          "--model-name <name>",
+          "registered model the run is added to as a new version",
+        ).default("streamflow_churn"),
+      )
       .addHelpText(
         "after",
         "\nThe defaults are the lab's recipe: 300 trees, sqrt, balanced, seed 42, stratified 25% validation.\nSame data, options and seed give a byte-identical model.json (whatever --jobs).\nThe run is logged to MLflow (MLFLOW_TRACKING_URI / --tracking-uri) or, when unset, to the local\nregistry in --home, and registered as a new version of --model-name.\n\nExample:\n  streamflow train --as-of 2024-01-31\n  streamflow train --as-of 2024-01-31 --label-as-of 2024-02-29 --json",
@@ -105,39 +224,94 @@ export function buildProgram(dispatch: Dispatch, version: string): Command {
   common(
     program
       .command("generate-data")
-      .description("Write deterministic synthetic months in the lab's CSV format (month_000, month_001, …)")
+      .description(
+        "Write deterministic synthetic months in the lab's CSV format (month_000, month_001, …)",
+      )
       .requiredOption("--out <dir>", "output directory")
       .option("--users <n>", "users per month", parsePositiveInt, 10_000)
       .option("--months <n>", "number of months", parsePositiveInt, 2)
       .option("--seed <n>", "random seed", parseNonNegativeInt, 42)
-      .option("--first-as-of <date>", "as_of of month_000 (a month end)", parseDay, parseDay("2024-01-31")),
-  ).action(act(async () => (await import("./commands/generate-data.ts")).runGenerateData));
+      .option(
+        "--first-as-of <date>",
+        "as_of of month_000 (a month end)",
+        parseDay,
+        parseDay("2024-01-31"),
+      ),
+  ).action(
+    act(
+      async () => (await import("./commands/generate-data.ts")).runGenerateData,
+    ),
+  );
 
   common(
     program
       .command("quickstart")
-      .description("Generate a small dataset, ingest two months, build a training set, materialize and check the online store, train, register and promote the model, and serve a sample prediction")
+      .description(
+        "Generate a small dataset, ingest two months, build a training set, materialize and check the online store, train, register and promote the model, and serve a sample prediction",
+      )
       .option("--users <n>", "synthetic users", parsePositiveInt, 5_000)
       .option("--seed <n>", "random seed", parseNonNegativeInt, 42)
-      .option("--n-estimators <n>", "trees in the forest (the lab's recipe: 300; fewer for a faster demo)", parsePositiveInt, 300)
-      .option("--serve", "keep the prediction service running at the end (Ctrl-C stops it)")
-      .option("--port <n>", "port of the service with --serve", parsePort, 8000),
-  ).action(act(async () => (await import("./commands/quickstart.ts")).runQuickstart));
+      .option(
+        "--n-estimators <n>",
+        "trees in the forest (the lab's recipe: 300; fewer for a faster demo)",
+        parsePositiveInt,
+        300,
+      )
+      .option(
+        "--serve",
+        "keep the prediction service running at the end (Ctrl-C stops it)",
+      )
+      .option(
+        "--port <n>",
+        "port of the service with --serve",
+        parsePort,
+        8000,
+      ),
+  ).action(
+    act(async () => (await import("./commands/quickstart.ts")).runQuickstart),
+  );
 
   common(
     program
       .command("promote")
-      .description("Move a registered model version to a stage and/or alias, optionally only if it beats the current one")
+      .description(
+        "Move a registered model version to a stage and/or alias, optionally only if it beats the current one",
+      )
       .option("--model-name <name>", "registered model", "streamflow_churn")
       .option("--version <n>", "the candidate version")
       .option("--latest", "the newest version is the candidate")
-      .option("--run-id <id>", "the version registered from this run is the candidate")
-      .addOption(new Option("--stage <stage>", "target stage").choices(["Production", "Staging", "Archived", "None"]))
+      .option(
+        "--run-id <id>",
+        "the version registered from this run is the candidate",
+      )
+      .addOption(
+        new Option("--stage <stage>", "target stage").choices([
+          "Production",
+          "Staging",
+          "Archived",
+          "None",
+        ]),
+      )
       .option("--alias <name>", "target alias (e.g. champion)")
-      .option("--archive-existing", "archive the versions now in the target stage")
-      .option("--if-better", "promote only if the candidate beats the current holder by more than --min-delta (exit 5 otherwise)")
-      .addOption(new Option("--metric <name>", "metric compared by --if-better").choices(PROMOTION_METRICS).default("auc"))
-      .option("--min-delta <x>", "margin the candidate must exceed", parseShare, 0.01)
+      .option(
+        "--archive-existing",
+        "archive the versions now in the target stage",
+      )
+      .option(
+        "--if-better",
+        "promote only if the candidate beats the current holder by more than --min-delta (exit 5 otherwise)",
+      )
+      .addOption(
+        new Option("--metric <name>", "metric compared by --if-better")
+          .choices(PROMOTION_METRICS)
+          .default("auc"),
+      )
+      .option(
+        "--min-delta <x>",
+        "margin the candidate must exceed",
+        parseShare,
+        0.01,
+      )
       .addHelpText(
         "after",
         "\n--if-better scores both versions on the candidate's own validation rows (same dates, same split),\nso the current model is never judged on rows the candidate trained on.\n\nExamples:\n  streamflow promote --latest --stage Production --archive-existing\n  streamflow promote --version 3 --alias champion --if-better --min-delta 0.01",
@@ -147,12 +321,32 @@ export function buildProgram(dispatch: Dispatch, version: string): Command {
   common(
     program
       .command("score")
-      .description("Batch-score every user with features at --as-of with the registered model, into an insert-only table or a file")
-      .requiredOption("--as-of <date>", "feature cutoff, YYYY-MM-DD (the point-in-time rule of build-dataset)", parseDay)
-      .option("--model-uri <uri>", "registered model: models:/NAME/STAGE, models:/NAME@ALIAS, models:/NAME/VERSION, models:/NAME/latest", "models:/streamflow_churn/Production")
-      .option("--table <name>", "predictions table (created on demand with the shape of churn_predictions)", "churn_predictions")
-      .option("--out <file>", "write a .csv or .parquet file instead of the table")
-      .option("--shard <I/N>", "score only hash bucket I of N (0 <= I < N): N workers split a month, the same users on every run")
+      .description(
+        "Batch-score every user with features at --as-of with the registered model, into an insert-only table or a file",
+      )
+      .requiredOption(
+        "--as-of <date>",
+        "feature cutoff, YYYY-MM-DD (the point-in-time rule of build-dataset)",
+        parseDay,
+      )
+      .option(
+        "--model-uri <uri>",
+        "registered model: models:/NAME/STAGE, models:/NAME@ALIAS, models:/NAME/VERSION, models:/NAME/latest",
+        "models:/streamflow_churn/Production",
+      )
+      .option(
+        "--table <name>",
+        "predictions table (created on demand with the shape of churn_predictions)",
+        "churn_predictions",
+      )
+      .option(
+        "--out <file>",
+        "write a .csv or .parquet file instead of the table",
+      )
+      .option(
+        "--shard <I/N>",
+        "score only hash bucket I of N (0 <= I < N): N workers split a month, the same users on every run",
+      )
       .addHelpText(
         "after",
         "\nA user is scored when any feature view has a snapshot at or before --as-of; users without one are counted, not scored.\n" +
@@ -165,14 +359,44 @@ export function buildProgram(dispatch: Dispatch, version: string): Command {
   common(
     program
       .command("serve")
-      .description("Serve churn predictions over HTTP from the online store and the registered model, with hot reload")
-      .option("--host <host>", "interface to bind (0.0.0.0 exposes it to the network)", "127.0.0.1")
+      .description(
+        "Serve churn predictions over HTTP from the online store and the registered model, with hot reload",
+      )
+      .option(
+        "--host <host>",
+        "interface to bind (0.0.0.0 exposes it to the network)",
+        "127.0.0.1",
+      )
       .option("--port <n>", "TCP port (0 picks a free one)", parsePort, 8000)
-      .option("--model-uri <uri>", "registered model to follow: models:/NAME/STAGE, models:/NAME@ALIAS, models:/NAME/VERSION, models:/NAME/latest", "models:/streamflow_churn/Production")
-      .option("--reload-interval-s <s>", "how often the registry is checked for a newly promoted version (0 = never)", parseNonNegativeInt, 30)
-      .option("--feature-cache-ttl-s <s>", "reuse a user's online features (and their prediction) for this long; 0 reads the database on every request", parseNonNegativeInt, 5)
-      .option("--api-token-env <name>", "environment variable holding the bearer token /predict* and /features* require (default STREAMFLOW_API_TOKEN, if set)")
-      .addOption(new Option("--log-level <level>", "server log level (JSON lines on stderr; debug adds one line per request)").choices(["debug", "info", "warn", "error"]).default("info"))
+      .option(
+        "--model-uri <uri>",
+        "registered model to follow: models:/NAME/STAGE, models:/NAME@ALIAS, models:/NAME/VERSION, models:/NAME/latest",
+        "models:/streamflow_churn/Production",
+      )
+      .option(
+        "--reload-interval-s <s>",
+        "how often the registry is checked for a newly promoted version (0 = never)",
+        parseNonNegativeInt,
+        30,
+      )
+      .option(
+        "--feature-cache-ttl-s <s>",
+        "reuse a user's online features (and their prediction) for this long; 0 reads the database on every request",
+        parseNonNegativeInt,
+        5,
+      )
+      .option(
+        "--api-token-env <name>",
+        "environment variable holding the bearer token /predict* and /features* require (default STREAMFLOW_API_TOKEN, if set)",
+      )
+      .addOption(
+        new Option(
+          "--log-level <level>",
+          "server log level (JSON lines on stderr; debug adds one line per request)",
+        )
+          .choices(["debug", "info", "warn", "error"])
+          .default("info"),
+      )
       .addHelpText(
         "after",
         `
@@ -196,16 +420,38 @@ Example:
       ),
   ).action(act(async () => (await import("./commands/serve.ts")).runServe));
 
-  const models = program.command("models").description("Registered models (read-only)");
-  common(models.command("list").description("Registered models with their versions, stages and aliases")).action(
+  const models = program
+    .command("models")
+    .description("Registered models (read-only)");
+  common(
+    models
+      .command("list")
+      .description("Registered models with their versions, stages and aliases"),
+  ).action(
     act(async () => (await import("./commands/models.ts")).runModelsList),
   );
-  common(models.command("show").description("Every version of a model: stage, aliases, dataset dates, AUC/F1, run").argument("<name>", "registered model name")).action(
-    async (name: string, _opts: unknown, cmd: Command) => dispatch(async () => (await import("./commands/models.ts")).runModelsShow, { ...cmd.optsWithGlobals(), name }),
+  common(
+    models
+      .command("show")
+      .description(
+        "Every version of a model: stage, aliases, dataset dates, AUC/F1, run",
+      )
+      .argument("<name>", "registered model name"),
+  ).action(async (name: string, _opts: unknown, cmd: Command) =>
+    dispatch(async () => (await import("./commands/models.ts")).runModelsShow, {
+      ...cmd.optsWithGlobals(),
+      name,
+    }),
   );
 
   const db = program.command("db").description("Database maintenance");
-  common(db.command("migrate").description("Apply pending schema migrations (commands also do it on start)")).action(
+  common(
+    db
+      .command("migrate")
+      .description(
+        "Apply pending schema migrations (commands also do it on start)",
+      ),
+  ).action(
     act(async () => (await import("./commands/db-migrate.ts")).runDbMigrate),
   );
 

@@ -22,15 +22,35 @@ export interface QuickstartReport {
 const n = (x: number) => x.toLocaleString("en-US");
 
 /** quickstart's `--json` document and its human summary, one line per lifecycle step. */
-export function renderQuickstart(r: QuickstartReport): { json: object; text: string } {
-  const { data, ingests, dataset, online, check, trained, sampleUserId } = r.summary;
+export function renderQuickstart(r: QuickstartReport): {
+  json: object;
+  text: string;
+} {
+  const { data, ingests, dataset, online, check, trained, sampleUserId } =
+    r.summary;
   const { training, registered } = trained;
   const json = {
     database: r.database,
     data_dir: data.outDir,
-    months: ingests.map((i) => ({ as_of: i.asOf, noop: i.noop, rows: i.rows[ENTITY_FILE] })),
-    dataset: { out: dataset.out, rows: dataset.rows, fingerprint: dataset.fingerprint, positive_rate: dataset.positiveRate },
-    online: { as_of: online.asOf, users: check.users, ok: check.ok, coverage: Object.fromEntries(check.views.map((v) => [v.featureView, v.coverage])) },
+    months: ingests.map((i) => ({
+      as_of: i.asOf,
+      noop: i.noop,
+      rows: i.rows[ENTITY_FILE],
+    })),
+    dataset: {
+      out: dataset.out,
+      rows: dataset.rows,
+      fingerprint: dataset.fingerprint,
+      positive_rate: dataset.positiveRate,
+    },
+    online: {
+      as_of: online.asOf,
+      users: check.users,
+      ok: check.ok,
+      coverage: Object.fromEntries(
+        check.views.map((v) => [v.featureView, v.coverage]),
+      ),
+    },
     model: {
       out_dir: training.outDir,
       auc: training.metrics.auc,
@@ -44,7 +64,11 @@ export function renderQuickstart(r: QuickstartReport): { json: object; text: str
       stage: "Production",
       tracking_uri: registered.trackingUri,
     },
-    serve: { url: r.url, running: r.serving, sample: { user_id: sampleUserId, ...r.sample } },
+    serve: {
+      url: r.url,
+      running: r.serving,
+      sample: { user_id: sampleUserId, ...r.sample },
+    },
     duration_ms: Math.round(r.seconds * 1000),
   };
   const curl = `curl -s ${r.url}/predict -H 'Content-Type: application/json' -d '{"user_id":"${sampleUserId}"}'`;
@@ -53,7 +77,8 @@ export function renderQuickstart(r: QuickstartReport): { json: object; text: str
     `StreamFlow quickstart — done in ${r.seconds.toFixed(1)} s on ${r.database}`,
     `  1. generated   ${data.months.length} months × ${n(data.users)} users → ${data.outDir}`,
     ...ingests.map(
-      (i, k) => `  ${k === 0 ? "2. ingested " : "             "}  ${i.asOf}${i.noop ? " (already there)" : ""}: ${n(i.rows[ENTITY_FILE])} users, features and labels snapshotted`,
+      (i, k) =>
+        `  ${k === 0 ? "2. ingested " : "             "}  ${i.asOf}${i.noop ? " (already there)" : ""}: ${n(i.rows[ENTITY_FILE])} users, features and labels snapshotted`,
     ),
     `  3. dataset     ${n(dataset.rows)} rows as of ${dataset.asOf}, churn ${(dataset.positiveRate * 100).toFixed(1)}% → ${dataset.out}`,
     `                 fingerprint ${dataset.fingerprint.slice(0, 16)}… (same data ⇒ same fingerprint, on PGlite or PostgreSQL)`,

@@ -1,4 +1,8 @@
-import type { CheckOnlineResult, IngestMonthResult, MaterializeResult } from "@streamflow/features";
+import type {
+  CheckOnlineResult,
+  IngestMonthResult,
+  MaterializeResult,
+} from "@streamflow/features";
 
 // JSON is snake_case, like the lab's files and MLflow's API; the libraries stay camelCase.
 
@@ -19,11 +23,17 @@ export function ingestJson(r: IngestMonthResult): object {
 const n = (x: number) => x.toLocaleString("en-US");
 
 export function formatIngest(r: IngestMonthResult): string {
-  if (r.noop) return `No change: the same content is already ingested as of ${r.asOf} (content ${r.contentSha256.slice(0, 12)}).`;
-  const snapshotTotal = Object.values(r.snapshotRows).reduce((a, b) => a + b, 0);
+  if (r.noop)
+    return `No change: the same content is already ingested as of ${r.asOf} (content ${r.contentSha256.slice(0, 12)}).`;
+  const snapshotTotal = Object.values(r.snapshotRows).reduce(
+    (a, b) => a + b,
+    0,
+  );
   return [
     `${r.replaced ? "Replaced" : "Ingested"} ${r.monthDir} as of ${r.asOf} in ${(r.durationMs / 1000).toFixed(1)} s`,
-    `  rows: ${Object.entries(r.rows).map(([t, c]) => `${t} ${n(c)}`).join(" · ")}`,
+    `  rows: ${Object.entries(r.rows)
+      .map(([t, c]) => `${t} ${n(c)}`)
+      .join(" · ")}`,
     `  snapshot rows written: ${n(snapshotTotal)} (${Object.keys(r.snapshotRows).length} tables, labels included)`,
   ].join("\n");
 }
@@ -31,7 +41,12 @@ export function formatIngest(r: IngestMonthResult): string {
 export function materializeJson(r: MaterializeResult): object {
   return {
     as_of: r.asOf,
-    views: r.views.map((v) => ({ feature_view: v.featureView, written: v.written, kept_newer: v.keptNewer, materialized_as_of: v.materializedAsOf })),
+    views: r.views.map((v) => ({
+      feature_view: v.featureView,
+      written: v.written,
+      kept_newer: v.keptNewer,
+      materialized_as_of: v.materializedAsOf,
+    })),
     duration_ms: r.durationMs,
   };
 }
@@ -40,7 +55,10 @@ export function formatMaterialize(r: MaterializeResult): string {
   return [
     `Materialized features as of ${r.asOf} into the online store`,
     ...r.views.map(
-      (v) => `  ${v.featureView.padEnd(22)} ${n(v.written).padStart(10)} written` + (v.keptNewer > 0 ? `, ${n(v.keptNewer)} kept (newer online)` : "") + `  (store as of ${v.materializedAsOf})`,
+      (v) =>
+        `  ${v.featureView.padEnd(22)} ${n(v.written).padStart(10)} written` +
+        (v.keptNewer > 0 ? `, ${n(v.keptNewer)} kept (newer online)` : "") +
+        `  (store as of ${v.materializedAsOf})`,
     ),
   ].join("\n");
 }

@@ -1,5 +1,10 @@
 import { mkdir } from "node:fs/promises";
-import { openDatabase, openFeatureStore, type Database, type PoolOptions } from "@streamflow/features";
+import {
+  openDatabase,
+  openFeatureStore,
+  type Database,
+  type PoolOptions,
+} from "@streamflow/features";
 import type { CommandContext } from "./context.ts";
 
 /**
@@ -13,8 +18,14 @@ export async function withFeatureStore<T>(
 ): Promise<T> {
   const { databaseUrl, pgDataDir, home } = ctx.config;
   if (databaseUrl === undefined) await mkdir(home, { recursive: true });
-  const target = { url: databaseUrl, dataDir: databaseUrl === undefined ? pgDataDir : undefined, pool: options.pool };
-  const db = await (options.migrate === false ? openDatabase(target) : openFeatureStore(target));
+  const target = {
+    url: databaseUrl,
+    dataDir: databaseUrl === undefined ? pgDataDir : undefined,
+    pool: options.pool,
+  };
+  const db = await (options.migrate === false
+    ? openDatabase(target)
+    : openFeatureStore(target));
   ctx.logger.debug(`database: ${db.location}`);
   try {
     return await fn(db);

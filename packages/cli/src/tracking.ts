@@ -3,7 +3,12 @@ import { execFile } from "node:child_process";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import type { Database } from "@streamflow/features";
-import { trainAndRegister, trainingRunName, type TrainAndRegisterResult, type TrainingRecipe } from "@streamflow/lifecycle";
+import {
+  trainAndRegister,
+  trainingRunName,
+  type TrainAndRegisterResult,
+  type TrainingRecipe,
+} from "@streamflow/lifecycle";
 import type { Registry } from "@streamflow/registry-client";
 import type { CommandContext } from "./context.ts";
 import { pendingRunJournal } from "./registry.ts";
@@ -20,7 +25,10 @@ export interface TrainRequest {
 
 async function gitCommit(cwd: string): Promise<string | undefined> {
   try {
-    const { stdout } = await promisify(execFile)("git", ["rev-parse", "HEAD"], { cwd, timeout: 5_000 });
+    const { stdout } = await promisify(execFile)("git", ["rev-parse", "HEAD"], {
+      cwd,
+      timeout: 5_000,
+    });
     return stdout.trim() || undefined;
   } catch {
     return undefined;
@@ -28,7 +36,11 @@ async function gitCommit(cwd: string): Promise<string | undefined> {
 }
 
 /** The library's trainAndRegister with what the CLI resolves: output folder, journal, git commit, logger, progress. */
-export async function trainAndRegisterFromCli(ctx: CommandContext, { db, registry }: { db: Database; registry: Registry }, request: TrainRequest): Promise<TrainAndRegisterResult> {
+export async function trainAndRegisterFromCli(
+  ctx: CommandContext,
+  { db, registry }: { db: Database; registry: Registry },
+  request: TrainRequest,
+): Promise<TrainAndRegisterResult> {
   const commit = await gitCommit(ctx.io.cwd);
   return trainAndRegister({
     db,
@@ -37,7 +49,15 @@ export async function trainAndRegisterFromCli(ctx: CommandContext, { db, registr
     asOf: request.asOf,
     labelAsOf: request.labelAsOf,
     recipe: request.recipe,
-    outDir: resolve(ctx.io.cwd, request.outDir ?? join(ctx.config.home, "runs", trainingRunName(request.asOf, request.labelAsOf))),
+    outDir: resolve(
+      ctx.io.cwd,
+      request.outDir ??
+        join(
+          ctx.config.home,
+          "runs",
+          trainingRunName(request.asOf, request.labelAsOf),
+        ),
+    ),
     experiment: request.experiment,
     modelName: request.modelName,
     tags: commit ? { "mlflow.source.git.commit": commit } : {},

@@ -9,7 +9,11 @@ export interface CliRun {
 }
 
 /** Runs the CLI in-process with its own env and cwd, capturing both streams. */
-export async function runCli(argv: string[], env: Record<string, string | undefined>, cwd: string): Promise<CliRun> {
+export async function runCli(
+  argv: string[],
+  env: Record<string, string | undefined>,
+  cwd: string,
+): Promise<CliRun> {
   let stdout = "";
   let stderr = "";
   const exitCode = await main(argv, {
@@ -18,5 +22,10 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
     env,
     cwd,
   });
-  return { exitCode, stdout, stderr, json: () => JSON.parse(stdout) as Record<string, unknown> };
+  return {
+    exitCode,
+    stdout,
+    stderr,
+    json: () => JSON.parse(stdout) as Record<string, unknown>,
+  };
 }

@@ -8,7 +8,11 @@ import { runCli } from "./run-cli.ts";
 describe("streamflow score on PostgreSQL", () => {
   let work: string;
   let testDb: TestDatabase;
-  const env = () => ({ STREAMFLOW_HOME: join(work, "home"), STREAMFLOW_DATABASE_URL: testDb.url, MLFLOW_TRACKING_URI: undefined });
+  const env = () => ({
+    STREAMFLOW_HOME: join(work, "home"),
+    STREAMFLOW_DATABASE_URL: testDb.url,
+    MLFLOW_TRACKING_URI: undefined,
+  });
   const cli = (...argv: string[]) => runCli(argv, env(), work);
 
   beforeAll(async () => {
@@ -16,8 +20,20 @@ describe("streamflow score on PostgreSQL", () => {
     testDb = await createTestDatabase("postgres");
     for (const argv of [
       ["generate-data", "--users", "700", "--out", join(work, "data")],
-      ["ingest", "--month-dir", join(work, "data", "month_000"), "--as-of", "2024-01-31"],
-      ["ingest", "--month-dir", join(work, "data", "month_001"), "--as-of", "2024-02-29"],
+      [
+        "ingest",
+        "--month-dir",
+        join(work, "data", "month_000"),
+        "--as-of",
+        "2024-01-31",
+      ],
+      [
+        "ingest",
+        "--month-dir",
+        join(work, "data", "month_001"),
+        "--as-of",
+        "2024-02-29",
+      ],
       ["train", "--as-of", "2024-01-31", "--n-estimators", "10"],
       ["promote", "--version", "1", "--stage", "Production"],
     ]) {
@@ -31,24 +47,63 @@ describe("streamflow score on PostgreSQL", () => {
     const first = await cli("score", "--as-of", "2024-02-29", "--json");
     expect(first.exitCode, first.stderr).toBe(0);
     const r = first.json();
-    expect(r).toMatchObject({ as_of: "2024-02-29", model: { name: "streamflow_churn", version: "1" }, table: "churn_predictions", out: null, shard: null, rows: 700, written: 700, noop: false, missing_users: 0, threshold: 0.5 });
+    expect(r).toMatchObject({
+      as_of: "2024-02-29",
+      model: { name: "streamflow_churn", version: "1" },
+      table: "churn_predictions",
+      out: null,
+      shard: null,
+      rows: 700,
+      written: 700,
+      noop: false,
+      missing_users: 0,
+      threshold: 0.5,
+    });
     expect(typeof (r["model"] as { run_id: unknown }).run_id).toBe("string");
     expect(r["positive_rate"]).toBeGreaterThan(0);
     const q = r["p_churn"] as Record<string, number>;
-    expect(Object.keys(q)).toEqual(["min", "p05", "p25", "p50", "p75", "p95", "max"]);
+    expect(Object.keys(q)).toEqual([
+      "min",
+      "p05",
+      "p25",
+      "p50",
+      "p75",
+      "p95",
+      "max",
+    ]);
     expect(q["min"]! <= q["p50"]! && q["p50"]! <= q["max"]!).toBe(true);
-    expect(Object.keys(r["timings_ms"] as object)).toEqual(["load_model", "read", "predict", "write"]);
+    expect(Object.keys(r["timings_ms"] as object)).toEqual([
+      "load_model",
+      "read",
+      "predict",
+      "write",
+    ]);
     expect(r["duration_ms"]).toBeGreaterThan(0);
 
     const again = await cli("score", "--as-of", "2024-02-29");
     expect(again.exitCode, again.stderr).toBe(0);
-    expect(again.stdout).toMatch(/^No change: 700 users as of 2024-02-29 were already scored by streamflow_churn version 1 in churn_predictions\./);
+    expect(again.stdout).toMatch(
+      /^No change: 700 users as of 2024-02-29 were already scored by streamflow_churn version 1 in churn_predictions\./,
+    );
   });
 
   it("scores one shard of N into another table", async () => {
-    const r = await cli("score", "--as-of", "2024-02-29", "--shard", "1/4", "--table", "shard_scores", "--json");
+    const r = await cli(
+      "score",
+      "--as-of",
+      "2024-02-29",
+      "--shard",
+      "1/4",
+      "--table",
+      "shard_scores",
+      "--json",
+    );
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(r.json()).toMatchObject({ shard: "1/4", table: "shard_scores", noop: false });
+    expect(r.json()).toMatchObject({
+      shard: "1/4",
+      table: "shard_scores",
+      noop: false,
+    });
     const rows = r.json()["rows"] as number;
     // 700 users in 4 md5 buckets: about 175 each.
     expect(rows).toBeGreaterThan(100);

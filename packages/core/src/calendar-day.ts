@@ -25,10 +25,14 @@ function isValidDay(text: string): boolean {
  */
 export function parseCalendarDay(text: unknown, name = "date"): CalendarDay {
   if (typeof text !== "string" || !isValidDay(text)) {
-    throw new CoreError("INVALID_ARGUMENT", `${name}: expected a calendar date YYYY-MM-DD, got '${String(text)}'`, {
-      hint: "e.g. 2024-01-31",
-      details: { [name]: String(text) },
-    });
+    throw new CoreError(
+      "INVALID_ARGUMENT",
+      `${name}: expected a calendar date YYYY-MM-DD, got '${String(text)}'`,
+      {
+        hint: "e.g. 2024-01-31",
+        details: { [name]: String(text) },
+      },
+    );
   }
   return text as CalendarDay;
 }

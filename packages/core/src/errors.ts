@@ -29,8 +29,15 @@ export class StreamflowError<TCode extends string = string> extends Error {
   readonly hint: string | undefined;
   readonly details: Record<string, unknown> | undefined;
 
-  constructor(code: TCode, message: string, options: StreamflowErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+  constructor(
+    code: TCode,
+    message: string,
+    options: StreamflowErrorOptions = {},
+  ) {
+    super(
+      message,
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.name = new.target.name;
     this.code = code;
     this.hint = options.hint;

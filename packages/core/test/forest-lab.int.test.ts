@@ -23,7 +23,9 @@ const dir = labDataDir();
 const missing = labDataMissingReason();
 
 describe.skipIf(missing !== undefined)(
-  missing === undefined ? "lab data quality (month_000)" : `lab data quality — SKIPPED: ${missing}`,
+  missing === undefined
+    ? "lab data quality (month_000)"
+    : `lab data quality — SKIPPED: ${missing}`,
   () => {
     it("reaches scikit-learn's validation AUC within ±0.01 with the lab recipe and predicts every user", async () => {
       const lab = readLabMonth(dir, "month_000");

@@ -1,10 +1,30 @@
 import { createHash } from "node:crypto";
 import type { Logger, ProgressListener } from "@streamflow/core";
-import { SILENT_LOGGER, parseCalendarDay, type CalendarDay } from "@streamflow/core";
+import {
+  SILENT_LOGGER,
+  parseCalendarDay,
+  type CalendarDay,
+} from "@streamflow/core";
 import type { Database, SqlExecutor } from "./internal/db.ts";
-import { noDataAsOf, pointInTimeSql, resolveTtl, viewHasDataAsOf, type ResolvedTtl, type TtlOverrides } from "./internal/point-in-time.ts";
-import { csvCell, TableFileWriter, type FileColumn } from "./internal/table-file.ts";
-import { FEATURE_COLUMNS, FEATURE_VIEWS, LABEL_SNAPSHOT, type ColumnType } from "./schema.ts";
+import {
+  noDataAsOf,
+  pointInTimeSql,
+  resolveTtl,
+  viewHasDataAsOf,
+  type ResolvedTtl,
+  type TtlOverrides,
+} from "./internal/point-in-time.ts";
+import {
+  csvCell,
+  TableFileWriter,
+  type FileColumn,
+} from "./internal/table-file.ts";
+import {
+  FEATURE_COLUMNS,
+  FEATURE_VIEWS,
+  LABEL_SNAPSHOT,
+  type ColumnType,
+} from "./schema.ts";
 
 /** A feature value as it leaves the store: NULL stays null, booleans stay booleans. */
 export type FeatureValue = number | boolean | string | null;
@@ -64,11 +84,19 @@ export interface BuildDatasetResult {
 }
 
 const FETCH_ROWS = 20_000;
-const OUTPUT_FILE_COLUMNS: FileColumn[] = [{ name: "user_id", type: "text" }, ...FEATURE_COLUMNS.map((c) => ({ name: c.name, type: c.type })), { name: LABEL_SNAPSHOT.column.name, type: "boolean" }];
+const OUTPUT_FILE_COLUMNS: FileColumn[] = [
+  { name: "user_id", type: "text" },
+  ...FEATURE_COLUMNS.map((c) => ({ name: c.name, type: c.type })),
+  { name: LABEL_SNAPSHOT.column.name, type: "boolean" },
+];
 const OUTPUT_COLUMNS = OUTPUT_FILE_COLUMNS.map((c) => c.name);
 
 /** One row per user with a label snapshot <= labelAsOf (the latest one), its label carried through. */
-function datasetSql(asOf: CalendarDay, labelAsOf: CalendarDay, ttl: ResolvedTtl): string {
+function datasetSql(
+  asOf: CalendarDay,
+  labelAsOf: CalendarDay,
+  ttl: ResolvedTtl,
+): string {
   return pointInTimeSql({
     asOf,
     ttl,
@@ -78,17 +106,27 @@ function datasetSql(asOf: CalendarDay, labelAsOf: CalendarDay, ttl: ResolvedTtl)
   });
 }
 
-async function checkCoverage(db: SqlExecutor, asOf: CalendarDay, labelAsOf: CalendarDay): Promise<void> {
+async function checkCoverage(
+  db: SqlExecutor,
+  asOf: CalendarDay,
+  labelAsOf: CalendarDay,
+): Promise<void> {
   const labels = await db.query<{ n: number }>(
     `SELECT count(*)::int AS n FROM ${LABEL_SNAPSHOT.snapshotTable} WHERE as_of <= $1::date`,
     [labelAsOf],
   );
   if ((labels[0]?.n ?? 0) === 0) {
-    throw await noDataAsOf(db, `no label snapshot at or before ${labelAsOf}`, { labelAsOf });
+    throw await noDataAsOf(db, `no label snapshot at or before ${labelAsOf}`, {
+      labelAsOf,
+    });
   }
   for (const view of FEATURE_VIEWS) {
     if (!(await viewHasDataAsOf(db, view, asOf))) {
-      throw await noDataAsOf(db, `feature view ${view.name} has no snapshot at or before ${asOf}`, { asOf, view: view.name });
+      throw await noDataAsOf(
+        db,
+        `feature view ${view.name} has no snapshot at or before ${asOf}`,
+        { asOf, view: view.name },
+      );
     }
   }
 }
@@ -102,9 +140,18 @@ interface DatasetSink {
 async function streamDataset(
   options: DatasetOptions,
   sink: DatasetSink,
-): Promise<{ asOf: CalendarDay; labelAsOf: CalendarDay; rows: number; positives: number; fingerprint: string }> {
+): Promise<{
+  asOf: CalendarDay;
+  labelAsOf: CalendarDay;
+  rows: number;
+  positives: number;
+  fingerprint: string;
+}> {
   const asOf = parseCalendarDay(options.asOf, "asOf");
-  const labelAsOf = parseCalendarDay(options.labelAsOf ?? options.asOf, "labelAsOf");
+  const labelAsOf = parseCalendarDay(
+    options.labelAsOf ?? options.asOf,
+    "labelAsOf",
+  );
   const ttl = resolveTtl(options.ttlDays);
   const logger = options.logger ?? SILENT_LOGGER;
   const hash = createHash("sha256");
@@ -121,12 +168,20 @@ async function streamDataset(
         [labelAsOf],
       )
     )[0]?.n;
-    logger.info(`building dataset: features as of ${asOf}, labels as of ${labelAsOf}, ${total} users`);
-    await tx.exec(`DECLARE streamflow_dataset NO SCROLL CURSOR FOR ${datasetSql(asOf, labelAsOf, ttl)}`);
+    logger.info(
+      `building dataset: features as of ${asOf}, labels as of ${labelAsOf}, ${total} users`,
+    );
+    await tx.exec(
+      `DECLARE streamflow_dataset NO SCROLL CURSOR FOR ${datasetSql(asOf, labelAsOf, ttl)}`,
+    );
     for (;;) {
-      const batch = await tx.query(`FETCH ${FETCH_ROWS} FROM streamflow_dataset`);
+      const batch = await tx.query(
+        `FETCH ${FETCH_ROWS} FROM streamflow_dataset`,
+      );
       if (batch.length === 0) break;
-      const values = batch.map((record) => OUTPUT_COLUMNS.map((c) => record[c]));
+      const values = batch.map((record) =>
+        OUTPUT_COLUMNS.map((c) => record[c]),
+      );
       let text = "";
       for (const row of values) {
         text += row.map(csvCell).join(",") + "\n";
@@ -155,7 +210,8 @@ export async function loadDataset(options: DatasetOptions): Promise<Dataset> {
     rows(batch) {
       for (const values of batch) {
         userIds.push(values[0] as string);
-        for (let i = 0; i < features.length; i++) features[i]!.push((values[i + 1] ?? null) as FeatureValue);
+        for (let i = 0; i < features.length; i++)
+          features[i]!.push((values[i + 1] ?? null) as FeatureValue);
         labels.push(values[values.length - 1] === true ? 1 : 0);
       }
     },
@@ -163,7 +219,10 @@ export async function loadDataset(options: DatasetOptions): Promise<Dataset> {
   return {
     asOf: result.asOf,
     labelAsOf: result.labelAsOf,
-    featureColumns: FEATURE_COLUMNS.map((c) => ({ name: c.name, type: c.type })),
+    featureColumns: FEATURE_COLUMNS.map((c) => ({
+      name: c.name,
+      type: c.type,
+    })),
     userIds,
     features,
     labels: Uint8Array.from(labels),
@@ -177,11 +236,19 @@ export async function loadDataset(options: DatasetOptions): Promise<Dataset> {
  *
  * @throws FeaturesError NO_DATA_AS_OF, OUTPUT_INVALID.
  */
-export async function buildDataset(options: BuildDatasetOptions): Promise<BuildDatasetResult> {
+export async function buildDataset(
+  options: BuildDatasetOptions,
+): Promise<BuildDatasetResult> {
   const started = performance.now();
-  const file = await TableFileWriter.open(options.out, OUTPUT_FILE_COLUMNS, "train.csv");
+  const file = await TableFileWriter.open(
+    options.out,
+    OUTPUT_FILE_COLUMNS,
+    "train.csv",
+  );
   try {
-    const result = await streamDataset(options, { rows: (batch, text) => file.append(batch, text) });
+    const result = await streamDataset(options, {
+      rows: (batch, text) => file.append(batch, text),
+    });
     await file.commit();
     return {
       asOf: result.asOf,

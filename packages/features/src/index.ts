@@ -17,10 +17,18 @@ export type {
 export { FEATURES_ERROR_CODES, FeaturesError } from "./errors.ts";
 export type { FeaturesErrorCode } from "./errors.ts";
 export { openDatabase, redactDatabaseUrl } from "./internal/db.ts";
-export type { Database, OpenDatabaseOptions, PoolOptions, SqlExecutor } from "./internal/db.ts";
+export type {
+  Database,
+  OpenDatabaseOptions,
+  PoolOptions,
+  SqlExecutor,
+} from "./internal/db.ts";
 export { LATEST_SCHEMA_VERSION, migrate } from "./internal/migrations.ts";
 export type { MigrateResult } from "./internal/migrations.ts";
-export type { ValidationIssue, ValidationRule } from "./internal/month-reader.ts";
+export type {
+  ValidationIssue,
+  ValidationRule,
+} from "./internal/month-reader.ts";
 export { openFeatureStore } from "./store.ts";
 export type { OpenFeatureStoreOptions } from "./store.ts";
 export { ingestMonth } from "./ingest.ts";
@@ -34,7 +42,12 @@ export type {
   DatasetOptions,
   FeatureValue,
 } from "./dataset.ts";
-export { checkOnline, describeOnlineStore, getOnlineFeatures, materialize } from "./online.ts";
+export {
+  checkOnline,
+  describeOnlineStore,
+  getOnlineFeatures,
+  materialize,
+} from "./online.ts";
 export type {
   CheckOnlineOptions,
   CheckOnlineResult,
@@ -47,10 +60,22 @@ export type {
   OnlineStoreDescription,
   OnlineViewCheck,
 } from "./online.ts";
-export { generateData, MAX_SYNTHETIC_MONTHS, MAX_SYNTHETIC_USERS } from "./synthetic/index.ts";
-export type { GenerateDataOptions, GenerateDataResult, GeneratedMonth } from "./synthetic/index.ts";
+export {
+  generateData,
+  MAX_SYNTHETIC_MONTHS,
+  MAX_SYNTHETIC_USERS,
+} from "./synthetic/index.ts";
+export type {
+  GenerateDataOptions,
+  GenerateDataResult,
+  GeneratedMonth,
+} from "./synthetic/index.ts";
 export { readScoringRows } from "./scoring.ts";
-export type { ReadScoringRowsOptions, ReadScoringRowsResult, ScoringChunk } from "./scoring.ts";
+export type {
+  ReadScoringRowsOptions,
+  ReadScoringRowsResult,
+  ScoringChunk,
+} from "./scoring.ts";
 export {
   countPredictions,
   DEFAULT_PREDICTIONS_TABLE,
@@ -68,4 +93,7 @@ export type {
 export { MAX_SHARDS, parseShard, shardBucket } from "./internal/shards.ts";
 export type { Shard } from "./internal/shards.ts";
 export { openPredictionsFile } from "./prediction-file.ts";
-export type { OpenPredictionsFileOptions, PredictionsFile } from "./prediction-file.ts";
+export type {
+  OpenPredictionsFileOptions,
+  PredictionsFile,
+} from "./prediction-file.ts";

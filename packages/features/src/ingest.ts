@@ -1,11 +1,20 @@
 import type { Logger, ProgressListener } from "@streamflow/core";
-import { SILENT_LOGGER, parseCalendarDay, type CalendarDay } from "@streamflow/core";
+import {
+  SILENT_LOGGER,
+  parseCalendarDay,
+  type CalendarDay,
+} from "@streamflow/core";
 import { FeaturesError } from "./errors.ts";
 import type { Database, SqlExecutor } from "./internal/db.ts";
 import { readMonthDirectory, type MonthFile } from "./internal/month-reader.ts";
 import { checkMonthDirectory } from "./internal/month-files.ts";
 import type { ChunkSource } from "./internal/db.ts";
-import { FEATURE_VIEWS, LABEL_SNAPSHOT, SOURCE_FILES, type SourceFileName } from "./schema.ts";
+import {
+  FEATURE_VIEWS,
+  LABEL_SNAPSHOT,
+  SOURCE_FILES,
+  type SourceFileName,
+} from "./schema.ts";
 
 export interface IngestMonthOptions {
   db: Database;
@@ -40,18 +49,32 @@ export interface IngestMonthResult {
 }
 
 const SNAPSHOTS = [
-  ...FEATURE_VIEWS.map((v) => ({ table: v.snapshotTable, source: v.sourceFile, columns: v.features.map((f) => f.name) })),
-  { table: LABEL_SNAPSHOT.snapshotTable, source: LABEL_SNAPSHOT.sourceFile, columns: [LABEL_SNAPSHOT.column.name] },
+  ...FEATURE_VIEWS.map((v) => ({
+    table: v.snapshotTable,
+    source: v.sourceFile,
+    columns: v.features.map((f) => f.name),
+  })),
+  {
+    table: LABEL_SNAPSHOT.snapshotTable,
+    source: LABEL_SNAPSHOT.sourceFile,
+    columns: [LABEL_SNAPSHOT.column.name],
+  },
 ];
 
 function stageTable(name: SourceFileName): string {
   return `streamflow_stage_${name}`;
 }
 
-async function stage(tx: SqlExecutor, file: MonthFile, chunks: ChunkSource): Promise<void> {
+async function stage(
+  tx: SqlExecutor,
+  file: MonthFile,
+  chunks: ChunkSource,
+): Promise<void> {
   const table = stageTable(file.name);
   // Same column types as the live table, no constraints: COPY stays fast, the upsert checks keys.
-  await tx.exec(`CREATE TEMP TABLE ${table} (LIKE ${file.name}) ON COMMIT DROP`);
+  await tx.exec(
+    `CREATE TEMP TABLE ${table} (LIKE ${file.name}) ON COMMIT DROP`,
+  );
   await tx.copyIn(table, file.columns, chunks);
 }
 
@@ -82,7 +105,17 @@ async function upsertLive(tx: SqlExecutor, file: MonthFile): Promise<void> {
 /** Writes one staged file: its live table, and the snapshots of the views it feeds. */
 async function writeFile(
   tx: SqlExecutor,
-  { file, asOf, timed, snapshotRows }: { file: MonthFile; asOf: string; timed: Timer; snapshotRows: Record<string, number> },
+  {
+    file,
+    asOf,
+    timed,
+    snapshotRows,
+  }: {
+    file: MonthFile;
+    asOf: string;
+    timed: Timer;
+    snapshotRows: Record<string, number>;
+  },
 ): Promise<void> {
   await timed(file.name, "upserted", () => upsertLive(tx, file));
   for (const s of SNAPSHOTS.filter((x) => x.source === file.name)) {
@@ -110,20 +143,44 @@ interface Outcome {
  * value too long for its column, bad encoding) or 54 (program limit exceeded: an index row too
  * large). Validation refuses what we know of beforehand; this covers what only the database knows.
  */
-function refusedByDatabase(error: unknown, monthDir: string): FeaturesError | undefined {
-  if (error instanceof FeaturesError || typeof error !== "object" || error === null) return undefined;
-  const { code, message, where } = error as { code?: unknown; message?: unknown; where?: unknown };
-  if (typeof code !== "string" || !/^(22|54)[0-9A-Z]{3}$/.test(code)) return undefined;
-  const at = typeof where === "string" && where !== "" ? ` (${where.split("\n")[0]!.replace(/streamflow_stage_(\w+)/, "staged $1.csv")})` : "";
-  return new FeaturesError("INPUT_INVALID", `the database refused a value of ${monthDir}: ${String(message)}${at} [SQLSTATE ${code}]`, {
-    cause: error,
-    hint: "Nothing was written. Fix the value in the CSV (or the column's type, if the table was altered) and ingest again.",
-    details: { sqlstate: code, errors: [] },
-  });
+function refusedByDatabase(
+  error: unknown,
+  monthDir: string,
+): FeaturesError | undefined {
+  if (
+    error instanceof FeaturesError ||
+    typeof error !== "object" ||
+    error === null
+  )
+    return undefined;
+  const { code, message, where } = error as {
+    code?: unknown;
+    message?: unknown;
+    where?: unknown;
+  };
+  if (typeof code !== "string" || !/^(22|54)[0-9A-Z]{3}$/.test(code))
+    return undefined;
+  const at =
+    typeof where === "string" && where !== ""
+      ? ` (${where.split("\n")[0]!.replace(/streamflow_stage_(\w+)/, "staged $1.csv")})`
+      : "";
+  return new FeaturesError(
+    "INPUT_INVALID",
+    `the database refused a value of ${monthDir}: ${String(message)}${at} [SQLSTATE ${code}]`,
+    {
+      cause: error,
+      hint: "Nothing was written. Fix the value in the CSV (or the column's type, if the table was altered) and ingest again.",
+      details: { sqlstate: code, errors: [] },
+    },
+  );
 }
 
 /** Runs one step of a table's load and adds its duration to the table's account. */
-type Timer = (table: string, what: string, work: () => Promise<unknown>) => Promise<void>;
+type Timer = (
+  table: string,
+  what: string,
+  work: () => Promise<unknown>,
+) => Promise<void>;
 
 /**
  * Validates a month directory, then in one transaction upserts the live tables (last write wins)
@@ -134,7 +191,9 @@ type Timer = (table: string, what: string, work: () => Promise<unknown>) => Prom
  * @throws FeaturesError INPUT_NOT_FOUND (no such directory), INPUT_INVALID (a bad month, or a value the
  *   database refuses; nothing written), SNAPSHOT_CONFLICT, DATABASE_UNAVAILABLE.
  */
-export async function ingestMonth(options: IngestMonthOptions): Promise<IngestMonthResult> {
+export async function ingestMonth(
+  options: IngestMonthOptions,
+): Promise<IngestMonthResult> {
   const started = performance.now();
   const { db, monthDir } = options;
   const logger = options.logger ?? SILENT_LOGGER;
@@ -149,66 +208,96 @@ export async function ingestMonth(options: IngestMonthOptions): Promise<IngestMo
     logger.debug(`${what} ${table} in ${Math.round(ms)} ms`);
   };
 
-  const outcome = await db.transaction(async (tx): Promise<Outcome> => {
-    // Serialise ingestions of the same database: the no-op/conflict decision must see committed state.
-    await tx.exec("SELECT pg_advisory_xact_lock(7409237402)");
-    // Sorts of a million keys stay in memory instead of spilling; reverts at commit.
-    await tx.exec("SET LOCAL work_mem = '256MB'");
-    const previous = (
-      await tx.query<{ content_sha256: string }>("SELECT content_sha256 FROM ingestions WHERE as_of = $1", [asOf])
-    )[0]?.content_sha256;
-    const labelSnapshots = await tx.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${LABEL_SNAPSHOT.snapshotTable} WHERE as_of = $1 LIMIT 1) x`,
-      [asOf],
-    );
-    const hasSnapshot = previous !== undefined || (labelSnapshots[0]?.n ?? 0) > 0;
-
-    // Rows stream into temporary staging tables while they are validated; any problem throws and
-    // the transaction rolls back, so nothing visible is written unless every file is valid. A new
-    // date (the usual case) is written file by file behind the reader; a date seen before waits for
-    // the content hash, which decides between no-op, conflict and replace.
-    // One progress phase per CSV ("ingest users.csv 1/6", by bytes read): loading runs behind reading.
-    let index = 0;
-    const snapshotRows: Record<string, number> = {};
-    const month = await readMonthDirectory(monthDir, {
-      onProgress: options.onProgress && ((e) => options.onProgress?.({ ...e, phase: `${e.phase.replace(/^validate/, "ingest")} ${index}/${SOURCE_FILES.length}` })),
-      load: async (file, chunks) => {
-        index++;
-        await timed(file.name, "validated and staged", () => stage(tx, file, chunks));
-        if (!hasSnapshot) await writeFile(tx, { file, asOf, timed, snapshotRows });
-      },
-    });
-    const rows = Object.fromEntries(month.files.map((f) => [f.name, f.rows])) as Record<SourceFileName, number>;
-    logger.info(`validated ${monthDir}: ${month.files.map((f) => `${f.name} ${f.rows}`).join(", ")}`);
-    const base = { rows, contentSha256: month.contentSha256 };
-    if (previous === month.contentSha256) return { ...base, noop: true, replaced: false, snapshotRows: {} };
-    if (hasSnapshot && !options.replace) {
-      throw new FeaturesError(
-        "SNAPSHOT_CONFLICT",
-        `a different month is already ingested at as_of ${asOf} (stored content ${previous?.slice(0, 12) ?? "unknown"}…, this one ${month.contentSha256.slice(0, 12)}…)`,
-        {
-          hint: "Snapshots are insert-only so training sets stay reproducible. Check --as-of, or pass --replace to overwrite this date's snapshot.",
-          details: { asOf, storedSha256: previous, incomingSha256: month.contentSha256 },
-        },
+  const outcome = await db
+    .transaction(async (tx): Promise<Outcome> => {
+      // Serialise ingestions of the same database: the no-op/conflict decision must see committed state.
+      await tx.exec("SELECT pg_advisory_xact_lock(7409237402)");
+      // Sorts of a million keys stay in memory instead of spilling; reverts at commit.
+      await tx.exec("SET LOCAL work_mem = '256MB'");
+      const previous = (
+        await tx.query<{ content_sha256: string }>(
+          "SELECT content_sha256 FROM ingestions WHERE as_of = $1",
+          [asOf],
+        )
+      )[0]?.content_sha256;
+      const labelSnapshots = await tx.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${LABEL_SNAPSHOT.snapshotTable} WHERE as_of = $1 LIMIT 1) x`,
+        [asOf],
       );
-    }
-    if (hasSnapshot) {
-      for (const s of SNAPSHOTS) await tx.execute(`DELETE FROM ${s.table} WHERE as_of = $1`, [asOf]);
-      for (const file of month.files) await writeFile(tx, { file, asOf, timed, snapshotRows });
-    }
-    await tx.execute(
-      `INSERT INTO ingestions (as_of, content_sha256, source, row_counts) VALUES ($1, $2, $3, $4)
+      const hasSnapshot =
+        previous !== undefined || (labelSnapshots[0]?.n ?? 0) > 0;
+
+      // Rows stream into temporary staging tables while they are validated; any problem throws and
+      // the transaction rolls back, so nothing visible is written unless every file is valid. A new
+      // date (the usual case) is written file by file behind the reader; a date seen before waits for
+      // the content hash, which decides between no-op, conflict and replace.
+      // One progress phase per CSV ("ingest users.csv 1/6", by bytes read): loading runs behind reading.
+      let index = 0;
+      const snapshotRows: Record<string, number> = {};
+      const month = await readMonthDirectory(monthDir, {
+        onProgress:
+          options.onProgress &&
+          ((e) =>
+            options.onProgress?.({
+              ...e,
+              phase: `${e.phase.replace(/^validate/, "ingest")} ${index}/${SOURCE_FILES.length}`,
+            })),
+        load: async (file, chunks) => {
+          index++;
+          await timed(file.name, "validated and staged", () =>
+            stage(tx, file, chunks),
+          );
+          if (!hasSnapshot)
+            await writeFile(tx, { file, asOf, timed, snapshotRows });
+        },
+      });
+      const rows = Object.fromEntries(
+        month.files.map((f) => [f.name, f.rows]),
+      ) as Record<SourceFileName, number>;
+      logger.info(
+        `validated ${monthDir}: ${month.files.map((f) => `${f.name} ${f.rows}`).join(", ")}`,
+      );
+      const base = { rows, contentSha256: month.contentSha256 };
+      if (previous === month.contentSha256)
+        return { ...base, noop: true, replaced: false, snapshotRows: {} };
+      if (hasSnapshot && !options.replace) {
+        throw new FeaturesError(
+          "SNAPSHOT_CONFLICT",
+          `a different month is already ingested at as_of ${asOf} (stored content ${previous?.slice(0, 12) ?? "unknown"}…, this one ${month.contentSha256.slice(0, 12)}…)`,
+          {
+            hint: "Snapshots are insert-only so training sets stay reproducible. Check --as-of, or pass --replace to overwrite this date's snapshot.",
+            details: {
+              asOf,
+              storedSha256: previous,
+              incomingSha256: month.contentSha256,
+            },
+          },
+        );
+      }
+      if (hasSnapshot) {
+        for (const s of SNAPSHOTS)
+          await tx.execute(`DELETE FROM ${s.table} WHERE as_of = $1`, [asOf]);
+        for (const file of month.files)
+          await writeFile(tx, { file, asOf, timed, snapshotRows });
+      }
+      await tx.execute(
+        `INSERT INTO ingestions (as_of, content_sha256, source, row_counts) VALUES ($1, $2, $3, $4)
        ON CONFLICT (as_of) DO UPDATE SET content_sha256 = EXCLUDED.content_sha256,
          source = EXCLUDED.source, row_counts = EXCLUDED.row_counts, ingested_at = now()`,
-      [asOf, month.contentSha256, monthDir, JSON.stringify(rows)],
-    );
-    // Fresh statistics: without them the planner takes a million-row snapshot table for a few
-    // hundred rows and sorts the next dataset on disk.
-    for (const table of [...SOURCE_FILES.map((f) => f.name), ...SNAPSHOTS.map((s) => s.table)]) await tx.exec(`ANALYZE ${table}`);
-    return { ...base, noop: false, replaced: hasSnapshot, snapshotRows };
-  }).catch((error: unknown) => {
-    throw refusedByDatabase(error, monthDir) ?? error;
-  });
+        [asOf, month.contentSha256, monthDir, JSON.stringify(rows)],
+      );
+      // Fresh statistics: without them the planner takes a million-row snapshot table for a few
+      // hundred rows and sorts the next dataset on disk.
+      for (const table of [
+        ...SOURCE_FILES.map((f) => f.name),
+        ...SNAPSHOTS.map((s) => s.table),
+      ])
+        await tx.exec(`ANALYZE ${table}`);
+      return { ...base, noop: false, replaced: hasSnapshot, snapshotRows };
+    })
+    .catch((error: unknown) => {
+      throw refusedByDatabase(error, monthDir) ?? error;
+    });
 
   return {
     asOf,
@@ -217,9 +306,13 @@ export async function ingestMonth(options: IngestMonthOptions): Promise<IngestMo
     replaced: outcome.replaced,
     contentSha256: outcome.contentSha256,
     rows: outcome.rows,
-    snapshotRows: Object.fromEntries(SNAPSHOTS.map((s) => [s.table, outcome.snapshotRows[s.table] ?? 0])),
+    snapshotRows: Object.fromEntries(
+      SNAPSHOTS.map((s) => [s.table, outcome.snapshotRows[s.table] ?? 0]),
+    ),
     timingsMs: {
-      tables: Object.fromEntries(Object.entries(tableMs).map(([t, ms]) => [t, Math.round(ms)])),
+      tables: Object.fromEntries(
+        Object.entries(tableMs).map(([t, ms]) => [t, Math.round(ms)]),
+      ),
     },
     durationMs: Math.round(performance.now() - started),
   };

@@ -1,8 +1,17 @@
 import type { Logger } from "@streamflow/core";
-import { CoreError, SILENT_LOGGER, parseCalendarDay, type CalendarDay } from "@streamflow/core";
+import {
+  CoreError,
+  SILENT_LOGGER,
+  parseCalendarDay,
+  type CalendarDay,
+} from "@streamflow/core";
 import { FeaturesError } from "./errors.ts";
 import type { Database, SqlExecutor } from "./internal/db.ts";
-import { FEATURE_VIEWS, type ColumnType, type FeatureViewSpec } from "./schema.ts";
+import {
+  FEATURE_VIEWS,
+  type ColumnType,
+  type FeatureViewSpec,
+} from "./schema.ts";
 import type { FeatureValue } from "./dataset.ts";
 
 const ONLINE_TABLE = "online_user_features";
@@ -41,33 +50,52 @@ export interface MaterializeResult {
  *
  * @throws FeaturesError NO_DATA_AS_OF when no view has a snapshot at or before `asOf`.
  */
-export async function materialize(options: MaterializeOptions): Promise<MaterializeResult> {
+export async function materialize(
+  options: MaterializeOptions,
+): Promise<MaterializeResult> {
   const started = performance.now();
   const asOf = parseCalendarDay(options.asOf, "asOf");
   const logger = options.logger ?? SILENT_LOGGER;
   const views = await options.db.transaction(async (tx) => {
     await tx.exec("SELECT pg_advisory_xact_lock(7409237403)");
     const results: MaterializedView[] = [];
-    for (const view of FEATURE_VIEWS) results.push(await materializeView(tx, view, asOf));
+    for (const view of FEATURE_VIEWS)
+      results.push(await materializeView(tx, view, asOf));
     if (results.every((r) => r.written + r.keptNewer === 0)) {
-      const dates = await tx.query<{ as_of: string }>("SELECT as_of::text AS as_of FROM ingestions ORDER BY as_of");
-      throw new FeaturesError("NO_DATA_AS_OF", `no snapshot at or before ${asOf} to materialize`, {
-        hint:
-          dates.length === 0
-            ? "Ingest a month first: streamflow ingest --month-dir DIR --as-of YYYY-MM-DD."
-            : `Ingested as_of dates: ${dates.map((d) => d.as_of).join(", ")}.`,
-      });
+      const dates = await tx.query<{ as_of: string }>(
+        "SELECT as_of::text AS as_of FROM ingestions ORDER BY as_of",
+      );
+      throw new FeaturesError(
+        "NO_DATA_AS_OF",
+        `no snapshot at or before ${asOf} to materialize`,
+        {
+          hint:
+            dates.length === 0
+              ? "Ingest a month first: streamflow ingest --month-dir DIR --as-of YYYY-MM-DD."
+              : `Ingested as_of dates: ${dates.map((d) => d.as_of).join(", ")}.`,
+        },
+      );
     }
     return results;
   });
-  for (const v of views) logger.info(`${v.featureView}: ${v.written} written, ${v.keptNewer} kept (newer online)`);
+  for (const v of views)
+    logger.info(
+      `${v.featureView}: ${v.written} written, ${v.keptNewer} kept (newer online)`,
+    );
   return { asOf, views, durationMs: Math.round(performance.now() - started) };
 }
 
-async function materializeView(tx: SqlExecutor, view: FeatureViewSpec, asOf: CalendarDay): Promise<MaterializedView> {
+async function materializeView(
+  tx: SqlExecutor,
+  view: FeatureViewSpec,
+  asOf: CalendarDay,
+): Promise<MaterializedView> {
   const names = view.features.map((f) => f.name);
   const asOfCol = asOfColumn(view);
-  const ttl = view.ttlDays === undefined ? "" : ` AND as_of >= $1::date - ${Math.floor(view.ttlDays)}`;
+  const ttl =
+    view.ttlDays === undefined
+      ? ""
+      : ` AND as_of >= $1::date - ${Math.floor(view.ttlDays)}`;
   const latest = `SELECT DISTINCT ON (user_id) user_id, ${names.join(", ")}, as_of
       FROM ${view.snapshotTable} WHERE as_of <= $1::date${ttl} ORDER BY user_id, as_of DESC`;
   const candidates = (
@@ -96,7 +124,12 @@ async function materializeView(tx: SqlExecutor, view: FeatureViewSpec, asOf: Cal
     );
     materializedAsOf = rows[0]!.as_of;
   }
-  return { featureView: view.name, written, keptNewer: candidates - written, materializedAsOf };
+  return {
+    featureView: view.name,
+    written,
+    keptNewer: candidates - written,
+    materializedAsOf,
+  };
 }
 
 /** How one online value was found: Feast's statuses, with NULL_VALUE for a stored NULL. */
@@ -117,8 +150,13 @@ const ONLINE_READ_SQL = `SELECT user_id, ${FEATURE_VIEWS.flatMap((v) => [...v.fe
   FROM ${ONLINE_TABLE} WHERE user_id = ANY($1::text[])`;
 
 /** Reads the online features of several users in one round trip; unknown users come back NOT_FOUND. */
-export async function getOnlineFeatures(db: SqlExecutor, userIds: readonly string[]): Promise<OnlineFeatures[]> {
-  const rows = await db.query(ONLINE_READ_SQL, [userIds], { name: "streamflow_online_read" });
+export async function getOnlineFeatures(
+  db: SqlExecutor,
+  userIds: readonly string[],
+): Promise<OnlineFeatures[]> {
+  const rows = await db.query(ONLINE_READ_SQL, [userIds], {
+    name: "streamflow_online_read",
+  });
   const byId = new Map(rows.map((r) => [r["user_id"] as string, r]));
   return userIds.map((userId) => {
     const row = byId.get(userId);
@@ -126,15 +164,27 @@ export async function getOnlineFeatures(db: SqlExecutor, userIds: readonly strin
     const statuses: Record<string, FeatureStatus> = {};
     const asOf: Record<string, string | null> = {};
     for (const view of FEATURE_VIEWS) {
-      const viewAsOf = (row?.[asOfColumn(view)] as string | null | undefined) ?? null;
+      const viewAsOf =
+        (row?.[asOfColumn(view)] as string | null | undefined) ?? null;
       asOf[view.name] = viewAsOf;
       for (const f of view.features) {
         const value = (row?.[f.name] ?? null) as FeatureValue;
         values[f.name] = value;
-        statuses[f.name] = viewAsOf === null ? "NOT_FOUND" : value === null ? "NULL_VALUE" : "PRESENT";
+        statuses[f.name] =
+          viewAsOf === null
+            ? "NOT_FOUND"
+            : value === null
+              ? "NULL_VALUE"
+              : "PRESENT";
       }
     }
-    return { userId, found: Object.values(asOf).some((d) => d !== null), values, statuses, asOf };
+    return {
+      userId,
+      found: Object.values(asOf).some((d) => d !== null),
+      values,
+      statuses,
+      asOf,
+    };
   });
 }
 
@@ -171,12 +221,18 @@ export interface CheckOnlineResult {
  * counts as covered (NULL_VALUE), not as missing: users without a net service legitimately have
  * NULL streaming plans.
  */
-export async function checkOnline(options: CheckOnlineOptions): Promise<CheckOnlineResult> {
+export async function checkOnline(
+  options: CheckOnlineOptions,
+): Promise<CheckOnlineResult> {
   const minCoverage = options.minCoverage ?? 0.99;
   if (!(minCoverage >= 0 && minCoverage <= 1)) {
-    throw new CoreError("INVALID_ARGUMENT", `minCoverage must be between 0 and 1, got ${minCoverage}`, {
-      hint: "e.g. --min-coverage 0.99",
-    });
+    throw new CoreError(
+      "INVALID_ARGUMENT",
+      `minCoverage must be between 0 and 1, got ${minCoverage}`,
+      {
+        hint: "e.g. --min-coverage 0.99",
+      },
+    );
   }
   const { db } = options;
   let population: string;
@@ -187,13 +243,17 @@ export async function checkOnline(options: CheckOnlineOptions): Promise<CheckOnl
   } else if (options.sample !== undefined) {
     params.push(Math.max(0, Math.floor(options.sample)));
     // md5 order: a sample that is the same on every run and every engine, spread over all ids.
-    population = "SELECT user_id FROM users ORDER BY md5(user_id), user_id LIMIT $1";
+    population =
+      "SELECT user_id FROM users ORDER BY md5(user_id), user_id LIMIT $1";
   } else {
     population = "SELECT user_id FROM users";
   }
   const aggregates = FEATURE_VIEWS.flatMap((v, i) => [
     `count(o.${asOfColumn(v)})::int AS found_${i}`,
-    ...v.features.map((f, j) => `count(o.${f.name}) FILTER (WHERE o.${asOfColumn(v)} IS NOT NULL)::int AS present_${i}_${j}`),
+    ...v.features.map(
+      (f, j) =>
+        `count(o.${f.name}) FILTER (WHERE o.${asOfColumn(v)} IS NOT NULL)::int AS present_${i}_${j}`,
+    ),
   ]);
   const stats = (
     await db.query(
@@ -208,11 +268,15 @@ export async function checkOnline(options: CheckOnlineOptions): Promise<CheckOnl
   const users = stats["users"] as number;
   const views = FEATURE_VIEWS.map((v, i): OnlineViewCheck => {
     const found = stats[`found_${i}`] as number;
-    const present = v.features.reduce((sum, _f, j) => sum + (stats[`present_${i}_${j}`] as number), 0);
+    const present = v.features.reduce(
+      (sum, _f, j) => sum + (stats[`present_${i}_${j}`] as number),
+      0,
+    );
     const coverage = users === 0 ? 0 : found / users;
     return {
       featureView: v.name,
-      materializedAsOf: marks.find((m) => m.feature_view === v.name)?.as_of ?? null,
+      materializedAsOf:
+        marks.find((m) => m.feature_view === v.name)?.as_of ?? null,
       users,
       coverage,
       statuses: {
@@ -223,7 +287,12 @@ export async function checkOnline(options: CheckOnlineOptions): Promise<CheckOnl
       ok: coverage >= minCoverage,
     };
   });
-  return { users, minCoverage, ok: users > 0 && views.every((v) => v.ok), views };
+  return {
+    users,
+    minCoverage,
+    ok: users > 0 && views.every((v) => v.ok),
+    views,
+  };
 }
 
 export interface OnlineStoreColumn {
@@ -256,24 +325,35 @@ const CATALOG_TYPES: Record<string, ColumnType> = {
  * What the online store can serve: its feature columns with their types, and which views were
  * materialized. A server checks a model's feature schema against it before serving the model.
  */
-export async function describeOnlineStore(db: SqlExecutor): Promise<OnlineStoreDescription> {
+export async function describeOnlineStore(
+  db: SqlExecutor,
+): Promise<OnlineStoreDescription> {
   const catalog = await db.query<{ column_name: string; data_type: string }>(
     `SELECT column_name, data_type FROM information_schema.columns
      WHERE table_schema = current_schema() AND table_name = $1`,
     [ONLINE_TABLE],
   );
-  const types = new Map(catalog.map((c) => [c.column_name, CATALOG_TYPES[c.data_type]]));
+  const types = new Map(
+    catalog.map((c) => [c.column_name, CATALOG_TYPES[c.data_type]]),
+  );
   const columns: OnlineStoreColumn[] = [];
   for (const view of FEATURE_VIEWS) {
     for (const f of view.features) {
       const type = types.get(f.name);
-      if (type !== undefined) columns.push({ name: f.name, type, featureView: view.name });
+      if (type !== undefined)
+        columns.push({ name: f.name, type, featureView: view.name });
     }
   }
-  const materializedAsOf: Record<string, string | null> = Object.fromEntries(FEATURE_VIEWS.map((v) => [v.name, null]));
+  const materializedAsOf: Record<string, string | null> = Object.fromEntries(
+    FEATURE_VIEWS.map((v) => [v.name, null]),
+  );
   if (catalog.length > 0) {
-    const marks = await db.query<{ feature_view: string; as_of: string }>("SELECT feature_view, as_of::text AS as_of FROM materializations");
-    for (const m of marks) if (Object.hasOwn(materializedAsOf, m.feature_view)) materializedAsOf[m.feature_view] = m.as_of;
+    const marks = await db.query<{ feature_view: string; as_of: string }>(
+      "SELECT feature_view, as_of::text AS as_of FROM materializations",
+    );
+    for (const m of marks)
+      if (Object.hasOwn(materializedAsOf, m.feature_view))
+        materializedAsOf[m.feature_view] = m.as_of;
   }
   return { columns, materializedAsOf };
 }

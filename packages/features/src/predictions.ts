@@ -1,4 +1,8 @@
-import { CoreError, parseCalendarDay, type CalendarDay } from "@streamflow/core";
+import {
+  CoreError,
+  parseCalendarDay,
+  type CalendarDay,
+} from "@streamflow/core";
 import { FeaturesError } from "./errors.ts";
 import type { Database, SqlExecutor } from "./internal/db.ts";
 import type { FileColumn } from "./internal/table-file.ts";

@@ -28,13 +28,14 @@ export const MAX_USER_ID_LENGTH = 64;
  * `Fiber optic`); 256 leaves room for others. No valid number, date or boolean needs more than 64
  * characters (a double's shortest spelling takes at most 24).
  */
-export const MAX_FIELD_LENGTH: Readonly<Record<ColumnType, number>> = Object.freeze({
-  text: 256,
-  date: 64,
-  boolean: 64,
-  integer: 64,
-  double: 64,
-});
+export const MAX_FIELD_LENGTH: Readonly<Record<ColumnType, number>> =
+  Object.freeze({
+    text: 256,
+    date: 64,
+    boolean: 64,
+    integer: 64,
+    double: 64,
+  });
 
 function col(
   name: string,
@@ -103,7 +104,10 @@ export const SOURCE_FILES: readonly SourceFileSpec[] = Object.freeze([
       col("rebuffer_events_7d", "integer", COUNT),
     ],
   },
-  { name: "payments_agg_90d", columns: [col("failed_payments_90d", "integer", COUNT)] },
+  {
+    name: "payments_agg_90d",
+    columns: [col("failed_payments_90d", "integer", COUNT)],
+  },
   {
     name: "support_agg_90d",
     columns: [
@@ -116,7 +120,11 @@ export const SOURCE_FILES: readonly SourceFileSpec[] = Object.freeze([
 
 /** The entity every feature view is keyed on. */
 /** The entity, its key, and the source file (and live table) that lists every one of them. */
-export const USER_ENTITY = Object.freeze({ name: "user", joinKey: "user_id", sourceFile: "users" as const satisfies SourceFileName });
+export const USER_ENTITY = Object.freeze({
+  name: "user",
+  joinKey: "user_id",
+  sourceFile: "users" as const satisfies SourceFileName,
+});
 
 export interface FeatureViewSpec {
   readonly name: string;
@@ -182,7 +190,10 @@ export const FEATURE_VIEWS: readonly FeatureViewSpec[] = Object.freeze([
     name: "support_agg_90d_fv",
     sourceFile: "support_agg_90d",
     snapshotTable: "support_agg_90d_snapshots",
-    features: pick("support_agg_90d", ["support_tickets_90d", "ticket_avg_resolution_hrs_90d"]),
+    features: pick("support_agg_90d", [
+      "support_tickets_90d",
+      "ticket_avg_resolution_hrs_90d",
+    ]),
     ttlDays: undefined,
   },
 ] satisfies FeatureViewSpec[]);

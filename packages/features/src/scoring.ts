@@ -1,5 +1,10 @@
 import type { Logger, ProgressListener } from "@streamflow/core";
-import { CoreError, SILENT_LOGGER, parseCalendarDay, type CalendarDay } from "@streamflow/core";
+import {
+  CoreError,
+  SILENT_LOGGER,
+  parseCalendarDay,
+  type CalendarDay,
+} from "@streamflow/core";
 import type { DatasetColumn, FeatureValue } from "./dataset.ts";
 import type { Database, SqlExecutor } from "./internal/db.ts";
 import {
@@ -12,7 +17,12 @@ import {
   type TtlOverrides,
 } from "./internal/point-in-time.ts";
 import { checkShard, shardPredicate, type Shard } from "./internal/shards.ts";
-import { FEATURE_COLUMNS, FEATURE_VIEWS, LABEL_SNAPSHOT, USER_ENTITY } from "./schema.ts";
+import {
+  FEATURE_COLUMNS,
+  FEATURE_VIEWS,
+  LABEL_SNAPSHOT,
+  USER_ENTITY,
+} from "./schema.ts";
 
 /** Users to score, in user_id order (C collation), features column-major like Dataset. */
 export interface ScoringChunk {

@@ -1,4 +1,8 @@
-import { openDatabase, type Database, type OpenDatabaseOptions } from "./internal/db.ts";
+import {
+  openDatabase,
+  type Database,
+  type OpenDatabaseOptions,
+} from "./internal/db.ts";
 import { migrate } from "./internal/migrations.ts";
 
 export type OpenFeatureStoreOptions = OpenDatabaseOptions;
@@ -9,7 +13,9 @@ export type OpenFeatureStoreOptions = OpenDatabaseOptions;
  *
  * @throws FeaturesError DATABASE_URL_INVALID, DATABASE_UNAVAILABLE, DATABASE_SCHEMA_NEWER.
  */
-export async function openFeatureStore(options: OpenFeatureStoreOptions): Promise<Database> {
+export async function openFeatureStore(
+  options: OpenFeatureStoreOptions,
+): Promise<Database> {
   const db = await openDatabase(options);
   try {
     await migrate(db);

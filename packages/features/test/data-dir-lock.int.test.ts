@@ -24,7 +24,11 @@ class Racer {
   readonly child: ChildProcess;
   readonly #waiting = new Map<string, (message: unknown) => void>();
   constructor() {
-    this.child = fork(RACER, [], { cwd: REPO_ROOT, execArgv: ["--conditions=@streamflow/source", "--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    this.child = fork(RACER, [], {
+      cwd: REPO_ROOT,
+      execArgv: ["--conditions=@streamflow/source", "--import", "tsx"],
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    });
     this.child.on("message", (m: { type: string; round?: number }) => {
       const key = `${m.type}:${m.round ?? ""}`;
       this.#waiting.get(key)?.(m);
@@ -32,7 +36,12 @@ class Racer {
     });
   }
   next<T>(type: string, round?: number): Promise<T> {
-    return new Promise((resolve) => this.#waiting.set(`${type}:${round ?? ""}`, resolve as (m: unknown) => void));
+    return new Promise((resolve) =>
+      this.#waiting.set(
+        `${type}:${round ?? ""}`,
+        resolve as (m: unknown) => void,
+      ),
+    );
   }
   send(message: object): void {
     this.child.send(message);
@@ -64,14 +73,21 @@ describe("the PGlite data directory lock", () => {
       // A third of the rounds race for a free lock, a third over a dead owner's, a third over an older StreamFlow's bare pid.
       const kind = (["free", "stale", "legacy"] as const)[round % 3]!;
       tally[kind]++;
-      if (kind === "stale") await writeFile(`${dataDir}.lock`, JSON.stringify({ pid: dead, nonce: `dead-${round}` }));
+      if (kind === "stale")
+        await writeFile(
+          `${dataDir}.lock`,
+          JSON.stringify({ pid: dead, nonce: `dead-${round}` }),
+        );
       if (kind === "legacy") await writeFile(`${dataDir}.lock`, String(dead));
       const results = racers.map((r) => r.next<Result>("result", round));
       const at = Date.now() + 15;
       for (const r of racers) r.send({ type: "take", round, dataDir, at });
       const outcome = await Promise.all(results);
       const winners = outcome.filter((o) => o.won);
-      expect(winners, `round ${round} (${kind}): ${JSON.stringify(outcome)}`).toHaveLength(1);
+      expect(
+        winners,
+        `round ${round} (${kind}): ${JSON.stringify(outcome)}`,
+      ).toHaveLength(1);
       const winner = winners[0]!;
       for (const loser of outcome.filter((o) => !o.won)) {
         expect(loser.code).toBe("DATABASE_UNAVAILABLE");
@@ -90,12 +106,18 @@ describe("the PGlite data directory lock", () => {
   it("is refused to a second opener in the same process, and taken over from a previous run with this very pid", async () => {
     const dataDir = join(await mkdtemp(join(tmpdir(), "sf-lock-")), "pgdata");
     const release = await lockDataDir(dataDir);
-    const second = (await lockDataDir(dataDir).catch((e: unknown) => e)) as { code?: string; message?: string };
+    const second = (await lockDataDir(dataDir).catch((e: unknown) => e)) as {
+      code?: string;
+      message?: string;
+    };
     expect(second.code).toBe("DATABASE_UNAVAILABLE");
     expect(second.message).toContain(`in use by this process (${process.pid})`);
     await release();
     // Containers give each run the same low pid: a lock naming ours that we do not hold is stale.
-    await writeFile(`${dataDir}.lock`, JSON.stringify({ pid: process.pid, nonce: "previous-run" }));
+    await writeFile(
+      `${dataDir}.lock`,
+      JSON.stringify({ pid: process.pid, nonce: "previous-run" }),
+    );
     const again = await lockDataDir(dataDir);
     await again();
   });

@@ -4,7 +4,10 @@
  */
 import { lockDataDir } from "../src/internal/data-dir-lock.ts";
 
-type Command = { type: "take"; round: number; dataDir: string; at: number } | { type: "release"; round: number } | { type: "exit" };
+type Command =
+  | { type: "take"; round: number; dataDir: string; at: number }
+  | { type: "release"; round: number }
+  | { type: "exit" };
 
 let release: (() => Promise<void>) | undefined;
 const send = (message: object) => process.send?.(message);
@@ -13,13 +16,27 @@ process.on("message", (command: Command) => {
   void (async () => {
     if (command.type === "take") {
       // Start together: wait for the common instant, the last millisecond spinning.
-      await new Promise((resolve) => setTimeout(resolve, Math.max(0, command.at - Date.now() - 2)));
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.max(0, command.at - Date.now() - 2)),
+      );
       while (Date.now() < command.at);
       try {
         release = await lockDataDir(command.dataDir);
-        send({ type: "result", round: command.round, pid: process.pid, won: true });
+        send({
+          type: "result",
+          round: command.round,
+          pid: process.pid,
+          won: true,
+        });
       } catch (error) {
-        send({ type: "result", round: command.round, pid: process.pid, won: false, code: (error as { code?: string }).code, message: (error as Error).message });
+        send({
+          type: "result",
+          round: command.round,
+          pid: process.pid,
+          won: false,
+          code: (error as { code?: string }).code,
+          message: (error as Error).message,
+        });
       }
     } else if (command.type === "release") {
       await release?.();

@@ -1,7 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { createTestDatabase, TEST_ENGINES } from "@streamflow/test-utils";
 import { MIGRATIONS } from "../src/internal/migrations.ts";
-import { FEATURE_VIEWS, LABEL_SNAPSHOT, LATEST_SCHEMA_VERSION, migrate, openDatabase, SOURCE_FILES, type ColumnType } from "@streamflow/features";
+import {
+  FEATURE_VIEWS,
+  LABEL_SNAPSHOT,
+  LATEST_SCHEMA_VERSION,
+  migrate,
+  openDatabase,
+  SOURCE_FILES,
+  type ColumnType,
+} from "@streamflow/features";
 
 const SQL_TYPE: Record<ColumnType, string> = {
   text: "text",
@@ -16,31 +24,65 @@ describe.each(TEST_ENGINES)("migrations on %s", (engine) => {
     await using target = await createTestDatabase(engine);
     const db = await openDatabase({ url: target.url });
     try {
-      expect(await migrate(db)).toEqual({ applied: [1, 2], version: LATEST_SCHEMA_VERSION });
-      expect(await migrate(db)).toEqual({ applied: [], version: LATEST_SCHEMA_VERSION });
-      const columns = await db.query<{ table_name: string; column_name: string; data_type: string; is_nullable: string }>(
+      expect(await migrate(db)).toEqual({
+        applied: [1, 2],
+        version: LATEST_SCHEMA_VERSION,
+      });
+      expect(await migrate(db)).toEqual({
+        applied: [],
+        version: LATEST_SCHEMA_VERSION,
+      });
+      const columns = await db.query<{
+        table_name: string;
+        column_name: string;
+        data_type: string;
+        is_nullable: string;
+      }>(
         "SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns WHERE table_schema = current_schema()",
       );
-      const typeOf = (table: string, column: string) => columns.find((c) => c.table_name === table && c.column_name === column);
+      const typeOf = (table: string, column: string) =>
+        columns.find((c) => c.table_name === table && c.column_name === column);
       for (const file of SOURCE_FILES) {
         expect(typeOf(file.name, "user_id")?.data_type).toBe("text");
         for (const col of file.columns) {
-          expect(typeOf(file.name, col.name), `${file.name}.${col.name}`).toMatchObject({
+          expect(
+            typeOf(file.name, col.name),
+            `${file.name}.${col.name}`,
+          ).toMatchObject({
             data_type: SQL_TYPE[col.type],
             is_nullable: col.nullable ? "YES" : "NO",
           });
         }
-        expect(columns.filter((c) => c.table_name === file.name)).toHaveLength(file.columns.length + 1);
+        expect(columns.filter((c) => c.table_name === file.name)).toHaveLength(
+          file.columns.length + 1,
+        );
       }
-      for (const snap of [...FEATURE_VIEWS.map((v) => ({ table: v.snapshotTable, features: v.features })), { table: LABEL_SNAPSHOT.snapshotTable, features: [LABEL_SNAPSHOT.column] }]) {
+      for (const snap of [
+        ...FEATURE_VIEWS.map((v) => ({
+          table: v.snapshotTable,
+          features: v.features,
+        })),
+        {
+          table: LABEL_SNAPSHOT.snapshotTable,
+          features: [LABEL_SNAPSHOT.column],
+        },
+      ]) {
         for (const col of snap.features) {
-          expect(typeOf(snap.table, col.name)?.data_type, `${snap.table}.${col.name}`).toBe(SQL_TYPE[col.type]);
+          expect(
+            typeOf(snap.table, col.name)?.data_type,
+            `${snap.table}.${col.name}`,
+          ).toBe(SQL_TYPE[col.type]);
         }
         expect(typeOf(snap.table, "as_of")?.data_type).toBe("date");
       }
       for (const view of FEATURE_VIEWS) {
-        for (const col of view.features) expect(typeOf("online_user_features", col.name)?.data_type).toBe(SQL_TYPE[col.type]);
-        expect(typeOf("online_user_features", `${view.name}_as_of`)?.data_type).toBe("date");
+        for (const col of view.features)
+          expect(typeOf("online_user_features", col.name)?.data_type).toBe(
+            SQL_TYPE[col.type],
+          );
+        expect(
+          typeOf("online_user_features", `${view.name}_as_of`)?.data_type,
+        ).toBe("date");
       }
     } finally {
       await db.close();
@@ -53,16 +95,35 @@ describe.each(TEST_ENGINES)("migrations on %s", (engine) => {
     try {
       // A database as the first release left it: migration 1 applied and recorded, some data in it.
       await db.exec(MIGRATIONS.find((m) => m.version === 1)!.sql);
-      await db.exec("CREATE TABLE streamflow_schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())");
-      await db.execute("INSERT INTO streamflow_schema_migrations (version, name) VALUES (1, 'v1')");
-      await db.execute("INSERT INTO labels_snapshots (user_id, as_of, churn_label) VALUES ('u1', '2024-01-31', true)");
+      await db.exec(
+        "CREATE TABLE streamflow_schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+      );
+      await db.execute(
+        "INSERT INTO streamflow_schema_migrations (version, name) VALUES (1, 'v1')",
+      );
+      await db.execute(
+        "INSERT INTO labels_snapshots (user_id, as_of, churn_label) VALUES ('u1', '2024-01-31', true)",
+      );
 
       expect(await migrate(db)).toEqual({ applied: [2], version: 2 });
-      expect(await db.query("SELECT user_id, as_of::text AS as_of, churn_label FROM labels_snapshots")).toEqual([{ user_id: "u1", as_of: "2024-01-31", churn_label: true }]);
-      const columns = await db.query<{ column_name: string; data_type: string; is_nullable: string }>(
+      expect(
+        await db.query(
+          "SELECT user_id, as_of::text AS as_of, churn_label FROM labels_snapshots",
+        ),
+      ).toEqual([{ user_id: "u1", as_of: "2024-01-31", churn_label: true }]);
+      const columns = await db.query<{
+        column_name: string;
+        data_type: string;
+        is_nullable: string;
+      }>(
         "SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_name = 'churn_predictions' ORDER BY ordinal_position",
       );
-      expect(columns.map((c) => `${c.column_name} ${c.data_type}${c.is_nullable === "NO" ? " not null" : ""}`)).toEqual([
+      expect(
+        columns.map(
+          (c) =>
+            `${c.column_name} ${c.data_type}${c.is_nullable === "NO" ? " not null" : ""}`,
+        ),
+      ).toEqual([
         "user_id text not null",
         "as_of date not null",
         "model_name text not null",
@@ -73,10 +134,13 @@ describe.each(TEST_ENGINES)("migrations on %s", (engine) => {
         "run_id text",
         "scored_at timestamp with time zone not null",
       ]);
-      const insert = "INSERT INTO churn_predictions VALUES ('u1', '2024-01-31', 'm', '1', 0.5, $1, 0.5, NULL, now())";
+      const insert =
+        "INSERT INTO churn_predictions VALUES ('u1', '2024-01-31', 'm', '1', 0.5, $1, 0.5, NULL, now())";
       await expect(db.execute(insert, [2])).rejects.toThrow(/check/i);
       expect(await db.execute(insert, [1])).toBe(1);
-      await expect(db.execute(insert, [0])).rejects.toThrow(/duplicate key|unique/i);
+      await expect(db.execute(insert, [0])).rejects.toThrow(
+        /duplicate key|unique/i,
+      );
     } finally {
       await db.close();
     }
@@ -87,8 +151,12 @@ describe.each(TEST_ENGINES)("migrations on %s", (engine) => {
     const db = await openDatabase({ url: target.url });
     try {
       await migrate(db);
-      await db.execute("INSERT INTO streamflow_schema_migrations (version, name) VALUES (999, 'future')");
-      await expect(migrate(db)).rejects.toMatchObject({ code: "DATABASE_SCHEMA_NEWER" });
+      await db.execute(
+        "INSERT INTO streamflow_schema_migrations (version, name) VALUES (999, 'future')",
+      );
+      await expect(migrate(db)).rejects.toMatchObject({
+        code: "DATABASE_SCHEMA_NEWER",
+      });
     } finally {
       await db.close();
     }

@@ -19,12 +19,32 @@ import { day, withStore } from "./with-store.ts";
  * April (after the cutoff: must not leak). Values encode the month so leaks are visible.
  */
 async function ingestHistory(db: Database, dir: string): Promise<void> {
-  const jan = monthFixture([{ id: "u1", watch: 1.5, churn: false }, { id: "u2", watch: 10.25, net: "No", churn: true }]);
-  const feb = monthFixture([{ id: "u1", watch: 2.5, churn: true }, { id: "u2", watch: 20.25, net: "No", churn: false }]);
-  const mar = monthFixture([{ id: "u1", watch: 3.5, rebuffer: 7, churn: false }]);
-  const apr = monthFixture([{ id: "u1", watch: 4.5, churn: true }, { id: "u3", watch: 99, churn: true }]);
-  for (const [name, month, asOf] of [["jan", jan, "2024-01-31"], ["feb", feb, "2024-02-29"], ["mar", mar, "2024-03-31"], ["apr", apr, "2024-04-30"]] as const) {
-    await ingestMonth({ db, monthDir: await writeMonth(join(dir, name), month), asOf: day(asOf) });
+  const jan = monthFixture([
+    { id: "u1", watch: 1.5, churn: false },
+    { id: "u2", watch: 10.25, net: "No", churn: true },
+  ]);
+  const feb = monthFixture([
+    { id: "u1", watch: 2.5, churn: true },
+    { id: "u2", watch: 20.25, net: "No", churn: false },
+  ]);
+  const mar = monthFixture([
+    { id: "u1", watch: 3.5, rebuffer: 7, churn: false },
+  ]);
+  const apr = monthFixture([
+    { id: "u1", watch: 4.5, churn: true },
+    { id: "u3", watch: 99, churn: true },
+  ]);
+  for (const [name, month, asOf] of [
+    ["jan", jan, "2024-01-31"],
+    ["feb", feb, "2024-02-29"],
+    ["mar", mar, "2024-03-31"],
+    ["apr", apr, "2024-04-30"],
+  ] as const) {
+    await ingestMonth({
+      db,
+      monthDir: await writeMonth(join(dir, name), month),
+      asOf: day(asOf),
+    });
   }
 }
 
@@ -34,12 +54,21 @@ describe.each(TEST_ENGINES)("point-in-time dataset on %s", (engine) => {
       await ingestHistory(db, dir);
       const ds = await loadDataset({ db, asOf: day("2024-03-31") });
       expect(ds.userIds).toEqual(["u1", "u2"]); // u3 first appears in April: after the cutoff
-      const watch = ds.features[ds.featureColumns.findIndex((c) => c.name === "watch_hours_30d")]!;
-      const rebuffer = ds.features[ds.featureColumns.findIndex((c) => c.name === "rebuffer_events_7d")]!;
+      const watch =
+        ds.features[
+          ds.featureColumns.findIndex((c) => c.name === "watch_hours_30d")
+        ]!;
+      const rebuffer =
+        ds.features[
+          ds.featureColumns.findIndex((c) => c.name === "rebuffer_events_7d")
+        ]!;
       expect(watch).toEqual([3.5, 20.25]); // u2 has no March row: February's value
       expect(rebuffer).toEqual([7, 1]);
       expect(Array.from(ds.labels)).toEqual([0, 0]); // u1 March label, u2 February label
-      const tv = ds.features[ds.featureColumns.findIndex((c) => c.name === "plan_stream_tv")]!;
+      const tv =
+        ds.features[
+          ds.featureColumns.findIndex((c) => c.name === "plan_stream_tv")
+        ]!;
       expect(tv).toEqual([true, null]); // net_service No: a NULL that stays NULL
     });
   });
@@ -48,7 +77,11 @@ describe.each(TEST_ENGINES)("point-in-time dataset on %s", (engine) => {
     await withStore(engine, async (db, dir) => {
       await ingestHistory(db, dir);
       const early = await loadDataset({ db, asOf: day("2024-01-31") });
-      const later = await loadDataset({ db, asOf: day("2024-01-31"), labelAsOf: day("2024-02-29") });
+      const later = await loadDataset({
+        db,
+        asOf: day("2024-01-31"),
+        labelAsOf: day("2024-02-29"),
+      });
       expect(Array.from(early.labels)).toEqual([0, 1]);
       expect(Array.from(later.labels)).toEqual([1, 0]);
       expect(later.features).toEqual(early.features);
@@ -59,21 +92,43 @@ describe.each(TEST_ENGINES)("point-in-time dataset on %s", (engine) => {
   it("honours a view's ttl: a snapshot older than the cutoff minus the ttl is not used", async () => {
     await withStore(engine, async (db, dir) => {
       await ingestHistory(db, dir);
-      const ds = await loadDataset({ db, asOf: day("2024-03-31"), ttlDays: { usage_agg_30d_fv: 30 } });
-      const watch = ds.features[ds.featureColumns.findIndex((c) => c.name === "watch_hours_30d")]!;
-      const fee = ds.features[ds.featureColumns.findIndex((c) => c.name === "monthly_fee")]!;
+      const ds = await loadDataset({
+        db,
+        asOf: day("2024-03-31"),
+        ttlDays: { usage_agg_30d_fv: 30 },
+      });
+      const watch =
+        ds.features[
+          ds.featureColumns.findIndex((c) => c.name === "watch_hours_30d")
+        ]!;
+      const fee =
+        ds.features[
+          ds.featureColumns.findIndex((c) => c.name === "monthly_fee")
+        ]!;
       expect(watch).toEqual([3.5, null]); // u2's latest usage is February 29: 31 days before the cutoff
       expect(fee).toEqual([29.85, 29.85]); // other views keep no lower bound
-      const inclusive = await loadDataset({ db, asOf: day("2024-03-31"), ttlDays: { usage_agg_30d_fv: 31 } });
-      expect(inclusive.features[ds.featureColumns.findIndex((c) => c.name === "watch_hours_30d")]).toEqual([3.5, 20.25]);
-      await expect(loadDataset({ db, asOf: day("2024-03-31"), ttlDays: { nope_fv: 1 } })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+      const inclusive = await loadDataset({
+        db,
+        asOf: day("2024-03-31"),
+        ttlDays: { usage_agg_30d_fv: 31 },
+      });
+      expect(
+        inclusive.features[
+          ds.featureColumns.findIndex((c) => c.name === "watch_hours_30d")
+        ],
+      ).toEqual([3.5, 20.25]);
+      await expect(
+        loadDataset({ db, asOf: day("2024-03-31"), ttlDays: { nope_fv: 1 } }),
+      ).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
     });
   });
 
   it("refuses a date before any data with NO_DATA_AS_OF", async () => {
     await withStore(engine, async (db, dir) => {
       await ingestHistory(db, dir);
-      const error = await loadDataset({ db, asOf: day("2023-12-31") }).catch((e: unknown) => e);
+      const error = await loadDataset({ db, asOf: day("2023-12-31") }).catch(
+        (e: unknown) => e,
+      );
       expect(error).toBeInstanceOf(FeaturesError);
       expect((error as FeaturesError).code).toBe("NO_DATA_AS_OF");
       expect((error as FeaturesError).hint).toContain("2024-01-31");
@@ -83,15 +138,25 @@ describe.each(TEST_ENGINES)("point-in-time dataset on %s", (engine) => {
   it("writes CSV and Parquet whose fingerprint is the in-memory one", async () => {
     await withStore(engine, async (db, dir) => {
       await ingestHistory(db, dir);
-      const csv = await buildDataset({ db, asOf: day("2024-02-29"), out: join(dir, "train.csv") });
-      const parquet = await buildDataset({ db, asOf: day("2024-02-29"), out: join(dir, "train.parquet") });
+      const csv = await buildDataset({
+        db,
+        asOf: day("2024-02-29"),
+        out: join(dir, "train.csv"),
+      });
+      const parquet = await buildDataset({
+        db,
+        asOf: day("2024-02-29"),
+        out: join(dir, "train.parquet"),
+      });
       const memory = await loadDataset({ db, asOf: day("2024-02-29") });
       expect(csv.rows).toBe(2);
       expect(parquet.fingerprint).toBe(csv.fingerprint);
       expect(memory.fingerprint).toBe(csv.fingerprint);
       const text = await readFile(csv.out, "utf8");
       expect(text.split("\n")[0]).toBe(csv.columns.join(","));
-      expect(text.split("\n")[2]).toBe("u2,12,29.85,true,,,No,20.25,29.14104464084511,2,3,1,0,0,16,false");
+      expect(text.split("\n")[2]).toBe(
+        "u2,12,29.85,true,,,No,20.25,29.14104464084511,2,3,1,0,0,16,false",
+      );
     });
   });
 });
@@ -102,7 +167,13 @@ describe.each(TEST_ENGINES)("online store on %s", (engine) => {
       await ingestHistory(db, dir);
       await materialize({ db, asOf: day("2024-03-31") });
       const older = await materialize({ db, asOf: day("2024-01-31") });
-      expect(older.views.find((v) => v.featureView === "usage_agg_30d_fv")).toMatchObject({ written: 0, keptNewer: 2, materializedAsOf: "2024-03-31" });
+      expect(
+        older.views.find((v) => v.featureView === "usage_agg_30d_fv"),
+      ).toMatchObject({
+        written: 0,
+        keptNewer: 2,
+        materializedAsOf: "2024-03-31",
+      });
       const [u1, u2, u3] = await getOnlineFeatures(db, ["u1", "u2", "u3"]);
       expect(u1!.values["watch_hours_30d"]).toBe(3.5);
       expect(u2!.values["watch_hours_30d"]).toBe(20.25);
@@ -125,10 +196,20 @@ describe.each(TEST_ENGINES)("online store on %s", (engine) => {
       const all = await checkOnline({ db });
       expect(all.users).toBe(3); // u3 is in the users table (April) but not online as of March
       expect(all.ok).toBe(false);
-      const profile = all.views.find((v) => v.featureView === "subs_profile_fv")!;
+      const profile = all.views.find(
+        (v) => v.featureView === "subs_profile_fv",
+      )!;
       expect(profile.coverage).toBeCloseTo(2 / 3);
-      expect(profile.statuses).toEqual({ PRESENT: 10, NULL_VALUE: 2, NOT_FOUND: 6 });
-      const chosen = await checkOnline({ db, userIds: ["u1", "u2"], minCoverage: 1 });
+      expect(profile.statuses).toEqual({
+        PRESENT: 10,
+        NULL_VALUE: 2,
+        NOT_FOUND: 6,
+      });
+      const chosen = await checkOnline({
+        db,
+        userIds: ["u1", "u2"],
+        minCoverage: 1,
+      });
       expect(chosen.ok).toBe(true);
       const sample = await checkOnline({ db, sample: 2, minCoverage: 0 });
       expect(sample.users).toBe(2);

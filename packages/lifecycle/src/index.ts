@@ -3,26 +3,64 @@ export { LIFECYCLE_ERROR_CODES, LifecycleError } from "./errors.ts";
 export type { LifecycleErrorCode } from "./errors.ts";
 
 /** The model artifact contract: files of a version's `model/` folder and the checksum tag on its run. */
-export { MODEL_ARTIFACT_PATH, MODEL_FILE, MODEL_SHA256_TAG, sha256Hex, writeModelDirectory } from "./model-artifact.ts";
-export type { ModelDirectory, WriteModelDirectoryOptions } from "./model-artifact.ts";
+export {
+  MODEL_ARTIFACT_PATH,
+  MODEL_FILE,
+  MODEL_SHA256_TAG,
+  sha256Hex,
+  writeModelDirectory,
+} from "./model-artifact.ts";
+export type {
+  ModelDirectory,
+  WriteModelDirectoryOptions,
+} from "./model-artifact.ts";
 
 /** Registered-model URIs and what they point at now. */
-export { describeTarget, parseModelTarget, resolveTarget } from "./model-target.ts";
+export {
+  describeTarget,
+  parseModelTarget,
+  resolveTarget,
+} from "./model-target.ts";
 export type { ModelTarget } from "./model-target.ts";
 
 /** The one verified loader, and the check of a model against a feature store's columns. */
-export { checkModelAgainstStore, loadVerifiedModel, modelFeatures } from "./verified-model.ts";
+export {
+  checkModelAgainstStore,
+  loadVerifiedModel,
+  modelFeatures,
+} from "./verified-model.ts";
 export type { StoreColumn, VerifiedModel } from "./verified-model.ts";
 
 /** Training on the feature store, and the tracked, registered run around it. */
 export { trainOnStore, trainingRunName } from "./training.ts";
-export type { TrainingOutcome, TrainingRecipe, TrainOnStoreOptions } from "./training.ts";
+export type {
+  TrainingOutcome,
+  TrainingRecipe,
+  TrainOnStoreOptions,
+} from "./training.ts";
 export { trainAndRegister } from "./registration.ts";
-export type { PendingRunJournal, RegisteredRun, TrainAndRegisterOptions, TrainAndRegisterResult } from "./registration.ts";
+export type {
+  PendingRunJournal,
+  RegisteredRun,
+  TrainAndRegisterOptions,
+  TrainAndRegisterResult,
+} from "./registration.ts";
 
 /** Promotion to a stage or alias, optionally only when the candidate is better on its own validation rows. */
-export { compareOnCandidateData, currentHolder, newestFinishedVersion, promote, PROMOTION_METRICS } from "./promotion.ts";
-export type { CandidateSpec, Comparison, PromoteOptions, PromotionMetric, PromotionResult } from "./promotion.ts";
+export {
+  compareOnCandidateData,
+  currentHolder,
+  newestFinishedVersion,
+  promote,
+  PROMOTION_METRICS,
+} from "./promotion.ts";
+export type {
+  CandidateSpec,
+  Comparison,
+  PromoteOptions,
+  PromotionMetric,
+  PromotionResult,
+} from "./promotion.ts";
 
 /** The forward path on synthetic data, end to end: what `streamflow quickstart` runs before it serves. */
 export { quickstart } from "./quickstart.ts";
@@ -30,4 +68,8 @@ export type { QuickstartOptions, QuickstartResult } from "./quickstart.ts";
 
 /** Batch scoring: every user with features at a date, by a verified registered model, into the insert-only table or a file. */
 export { scoreUsers } from "./scoring.ts";
-export type { ScoreQuantiles, ScoreUsersOptions, ScoreUsersResult } from "./scoring.ts";
+export type {
+  ScoreQuantiles,
+  ScoreUsersOptions,
+  ScoreUsersResult,
+} from "./scoring.ts";

@@ -1,7 +1,14 @@
 import { createHash, randomUUID } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { MODEL_FORMAT, MODEL_FORMAT_VERSION, mlflowOnnxFiles, TOOLKIT_VERSION, type StreamflowModel, type TypedColumn } from "@streamflow/core";
+import {
+  MODEL_FORMAT,
+  MODEL_FORMAT_VERSION,
+  mlflowOnnxFiles,
+  TOOLKIT_VERSION,
+  type StreamflowModel,
+  type TypedColumn,
+} from "@streamflow/core";
 
 /**
  * The model artifact contract, in one place: a registered version's `model/` folder holds
@@ -46,9 +53,16 @@ export interface ModelDirectory {
 }
 
 /** Writes the folder logged as a version's `model/` artifacts. */
-export async function writeModelDirectory(options: WriteModelDirectoryOptions): Promise<ModelDirectory> {
+export async function writeModelDirectory(
+  options: WriteModelDirectoryOptions,
+): Promise<ModelDirectory> {
   const utcTimeCreated = mlflowTime(options.createdAt);
-  const streamflow = { model_file: MODEL_FILE, format: MODEL_FORMAT, format_version: MODEL_FORMAT_VERSION, toolkit_version: TOOLKIT_VERSION };
+  const streamflow = {
+    model_file: MODEL_FILE,
+    format: MODEL_FORMAT,
+    format_version: MODEL_FORMAT_VERSION,
+    toolkit_version: TOOLKIT_VERSION,
+  };
   const onnx = mlflowOnnxFiles(options.model, {
     columns: options.columns,
     artifactPath: MODEL_ARTIFACT_PATH,
@@ -57,13 +71,25 @@ export async function writeModelDirectory(options: WriteModelDirectoryOptions): 
     utcTimeCreated,
     extraFlavors: { streamflow },
   });
-  const files: Record<string, string | Uint8Array> = { [MODEL_FILE]: options.modelText, ...onnx };
+  const files: Record<string, string | Uint8Array> = {
+    [MODEL_FILE]: options.modelText,
+    ...onnx,
+  };
   await mkdir(options.dir, { recursive: true });
-  for (const [name, content] of Object.entries(files)) await writeFile(join(options.dir, name), content);
+  for (const [name, content] of Object.entries(files))
+    await writeFile(join(options.dir, name), content);
   return {
     flavors: {
-      onnx: { data: "model.onnx", providers: ["CPUExecutionProvider"], code: null },
-      python_function: { data: "model.onnx", loader_module: "mlflow.onnx", env: { virtualenv: "python_env.yaml" } },
+      onnx: {
+        data: "model.onnx",
+        providers: ["CPUExecutionProvider"],
+        code: null,
+      },
+      python_function: {
+        data: "model.onnx",
+        loader_module: "mlflow.onnx",
+        env: { virtualenv: "python_env.yaml" },
+      },
       streamflow,
     },
     utcTimeCreated,

@@ -1,4 +1,10 @@
-import { parseModelUri, RegistryError, type ModelStage, type ModelVersion, type Registry } from "@streamflow/registry-client";
+import {
+  parseModelUri,
+  RegistryError,
+  type ModelStage,
+  type ModelVersion,
+  type Registry,
+} from "@streamflow/registry-client";
 
 /** A registered version named by URI: a fixed version, the holder of a stage or alias, or the newest. */
 export type ModelTarget =
@@ -23,10 +29,14 @@ export function parseModelTarget(uri: string): ModelTarget {
     case "run":
     case "storage":
     case "logged-model":
-      throw new RegistryError("REGISTRY_URI_INVALID", `a registered model URI is needed, got '${uri}'`, {
-        hint: "Use models:/NAME/STAGE (e.g. models:/streamflow_churn/Production), models:/NAME@ALIAS, models:/NAME/VERSION or models:/NAME/latest.",
-        details: { uri },
-      });
+      throw new RegistryError(
+        "REGISTRY_URI_INVALID",
+        `a registered model URI is needed, got '${uri}'`,
+        {
+          hint: "Use models:/NAME/STAGE (e.g. models:/streamflow_churn/Production), models:/NAME@ALIAS, models:/NAME/VERSION or models:/NAME/latest.",
+          details: { uri },
+        },
+      );
   }
 }
 
@@ -44,7 +54,10 @@ export function describeTarget(target: ModelTarget): string {
 }
 
 /** The version the target points at right now. @throws RegistryError (REGISTRY_NOT_FOUND when nothing holds the stage). */
-export async function resolveTarget(registry: Registry, target: ModelTarget): Promise<ModelVersion> {
+export async function resolveTarget(
+  registry: Registry,
+  target: ModelTarget,
+): Promise<ModelVersion> {
   switch (target.kind) {
     case "version":
       return registry.getModelVersion(target.name, target.version);
@@ -52,13 +65,26 @@ export async function resolveTarget(registry: Registry, target: ModelTarget): Pr
       return registry.getModelVersionByAlias(target.name, target.alias);
     case "stage":
     case "latest": {
-      const versions = await registry.getLatestVersions(target.name, target.kind === "stage" ? [target.stage] : undefined);
-      const newest = versions.reduce<ModelVersion | undefined>((best, v) => (best === undefined || Number(v.version) > Number(best.version) ? v : best), undefined);
+      const versions = await registry.getLatestVersions(
+        target.name,
+        target.kind === "stage" ? [target.stage] : undefined,
+      );
+      const newest = versions.reduce<ModelVersion | undefined>(
+        (best, v) =>
+          best === undefined || Number(v.version) > Number(best.version)
+            ? v
+            : best,
+        undefined,
+      );
       if (newest === undefined) {
-        throw new RegistryError("REGISTRY_NOT_FOUND", `no version of '${target.name}' is in ${target.kind === "stage" ? `stage ${target.stage}` : "the registry"}`, {
-          hint: `Train and promote one: streamflow train --as-of YYYY-MM-DD, then streamflow promote --latest --stage ${target.kind === "stage" ? target.stage : "Production"}.`,
-          details: { name: target.name },
-        });
+        throw new RegistryError(
+          "REGISTRY_NOT_FOUND",
+          `no version of '${target.name}' is in ${target.kind === "stage" ? `stage ${target.stage}` : "the registry"}`,
+          {
+            hint: `Train and promote one: streamflow train --as-of YYYY-MM-DD, then streamflow promote --latest --stage ${target.kind === "stage" ? target.stage : "Production"}.`,
+            details: { name: target.name },
+          },
+        );
       }
       return newest;
     }

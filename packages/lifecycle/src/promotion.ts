@@ -1,14 +1,33 @@
-import { evaluateBinary, rowsFromColumns, stratifiedSplit, type StreamflowModel, parseCalendarDay } from "@streamflow/core";
+import {
+  evaluateBinary,
+  rowsFromColumns,
+  stratifiedSplit,
+  type StreamflowModel,
+  parseCalendarDay,
+} from "@streamflow/core";
 import { loadDataset, type Database } from "@streamflow/features";
-import { RegistryError, isRegistryError, type ModelStage, type ModelVersion, type Registry } from "@streamflow/registry-client";
+import {
+  RegistryError,
+  isRegistryError,
+  type ModelStage,
+  type ModelVersion,
+  type Registry,
+} from "@streamflow/registry-client";
 import { LifecycleError } from "./errors.ts";
 import { loadVerifiedModel } from "./verified-model.ts";
 
-export const PROMOTION_METRICS = ["auc", "f1", "accuracy", "precision", "recall"] as const;
+export const PROMOTION_METRICS = [
+  "auc",
+  "f1",
+  "accuracy",
+  "precision",
+  "recall",
+] as const;
 export type PromotionMetric = (typeof PROMOTION_METRICS)[number];
 
 /** The version to promote: by number, the newest from a FINISHED run, or the one a run registered. */
-export type CandidateSpec = { version: string } | { latest: true } | { runId: string };
+export type CandidateSpec =
+  { version: string } | { latest: true } | { runId: string };
 
 export interface PromoteOptions {
   registry: Registry;
@@ -19,7 +38,8 @@ export interface PromoteOptions {
   /** Move the stage's other versions to Archived. */
   archiveExisting?: boolean | undefined;
   /** Promote only if the candidate beats the current holder by more than `minDelta` on `metric`. */
-  ifBetter?: { metric: PromotionMetric; minDelta: number; db: Database } | undefined;
+  ifBetter?:
+    { metric: PromotionMetric; minDelta: number; db: Database } | undefined;
 }
 
 export interface Comparison {
@@ -56,13 +76,30 @@ export async function compareOnCandidateData({
   metric: PromotionMetric;
 }): Promise<Comparison> {
   const t = candidate.training;
-  const dataset = await loadDataset({ db, asOf: parseCalendarDay(t.asOf, "training.asOf"), labelAsOf: parseCalendarDay(t.labelAsOf, "training.labelAsOf") });
-  const { testIndex } = stratifiedSplit({ y: dataset.labels, testSize: t.split.testSize, seed: t.seed });
-  const rows = rowsFromColumns({ names: dataset.featureColumns.map((c) => c.name), columns: dataset.features });
+  const dataset = await loadDataset({
+    db,
+    asOf: parseCalendarDay(t.asOf, "training.asOf"),
+    labelAsOf: parseCalendarDay(t.labelAsOf, "training.labelAsOf"),
+  });
+  const { testIndex } = stratifiedSplit({
+    y: dataset.labels,
+    testSize: t.split.testSize,
+    seed: t.seed,
+  });
+  const rows = rowsFromColumns({
+    names: dataset.featureColumns.map((c) => c.name),
+    columns: dataset.features,
+  });
   const valRows = Array.from(testIndex, (i) => rows[i]!);
   const yTrue = Uint8Array.from(testIndex, (i) => dataset.labels[i]!);
-  const score = (model: StreamflowModel) => evaluateBinary({ yTrue, yProba: model.predictProba(valRows) })[metric];
-  return { metric, candidate: score(candidate), current: score(current), rows: valRows.length };
+  const score = (model: StreamflowModel) =>
+    evaluateBinary({ yTrue, yProba: model.predictProba(valRows) })[metric];
+  return {
+    metric,
+    candidate: score(candidate),
+    current: score(current),
+    rows: valRows.length,
+  };
 }
 
 /**
@@ -71,7 +108,10 @@ export async function compareOnCandidateData({
  * undefined when there are no versions at all.
  * @throws REGISTRY_NOT_FOUND when there are versions but none from a FINISHED run
  */
-export async function newestFinishedVersion(registry: Registry, versions: readonly ModelVersion[]): Promise<ModelVersion | undefined> {
+export async function newestFinishedVersion(
+  registry: Registry,
+  versions: readonly ModelVersion[],
+): Promise<ModelVersion | undefined> {
   const passed: string[] = [];
   for (const version of versions) {
     if (version.runId === undefined) return version;
@@ -87,16 +127,24 @@ export async function newestFinishedVersion(registry: Registry, versions: readon
   }
   if (versions.length === 0) return undefined;
   const name = versions[0]!.name;
-  throw new RegistryError("REGISTRY_NOT_FOUND", `No version of '${name}' comes from a FINISHED run: ${passed.join(", ")}.`, {
-    hint: `Promote one by number if you mean it (--version N), or train a new one: streamflow train --model-name ${name}`,
-    details: { name, passed: versions.map((v) => v.version) },
-  });
+  throw new RegistryError(
+    "REGISTRY_NOT_FOUND",
+    `No version of '${name}' comes from a FINISHED run: ${passed.join(", ")}.`,
+    {
+      hint: `Promote one by number if you mean it (--version N), or train a new one: streamflow train --model-name ${name}`,
+      details: { name, passed: versions.map((v) => v.version) },
+    },
+  );
 }
 
 /** The version now in a stage or behind an alias, or undefined when there is none. */
 export async function currentHolder(
   registry: Registry,
-  { name, stage, alias }: { name: string; stage: ModelStage | undefined; alias: string | undefined },
+  {
+    name,
+    stage,
+    alias,
+  }: { name: string; stage: ModelStage | undefined; alias: string | undefined },
 ): Promise<ModelVersion | undefined> {
   if (alias !== undefined) {
     try {
@@ -106,23 +154,41 @@ export async function currentHolder(
       throw error;
     }
   }
-  if (stage === undefined || stage === "None" || stage === "Archived") return undefined;
+  if (stage === undefined || stage === "None" || stage === "Archived")
+    return undefined;
   return (await registry.getLatestVersions(name, [stage]))[0];
 }
 
-async function findCandidate(registry: Registry, modelName: string, spec: CandidateSpec): Promise<ModelVersion> {
-  if ("version" in spec) return registry.getModelVersion(modelName, spec.version);
+async function findCandidate(
+  registry: Registry,
+  modelName: string,
+  spec: CandidateSpec,
+): Promise<ModelVersion> {
+  if ("version" in spec)
+    return registry.getModelVersion(modelName, spec.version);
   const runId = "runId" in spec ? spec.runId : undefined;
-  const versions = await registry.searchModelVersions({ name: modelName, ...(runId ? { runId } : {}) });
-  const found = runId === undefined ? await newestFinishedVersion(registry, versions) : versions[0];
+  const versions = await registry.searchModelVersions({
+    name: modelName,
+    ...(runId ? { runId } : {}),
+  });
+  const found =
+    runId === undefined
+      ? await newestFinishedVersion(registry, versions)
+      : versions[0];
   if (found !== undefined) return found;
   // A search finds nothing for an unknown model or run too: name the one that is missing.
   await registry.getRegisteredModel(modelName);
   if (runId) await registry.getRun(runId);
-  throw new RegistryError("REGISTRY_NOT_FOUND", runId ? `no version of ${modelName} comes from run ${runId}` : `${modelName} has no versions`, {
-    hint: `List them with: streamflow models show ${modelName}`,
-    details: { name: modelName, ...(runId ? { run_id: runId } : {}) },
-  });
+  throw new RegistryError(
+    "REGISTRY_NOT_FOUND",
+    runId
+      ? `no version of ${modelName} comes from run ${runId}`
+      : `${modelName} has no versions`,
+    {
+      hint: `List them with: streamflow models show ${modelName}`,
+      details: { name: modelName, ...(runId ? { run_id: runId } : {}) },
+    },
+  );
 }
 
 /**
@@ -130,30 +196,73 @@ async function findCandidate(registry: Registry, modelName: string, spec: Candid
  * through the verified loader (a tampered artifact must not win, or lose, a comparison) and
  * scored on the candidate's validation rows; a refusal changes nothing and is a result, not an error.
  */
-export async function promote(options: PromoteOptions): Promise<PromotionResult> {
+export async function promote(
+  options: PromoteOptions,
+): Promise<PromotionResult> {
   const { registry, modelName, stage, alias, ifBetter } = options;
   if (stage === undefined && alias === undefined) {
-    throw new LifecycleError("PROMOTION_TARGET_MISSING", "say where the version goes: a stage (Production, Staging, Archived) and/or an alias", {
-      hint: "e.g. streamflow promote --latest --stage Production",
-    });
+    throw new LifecycleError(
+      "PROMOTION_TARGET_MISSING",
+      "say where the version goes: a stage (Production, Staging, Archived) and/or an alias",
+      {
+        hint: "e.g. streamflow promote --latest --stage Production",
+      },
+    );
   }
   const candidate = await findCandidate(registry, modelName, options.candidate);
-  const holder = await currentHolder(registry, { name: modelName, stage, alias });
+  const holder = await currentHolder(registry, {
+    name: modelName,
+    stage,
+    alias,
+  });
   let comparison: Comparison | undefined;
-  if (ifBetter !== undefined && holder !== undefined && holder.version !== candidate.version) {
-    const [cand, cur] = await Promise.all([loadVerifiedModel({ registry, version: candidate }), loadVerifiedModel({ registry, version: holder })]);
-    comparison = await compareOnCandidateData({ db: ifBetter.db, candidate: cand.model, current: cur.model, metric: ifBetter.metric });
+  if (
+    ifBetter !== undefined &&
+    holder !== undefined &&
+    holder.version !== candidate.version
+  ) {
+    const [cand, cur] = await Promise.all([
+      loadVerifiedModel({ registry, version: candidate }),
+      loadVerifiedModel({ registry, version: holder }),
+    ]);
+    comparison = await compareOnCandidateData({
+      db: ifBetter.db,
+      candidate: cand.model,
+      current: cur.model,
+      metric: ifBetter.metric,
+    });
   }
-  const refused = comparison !== undefined && ifBetter !== undefined && !(comparison.candidate > comparison.current + ifBetter.minDelta);
+  const refused =
+    comparison !== undefined &&
+    ifBetter !== undefined &&
+    !(comparison.candidate > comparison.current + ifBetter.minDelta);
   const changes: PromotionResult["changes"] = [];
   if (!refused) {
     if (stage !== undefined) {
-      await registry.transitionModelVersionStage({ name: modelName, version: candidate.version, stage, archiveExistingVersions: options.archiveExisting ?? false });
-      changes.push({ what: `version ${candidate.version} stage`, from: candidate.currentStage, to: stage });
+      await registry.transitionModelVersionStage({
+        name: modelName,
+        version: candidate.version,
+        stage,
+        archiveExistingVersions: options.archiveExisting ?? false,
+      });
+      changes.push({
+        what: `version ${candidate.version} stage`,
+        from: candidate.currentStage,
+        to: stage,
+      });
     }
     if (alias !== undefined) {
-      await registry.setRegisteredModelAlias({ name: modelName, alias, version: candidate.version });
-      changes.push({ what: `alias @${alias}`, from: holder && stage === undefined ? `version ${holder.version}` : null, to: `version ${candidate.version}` });
+      await registry.setRegisteredModelAlias({
+        name: modelName,
+        alias,
+        version: candidate.version,
+      });
+      changes.push({
+        what: `alias @${alias}`,
+        from:
+          holder && stage === undefined ? `version ${holder.version}` : null,
+        to: `version ${candidate.version}`,
+      });
     }
   }
   return { promoted: !refused, candidate, holder, comparison, changes };

@@ -1,5 +1,11 @@
 import { join } from "node:path";
-import { SILENT_LOGGER, TOOLKIT_VERSION, type Logger, type ProgressListener, type CalendarDay } from "@streamflow/core";
+import {
+  SILENT_LOGGER,
+  TOOLKIT_VERSION,
+  type Logger,
+  type ProgressListener,
+  type CalendarDay,
+} from "@streamflow/core";
 import type { Database } from "@streamflow/features";
 import {
   ATTEMPT_ID_TAG,
@@ -11,8 +17,18 @@ import {
   type Registry,
   type Run,
 } from "@streamflow/registry-client";
-import { MODEL_ARTIFACT_PATH, MODEL_FILE, MODEL_SHA256_TAG, writeModelDirectory } from "./model-artifact.ts";
-import { trainOnStore, trainingRunName, type TrainingOutcome, type TrainingRecipe } from "./training.ts";
+import {
+  MODEL_ARTIFACT_PATH,
+  MODEL_FILE,
+  MODEL_SHA256_TAG,
+  writeModelDirectory,
+} from "./model-artifact.ts";
+import {
+  trainOnStore,
+  trainingRunName,
+  type TrainingOutcome,
+  type TrainingRecipe,
+} from "./training.ts";
 
 /** Where runs this process could not end are journaled, so the next command ends them FAILED. */
 export interface PendingRunJournal {
@@ -62,14 +78,30 @@ interface OpenRun {
  * Records a run this process could not end, so the next command that reaches the same server ends
  * it FAILED; says so. When even the journal cannot be written, says what is left open.
  */
-async function leavePending({ journal, logger }: { journal: PendingRunJournal; logger: Logger }, run: OpenRun, cause: unknown): Promise<void> {
-  const which = run.runId === undefined ? `the run tagged ${ATTEMPT_ID_TAG}=${run.attemptId}` : `run ${run.runId}`;
+async function leavePending(
+  { journal, logger }: { journal: PendingRunJournal; logger: Logger },
+  run: OpenRun,
+  cause: unknown,
+): Promise<void> {
+  const which =
+    run.runId === undefined
+      ? `the run tagged ${ATTEMPT_ID_TAG}=${run.attemptId}`
+      : `run ${run.runId}`;
   const reason = (cause as Error).message;
   try {
-    await journal.store.add({ server: journal.server, ...run, recordedAt: new Date().toISOString(), reason });
-    logger.warn(`could not end ${which} (${reason}); the next streamflow command that reaches ${journal.server} ends it FAILED`);
+    await journal.store.add({
+      server: journal.server,
+      ...run,
+      recordedAt: new Date().toISOString(),
+      reason,
+    });
+    logger.warn(
+      `could not end ${which} (${reason}); the next streamflow command that reaches ${journal.server} ends it FAILED`,
+    );
   } catch (error) {
-    logger.warn(`could not end ${which} (${reason}), nor record it for later (${(error as Error).message}): end it FAILED in MLflow yourself`);
+    logger.warn(
+      `could not end ${which} (${reason}), nor record it for later (${(error as Error).message}): end it FAILED in MLflow yourself`,
+    );
   }
 }
 
@@ -80,7 +112,9 @@ async function leavePending({ journal, logger }: { journal: PendingRunJournal; l
  * marked FINISHED, and only then is a version registered, so no version ever points at an
  * unfinished run. A run that cannot be ended is journaled and ended FAILED by the next command.
  */
-export async function trainAndRegister(options: TrainAndRegisterOptions): Promise<TrainAndRegisterResult> {
+export async function trainAndRegister(
+  options: TrainAndRegisterOptions,
+): Promise<TrainAndRegisterResult> {
   const { registry, pendingRuns, experiment, modelName } = options;
   const logger = options.logger ?? SILENT_LOGGER;
   const runName = trainingRunName(options.asOf, options.labelAsOf);
@@ -92,15 +126,26 @@ export async function trainAndRegister(options: TrainAndRegisterOptions): Promis
     run = await registry.createRun({
       experimentId: exp.experimentId,
       runName,
-      tags: { "mlflow.source.type": "LOCAL", "mlflow.source.name": "streamflow train", ...options.tags, [ATTEMPT_ID_TAG]: attemptId },
+      tags: {
+        "mlflow.source.type": "LOCAL",
+        "mlflow.source.name": "streamflow train",
+        ...options.tags,
+        [ATTEMPT_ID_TAG]: attemptId,
+      },
     });
   } catch (error) {
     // The server may have created the run and the answer been lost: an orphan only the attempt id finds.
-    await leavePending({ journal: pendingRuns, logger }, { experimentId: exp.experimentId, attemptId, runId: undefined }, error);
+    await leavePending(
+      { journal: pendingRuns, logger },
+      { experimentId: exp.experimentId, attemptId, runId: undefined },
+      error,
+    );
     throw error;
   }
   const runId = run.info.runId;
-  logger.info(`tracking run ${runId} (${runName}) in experiment '${experiment}' on ${info.location}`);
+  logger.info(
+    `tracking run ${runId} (${runName}) in experiment '${experiment}' on ${info.location}`,
+  );
   let training: TrainingOutcome;
   try {
     training = await trainOnStore(options);
@@ -110,38 +155,76 @@ export async function trainAndRegister(options: TrainAndRegisterOptions): Promis
     try {
       await registry.terminateRun(runId, "FAILED");
     } catch {
-      await leavePending({ journal: pendingRuns, logger }, { experimentId: exp.experimentId, attemptId, runId }, error);
+      await leavePending(
+        { journal: pendingRuns, logger },
+        { experimentId: exp.experimentId, attemptId, runId },
+        error,
+      );
     }
     throw error;
   }
   let version: ModelVersion;
   try {
     await registry.getOrCreateRegisteredModel(modelName);
-    version = await registry.getOrCreateModelVersion({ name: modelName, source: `${run.info.artifactUri}/${MODEL_ARTIFACT_PATH}`, runId });
+    version = await registry.getOrCreateModelVersion({
+      name: modelName,
+      source: `${run.info.artifactUri}/${MODEL_ARTIFACT_PATH}`,
+      runId,
+    });
   } catch (error) {
     if (!isRegistryError(error)) throw error;
     // The run is FINISHED and complete either way; only the registration is in doubt (a lost answer may have done it).
-    throw new RegistryError(error.code, `Run ${runId} is FINISHED with its model logged, but its registration as a version of '${modelName}' was not confirmed: ${error.message}`, {
-      cause: error,
-      hint:
-        `Once the registry is back, 'streamflow models show ${modelName}' shows whether a version from run ${runId} exists; ` +
-        `if none does, run train again to register a new one${error.hint ? `. ${error.hint}` : "."}`,
-      details: { ...error.details, run_id: runId, run_status: "FINISHED", model_name: modelName, registered: false },
-      ...(error.httpStatus === undefined ? {} : { httpStatus: error.httpStatus }),
-    });
+    throw new RegistryError(
+      error.code,
+      `Run ${runId} is FINISHED with its model logged, but its registration as a version of '${modelName}' was not confirmed: ${error.message}`,
+      {
+        cause: error,
+        hint:
+          `Once the registry is back, 'streamflow models show ${modelName}' shows whether a version from run ${runId} exists; ` +
+          `if none does, run train again to register a new one${error.hint ? `. ${error.hint}` : "."}`,
+        details: {
+          ...error.details,
+          run_id: runId,
+          run_status: "FINISHED",
+          model_name: modelName,
+          registered: false,
+        },
+        ...(error.httpStatus === undefined
+          ? {}
+          : { httpStatus: error.httpStatus }),
+      },
+    );
   }
   return {
     training,
-    registered: { runId, experimentId: exp.experimentId, modelName, modelVersion: version.version, trackingUri: info.location },
+    registered: {
+      runId,
+      experimentId: exp.experimentId,
+      modelName,
+      modelVersion: version.version,
+      trackingUri: info.location,
+    },
   };
 }
 
 /** Params, metrics, tags, the model folder, the other files and the logged-model record. */
-async function logTraining(registry: Registry, runId: string, training: TrainingOutcome): Promise<void> {
+async function logTraining(
+  registry: Registry,
+  runId: string,
+  training: TrainingOutcome,
+): Promise<void> {
   await registry.logBatch({
     runId,
-    params: Object.fromEntries(Object.entries(training.params).map(([k, v]) => [k, v === null ? "None" : String(v)])),
-    metrics: Object.entries(training.runMetrics).map(([key, value]) => ({ key, value })),
+    params: Object.fromEntries(
+      Object.entries(training.params).map(([k, v]) => [
+        k,
+        v === null ? "None" : String(v),
+      ]),
+    ),
+    metrics: Object.entries(training.runMetrics).map(([key, value]) => ({
+      key,
+      value,
+    })),
     tags: {
       "streamflow.dataset_fingerprint": training.datasetFingerprint,
       [MODEL_SHA256_TAG]: training.modelSha256,
@@ -149,10 +232,29 @@ async function logTraining(registry: Registry, runId: string, training: Training
     },
   });
   const modelDir = join(training.outDir, MODEL_ARTIFACT_PATH);
-  const written = await writeModelDirectory({ dir: modelDir, runId, model: training.model, modelText: training.modelText, columns: training.featureColumns, createdAt: new Date() });
-  await registry.logArtifacts({ runId, localDir: modelDir, artifactPath: MODEL_ARTIFACT_PATH });
+  const written = await writeModelDirectory({
+    dir: modelDir,
+    runId,
+    model: training.model,
+    modelText: training.modelText,
+    columns: training.featureColumns,
+    createdAt: new Date(),
+  });
+  await registry.logArtifacts({
+    runId,
+    localDir: modelDir,
+    artifactPath: MODEL_ARTIFACT_PATH,
+  });
   for (const file of training.files.filter((f) => f !== MODEL_FILE)) {
-    await registry.logArtifact({ runId, localPath: join(training.outDir, file) });
+    await registry.logArtifact({
+      runId,
+      localPath: join(training.outDir, file),
+    });
   }
-  await registry.recordLoggedModel(runId, { artifact_path: MODEL_ARTIFACT_PATH, flavors: written.flavors, utc_time_created: written.utcTimeCreated, run_id: runId });
+  await registry.recordLoggedModel(runId, {
+    artifact_path: MODEL_ARTIFACT_PATH,
+    flavors: written.flavors,
+    utc_time_created: written.utcTimeCreated,
+    run_id: runId,
+  });
 }

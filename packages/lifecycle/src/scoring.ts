@@ -1,5 +1,12 @@
 import { availableParallelism } from "node:os";
-import { DECISION_THRESHOLD, rowsFromColumns, SILENT_LOGGER, type Logger, type ProgressListener, type CalendarDay } from "@streamflow/core";
+import {
+  DECISION_THRESHOLD,
+  rowsFromColumns,
+  SILENT_LOGGER,
+  type Logger,
+  type ProgressListener,
+  type CalendarDay,
+} from "@streamflow/core";
 import {
   FEATURE_COLUMNS,
   FEATURE_VIEWS,
@@ -14,8 +21,11 @@ import {
 } from "@streamflow/features";
 import type { Registry } from "@streamflow/registry-client";
 import { resolveTarget, type ModelTarget } from "./model-target.ts";
-import { checkModelAgainstStore, loadVerifiedModel, type StoreColumn } from "./verified-model.ts";
-
+import {
+  checkModelAgainstStore,
+  loadVerifiedModel,
+  type StoreColumn,
+} from "./verified-model.ts";
 
 export interface ScoreUsersOptions {
   db: Database;
@@ -71,7 +81,12 @@ export interface ScoreUsersResult {
   /** null when no user was scored. */
   pChurnQuantiles: ScoreQuantiles | null;
   /** Time spent in each step, this thread's view: `write` counts only the waits for the database, as writes overlap the next chunk. */
-  timingsMs: { loadModel: number; read: number; predict: number; write: number };
+  timingsMs: {
+    loadModel: number;
+    read: number;
+    predict: number;
+    write: number;
+  };
   durationMs: number;
 }
 
@@ -81,14 +96,25 @@ interface PredictionSink {
   table: string | undefined;
   out: string | undefined;
   /** Rows written. `tx` is the read's transaction: table writes go through it. */
-  write(chunk: { userIds: string[]; pChurn: Float64Array; labels: Uint8Array }, tx: SqlExecutor): Promise<number>;
+  write(
+    chunk: { userIds: string[]; pChurn: Float64Array; labels: Uint8Array },
+    tx: SqlExecutor,
+  ): Promise<number>;
   commit(): Promise<void>;
   discard(): Promise<void>;
 }
 
 /** The insert-only table, or a file written whole or not at all. */
-async function openSink(options: ScoreUsersOptions, fixed: { model: PredictionModel; scoredAt: Date }): Promise<PredictionSink> {
-  const common = { asOf: options.asOf, model: fixed.model, threshold: DECISION_THRESHOLD, scoredAt: fixed.scoredAt };
+async function openSink(
+  options: ScoreUsersOptions,
+  fixed: { model: PredictionModel; scoredAt: Date },
+): Promise<PredictionSink> {
+  const common = {
+    asOf: options.asOf,
+    model: fixed.model,
+    threshold: DECISION_THRESHOLD,
+    scoredAt: fixed.scoredAt,
+  };
   if (options.out !== undefined) {
     const file = await openPredictionsFile({ out: options.out, ...common });
     return {
@@ -99,11 +125,15 @@ async function openSink(options: ScoreUsersOptions, fixed: { model: PredictionMo
       discard: () => file.discard(),
     };
   }
-  const { table } = await preparePredictionsTable({ db: options.db, table: options.table });
+  const { table } = await preparePredictionsTable({
+    db: options.db,
+    table: options.table,
+  });
   return {
     table,
     out: undefined,
-    write: async (chunk, tx) => (await writePredictions({ db: tx, table, ...common, ...chunk })).written,
+    write: async (chunk, tx) =>
+      (await writePredictions({ db: tx, table, ...common, ...chunk })).written,
     commit: () => Promise.resolve(),
     discard: () => Promise.resolve(),
   };
@@ -111,7 +141,13 @@ async function openSink(options: ScoreUsersOptions, fixed: { model: PredictionMo
 
 /** Every declared feature with the view it comes from: what the offline store offers a model. */
 function offlineColumns(): StoreColumn[] {
-  return FEATURE_VIEWS.flatMap((v) => v.features.map((f) => ({ name: f.name, type: f.type, featureView: v.name })));
+  return FEATURE_VIEWS.flatMap((v) =>
+    v.features.map((f) => ({
+      name: f.name,
+      type: f.type,
+      featureView: v.name,
+    })),
+  );
 }
 
 /** Linear interpolation between order statistics, numpy's default. */
@@ -126,7 +162,15 @@ function quantile(sorted: Float64Array, q: number): number {
 function quantilesOf(s: Float64Array): ScoreQuantiles | null {
   if (s.length === 0) return null;
   s.sort();
-  return { min: s[0]!, p05: quantile(s, 0.05), p25: quantile(s, 0.25), p50: quantile(s, 0.5), p75: quantile(s, 0.75), p95: quantile(s, 0.95), max: s[s.length - 1]! };
+  return {
+    min: s[0]!,
+    p05: quantile(s, 0.05),
+    p25: quantile(s, 0.25),
+    p50: quantile(s, 0.5),
+    p75: quantile(s, 0.75),
+    p95: quantile(s, 0.95),
+    max: s[s.length - 1]!,
+  };
 }
 
 /**
@@ -136,7 +180,9 @@ function quantilesOf(s: Float64Array): ScoreQuantiles | null {
  * date and version inserts nothing. p_churn is what `serve` answers for the same features.
  * @throws LifecycleError MODEL_INTEGRITY / MODEL_SCHEMA_MISMATCH, RegistryError, FeaturesError.
  */
-export async function scoreUsers(options: ScoreUsersOptions): Promise<ScoreUsersResult> {
+export async function scoreUsers(
+  options: ScoreUsersOptions,
+): Promise<ScoreUsersResult> {
   const started = performance.now();
   const { db, registry } = options;
   const logger = options.logger ?? SILENT_LOGGER;
@@ -145,10 +191,16 @@ export async function scoreUsers(options: ScoreUsersOptions): Promise<ScoreUsers
   checkModelAgainstStore(model, { columns: offlineColumns() });
   const loadModel = performance.now() - started;
   logger.info(`scoring with ${version.name} version ${version.version}`);
-  const ref = { name: version.name, version: version.version, runId: version.runId ?? null };
+  const ref = {
+    name: version.name,
+    version: version.version,
+    runId: version.runId ?? null,
+  };
   const scoredAt = (options.now ?? (() => new Date()))();
   const sink = await openSink(options, { model: ref, scoredAt });
-  const predictor = model.openPredictor({ jobs: options.jobs ?? availableParallelism() });
+  const predictor = model.openPredictor({
+    jobs: options.jobs ?? availableParallelism(),
+  });
   const scores: Float64Array[] = [];
   let positives = 0;
   let written = 0;
@@ -170,8 +222,12 @@ export async function scoreUsers(options: ScoreUsersOptions): Promise<ScoreUsers
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       async onChunk(chunk, tx) {
         const t0 = performance.now();
-        const pChurn = await predictor.predictProba(rowsFromColumns({ names: FEATURE_NAMES, columns: chunk.features }));
-        const labels = Uint8Array.from(pChurn, (p) => (p > DECISION_THRESHOLD ? 1 : 0));
+        const pChurn = await predictor.predictProba(
+          rowsFromColumns({ names: FEATURE_NAMES, columns: chunk.features }),
+        );
+        const labels = Uint8Array.from(pChurn, (p) =>
+          p > DECISION_THRESHOLD ? 1 : 0,
+        );
         for (const l of labels) positives += l;
         scores.push(pChurn);
         const t1 = performance.now();
@@ -219,7 +275,12 @@ export async function scoreUsers(options: ScoreUsersOptions): Promise<ScoreUsers
     positiveRate: read.rows === 0 ? 0 : positives / read.rows,
     threshold: DECISION_THRESHOLD,
     pChurnQuantiles: quantilesOf(all),
-    timingsMs: { loadModel: Math.round(loadModel), read: Math.round(durationMs - loadModel - predictMs - writeMs), predict: Math.round(predictMs), write: Math.round(writeMs) },
+    timingsMs: {
+      loadModel: Math.round(loadModel),
+      read: Math.round(durationMs - loadModel - predictMs - writeMs),
+      predict: Math.round(predictMs),
+      write: Math.round(writeMs),
+    },
     durationMs: Math.round(durationMs),
   };
 }

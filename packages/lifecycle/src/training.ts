@@ -15,7 +15,9 @@ import {
   type MaxFeatures,
   type ProgressListener,
   type StreamflowModel,
-  type TypedColumn, type CalendarDay } from "@streamflow/core";
+  type TypedColumn,
+  type CalendarDay,
+} from "@streamflow/core";
 import { loadDataset, type Database } from "@streamflow/features";
 import { MODEL_FILE, sha256Hex } from "./model-artifact.ts";
 
@@ -70,7 +72,10 @@ export interface TrainingOutcome {
 }
 
 /** The lab's run name, `rf_baseline_<as_of>`, with the label date when it differs. */
-export function trainingRunName(asOf: CalendarDay, labelAsOf: CalendarDay | undefined): string {
+export function trainingRunName(
+  asOf: CalendarDay,
+  labelAsOf: CalendarDay | undefined,
+): string {
   const l = labelAsOf ?? asOf;
   return `rf_baseline_${asOf}` + (l === asOf ? "" : `_labels_${l}`);
 }
@@ -82,15 +87,28 @@ async function writeAtomically(path: string, text: string): Promise<void> {
 }
 
 /** Point-in-time dataset from the store → the training recipe → model and report files in one folder. */
-export async function trainOnStore(options: TrainOnStoreOptions): Promise<TrainingOutcome> {
+export async function trainOnStore(
+  options: TrainOnStoreOptions,
+): Promise<TrainingOutcome> {
   const { db, recipe, outDir } = options;
   const logger = options.logger ?? SILENT_LOGGER;
   const progress = options.onProgress ?? (() => undefined);
-  const dataset = await loadDataset({ db, asOf: options.asOf, labelAsOf: options.labelAsOf, logger, onProgress: progress });
-  logger.info(`training on ${dataset.userIds.length} rows (features ${dataset.asOf}, labels ${dataset.labelAsOf})`);
+  const dataset = await loadDataset({
+    db,
+    asOf: options.asOf,
+    labelAsOf: options.labelAsOf,
+    logger,
+    onProgress: progress,
+  });
+  logger.info(
+    `training on ${dataset.userIds.length} rows (features ${dataset.asOf}, labels ${dataset.labelAsOf})`,
+  );
 
   const schema = featureSchemaFromColumns(dataset.featureColumns);
-  const rows = rowsFromColumns({ names: dataset.featureColumns.map((c) => c.name), columns: dataset.features });
+  const rows = rowsFromColumns({
+    names: dataset.featureColumns.map((c) => c.name),
+    columns: dataset.features,
+  });
   const trained = await trainModel({
     rows,
     labels: dataset.labels,
@@ -127,14 +145,27 @@ export async function trainOnStore(options: TrainOnStoreOptions): Promise<Traini
   };
   const files: Record<string, string> = {
     [MODEL_FILE]: modelText,
-    "feature_schema.json": JSON.stringify(toLabFeatureSchema(schema), null, 2) + "\n",
-    "metrics.json": JSON.stringify({ ...runMetrics, confusion_matrix: m.confusion }, null, 2) + "\n",
-    "roc_curve.svg": renderRocCurveSvg({ fpr: trained.rocCurve.fpr, tpr: trained.rocCurve.tpr, auc: m.auc }),
-    "feature_importances.svg": renderFeatureImportancesSvg({ importances: trained.model.featureImportances() }),
+    "feature_schema.json":
+      JSON.stringify(toLabFeatureSchema(schema), null, 2) + "\n",
+    "metrics.json":
+      JSON.stringify(
+        { ...runMetrics, confusion_matrix: m.confusion },
+        null,
+        2,
+      ) + "\n",
+    "roc_curve.svg": renderRocCurveSvg({
+      fpr: trained.rocCurve.fpr,
+      tpr: trained.rocCurve.tpr,
+      auc: m.auc,
+    }),
+    "feature_importances.svg": renderFeatureImportancesSvg({
+      importances: trained.model.featureImportances(),
+    }),
     "confusion_matrix.svg": renderConfusionMatrixSvg({ matrix: m.confusion }),
   };
   await mkdir(outDir, { recursive: true });
-  for (const [name, text] of Object.entries(files)) await writeAtomically(join(outDir, name), text);
+  for (const [name, text] of Object.entries(files))
+    await writeAtomically(join(outDir, name), text);
 
   return {
     runName: trainingRunName(options.asOf, options.labelAsOf),

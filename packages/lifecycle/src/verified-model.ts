@@ -23,12 +23,22 @@ function uriOf(version: ModelVersion): string {
  * ever returned.
  * @throws LifecycleError MODEL_INTEGRITY, CoreError MODEL_FORMAT_INVALID, RegistryError.
  */
-export async function loadVerifiedModel({ registry, version }: { registry: Registry; version: ModelVersion }): Promise<VerifiedModel> {
+export async function loadVerifiedModel({
+  registry,
+  version,
+}: {
+  registry: Registry;
+  version: ModelVersion;
+}): Promise<VerifiedModel> {
   const uri = uriOf(version);
   if (version.runId === undefined || version.runId === "") {
-    throw new LifecycleError("MODEL_INTEGRITY", `${uri} has no run, so its model file cannot be verified`, {
-      hint: "Register models with streamflow train, which records the file's sha256 on the run.",
-    });
+    throw new LifecycleError(
+      "MODEL_INTEGRITY",
+      `${uri} has no run, so its model file cannot be verified`,
+      {
+        hint: "Register models with streamflow train, which records the file's sha256 on the run.",
+      },
+    );
   }
   const dir = await mkdtemp(join(tmpdir(), "streamflow-model-"));
   try {
@@ -37,24 +47,36 @@ export async function loadVerifiedModel({ registry, version }: { registry: Regis
     try {
       text = await readFile(join(localPath, MODEL_FILE), "utf8");
     } catch (cause) {
-      throw new CoreError("MODEL_FORMAT_INVALID", `${uri} has no ${MODEL_FILE} in its artifacts`, {
-        cause,
-        hint: "It was not registered by streamflow train; use a version that was.",
-      });
+      throw new CoreError(
+        "MODEL_FORMAT_INVALID",
+        `${uri} has no ${MODEL_FILE} in its artifacts`,
+        {
+          cause,
+          hint: "It was not registered by streamflow train; use a version that was.",
+        },
+      );
     }
     const sha256 = sha256Hex(text);
     const run = await registry.getRun(version.runId);
     const expected = run.data.tags[MODEL_SHA256_TAG];
     if (expected === undefined) {
-      throw new LifecycleError("MODEL_INTEGRITY", `run ${version.runId} of ${uri} has no ${MODEL_SHA256_TAG} tag to verify ${MODEL_FILE} against`, {
-        hint: "Register models with streamflow train, which records the file's sha256 on the run.",
-      });
+      throw new LifecycleError(
+        "MODEL_INTEGRITY",
+        `run ${version.runId} of ${uri} has no ${MODEL_SHA256_TAG} tag to verify ${MODEL_FILE} against`,
+        {
+          hint: "Register models with streamflow train, which records the file's sha256 on the run.",
+        },
+      );
     }
     if (expected !== sha256) {
-      throw new LifecycleError("MODEL_INTEGRITY", `${MODEL_FILE} of ${uri} hashes to ${sha256}, but its run recorded ${expected}`, {
-        hint: "The artifact was changed or corrupted after training; retrain, or use another version.",
-        details: { expected, actual: sha256 },
-      });
+      throw new LifecycleError(
+        "MODEL_INTEGRITY",
+        `${MODEL_FILE} of ${uri} hashes to ${sha256}, but its run recorded ${expected}`,
+        {
+          hint: "The artifact was changed or corrupted after training; retrain, or use another version.",
+          details: { expected, actual: sha256 },
+        },
+      );
     }
     return { model: parseModel(text), sha256 };
   } finally {
@@ -69,7 +91,10 @@ export interface StoreColumn {
   featureView: string;
 }
 
-const EXPECTED_TYPES: Record<"categorical" | "numeric" | "boolean", readonly ColumnType[]> = {
+const EXPECTED_TYPES: Record<
+  "categorical" | "numeric" | "boolean",
+  readonly ColumnType[]
+> = {
   categorical: ["text"],
   numeric: ["integer", "double"],
   boolean: ["boolean"],
@@ -80,7 +105,10 @@ const EXPECTED_TYPES: Record<"categorical" | "numeric" | "boolean", readonly Col
  * trained on, with a type the model's encoding can take.
  * @throws LifecycleError MODEL_SCHEMA_MISMATCH listing every problem.
  */
-export function checkModelAgainstStore(model: StreamflowModel, store: { columns: readonly StoreColumn[] }): string[] {
+export function checkModelAgainstStore(
+  model: StreamflowModel,
+  store: { columns: readonly StoreColumn[] },
+): string[] {
   const schema = model.preprocessor.schema;
   const byName = new Map(store.columns.map((c) => [c.name, c]));
   const problems: string[] = [];
@@ -94,15 +122,22 @@ export function checkModelAgainstStore(model: StreamflowModel, store: { columns:
     for (const name of names) {
       const column = byName.get(name);
       if (column === undefined) problems.push(`'${name}' is not in the store`);
-      else if (!EXPECTED_TYPES[kind].includes(column.type)) problems.push(`'${name}' is ${kind} in the model but ${column.type} in the store`);
+      else if (!EXPECTED_TYPES[kind].includes(column.type))
+        problems.push(
+          `'${name}' is ${kind} in the model but ${column.type} in the store`,
+        );
       else views.add(column.featureView);
     }
   }
   if (problems.length > 0) {
-    throw new LifecycleError("MODEL_SCHEMA_MISMATCH", `the model's features do not match the feature store: ${problems.join("; ")}`, {
-      hint: "Use a model trained on this feature store, or migrate and materialize the store this model was trained on.",
-      details: { problems },
-    });
+    throw new LifecycleError(
+      "MODEL_SCHEMA_MISMATCH",
+      `the model's features do not match the feature store: ${problems.join("; ")}`,
+      {
+        hint: "Use a model trained on this feature store, or migrate and materialize the store this model was trained on.",
+        details: { problems },
+      },
+    );
   }
   return [...views];
 }

@@ -40,7 +40,11 @@ export class RegistryError extends StreamflowError<RegistryErrorCode> {
   readonly httpStatus: number | undefined;
   readonly mlflowErrorCode: string | undefined;
 
-  constructor(code: RegistryErrorCode, message: string, options: RegistryErrorOptions = {}) {
+  constructor(
+    code: RegistryErrorCode,
+    message: string,
+    options: RegistryErrorOptions = {},
+  ) {
     super(code, message, options);
     this.httpStatus = options.httpStatus;
     this.mlflowErrorCode = options.mlflowErrorCode;
@@ -48,6 +52,12 @@ export class RegistryError extends StreamflowError<RegistryErrorCode> {
 }
 
 /** True when `value` is a RegistryError, optionally of one code. */
-export function isRegistryError(value: unknown, code?: RegistryErrorCode): value is RegistryError {
-  return value instanceof RegistryError && (code === undefined || value.code === code);
+export function isRegistryError(
+  value: unknown,
+  code?: RegistryErrorCode,
+): value is RegistryError {
+  return (
+    value instanceof RegistryError &&
+    (code === undefined || value.code === code)
+  );
 }

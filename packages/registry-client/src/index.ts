@@ -1,5 +1,9 @@
 /** Registry errors: the closed code table the CLI maps to exit codes, and the error class. */
-export { REGISTRY_ERROR_CODES, RegistryError, isRegistryError } from "./errors.ts";
+export {
+  REGISTRY_ERROR_CODES,
+  RegistryError,
+  isRegistryError,
+} from "./errors.ts";
 export type { RegistryErrorCode, RegistryErrorOptions } from "./errors.ts";
 
 /** The registry interface both implementations share, its DTOs and option objects. */
@@ -47,8 +51,17 @@ export { createLocalRegistry } from "./local-registry.ts";
 export type { LocalRegistryOptions } from "./local-registry.ts";
 
 /** Runs that could not be ended while the server was away: the journal, and the recovery that ends them FAILED. */
-export { ATTEMPT_ID_TAG, createPendingRunStore, endPendingRuns, newAttemptId } from "./pending-runs.ts";
-export type { EndedPendingRun, PendingRun, PendingRunStore } from "./pending-runs.ts";
+export {
+  ATTEMPT_ID_TAG,
+  createPendingRunStore,
+  endPendingRuns,
+  newAttemptId,
+} from "./pending-runs.ts";
+export type {
+  EndedPendingRun,
+  PendingRun,
+  PendingRunStore,
+} from "./pending-runs.ts";
 
 /** Parsing of `models:/` and `runs:/` URIs by MLflow's rules. */
 export { canonicalStage, parseModelUri } from "./model-uri.ts";

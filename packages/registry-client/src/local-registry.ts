@@ -1,12 +1,29 @@
 import { randomBytes } from "node:crypto";
-import { copyFile, cp, mkdir, readFile, readdir, rename, stat } from "node:fs/promises";
+import {
+  copyFile,
+  cp,
+  mkdir,
+  readFile,
+  readdir,
+  rename,
+  stat,
+} from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { RegistryError } from "./errors.ts";
 import { parseModelUri } from "./model-uri.ts";
-import { fromWireValue, toWireValue, type WireMetric } from "./internal/batch.ts";
+import {
+  fromWireValue,
+  toWireValue,
+  type WireMetric,
+} from "./internal/batch.ts";
 import { withFileLock } from "./internal/file-lock.ts";
-import { listFilesRecursive, mapLimit, tempSibling, writeFileAtomic } from "./internal/files.ts";
+import {
+  listFilesRecursive,
+  mapLimit,
+  tempSibling,
+  writeFileAtomic,
+} from "./internal/files.ts";
 import {
   byCodePoint,
   isLaterMetric,
@@ -118,8 +135,15 @@ interface ModelFile {
   versions: StoredVersion[];
 }
 
-function notFound(message: string, details?: Record<string, unknown>): RegistryError {
-  return new RegistryError("REGISTRY_NOT_FOUND", message, details === undefined ? {} : { details });
+function notFound(
+  message: string,
+  details?: Record<string, unknown>,
+): RegistryError {
+  return new RegistryError(
+    "REGISTRY_NOT_FOUND",
+    message,
+    details === undefined ? {} : { details },
+  );
 }
 
 function invalid(message: string): RegistryError {
@@ -128,11 +152,16 @@ function invalid(message: string): RegistryError {
 
 function listOf(items: readonly string[], none: string): string {
   if (items.length === 0) return none;
-  return items.length > 20 ? `${items.slice(0, 20).join(", ")} … (${items.length} in all)` : items.join(", ");
+  return items.length > 20
+    ? `${items.slice(0, 20).join(", ")} … (${items.length} in all)`
+    : items.join(", ");
 }
 
 function likeToRegExp(pattern: string): RegExp {
-  const body = pattern.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/%/g, ".*").replace(/_/g, ".");
+  const body = pattern
+    .replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+    .replace(/%/g, ".*")
+    .replace(/_/g, ".");
   return new RegExp(`^${body}$`);
 }
 
@@ -166,11 +195,17 @@ class LocalRegistry implements Registry {
   }
 
   #runDir(runId: string): string {
-    if (!/^[0-9a-f]{32}$/.test(runId)) throw notFound(`Run '${runId}' does not exist in the local registry at ${this.#root}.`, { runId });
+    if (!/^[0-9a-f]{32}$/.test(runId))
+      throw notFound(
+        `Run '${runId}' does not exist in the local registry at ${this.#root}.`,
+        { runId },
+      );
     return this.#path("runs", runId);
   }
 
-  async #read<T extends { format?: unknown; formatVersion?: unknown }>(path: string): Promise<T | undefined> {
+  async #read<T extends { format?: unknown; formatVersion?: unknown }>(
+    path: string,
+  ): Promise<T | undefined> {
     let text: string;
     try {
       text = await readFile(path, "utf8");
@@ -185,24 +220,34 @@ class LocalRegistry implements Registry {
       throw this.#storageError(`${path} is not valid JSON`, error);
     }
     if (parsed.format !== FORMAT || parsed.formatVersion !== FORMAT_VERSION) {
-      throw this.#storageError(`${path} is not a ${FORMAT} file of format version ${FORMAT_VERSION}`, undefined);
+      throw this.#storageError(
+        `${path} is not a ${FORMAT} file of format version ${FORMAT_VERSION}`,
+        undefined,
+      );
     }
     return parsed;
   }
 
   async #write(path: string, value: object): Promise<void> {
     try {
-      await writeFileAtomic(path, `${JSON.stringify({ format: FORMAT, formatVersion: FORMAT_VERSION, ...value }, null, 2)}\n`);
+      await writeFileAtomic(
+        path,
+        `${JSON.stringify({ format: FORMAT, formatVersion: FORMAT_VERSION, ...value }, null, 2)}\n`,
+      );
     } catch (error) {
       throw this.#storageError(`cannot write ${path}`, error);
     }
   }
 
   #storageError(what: string, cause: unknown): RegistryError {
-    return new RegistryError("REGISTRY_STORAGE", `Local registry at ${this.#root}: ${what}${cause instanceof Error ? ` (${cause.message})` : ""}.`, {
-      cause,
-      hint: "Check the folder's permissions, or point STREAMFLOW_HOME elsewhere.",
-    });
+    return new RegistryError(
+      "REGISTRY_STORAGE",
+      `Local registry at ${this.#root}: ${what}${cause instanceof Error ? ` (${cause.message})` : ""}.`,
+      {
+        cause,
+        hint: "Check the folder's permissions, or point STREAMFLOW_HOME elsewhere.",
+      },
+    );
   }
 
   async #locked<T>(fn: () => Promise<T>): Promise<T> {
@@ -211,28 +256,52 @@ class LocalRegistry implements Registry {
     } catch (error) {
       throw this.#storageError("cannot create the folder", error);
     }
-    return withFileLock({ path: this.#path(".lock"), timeoutMs: this.#lockTimeoutMs, staleMs: this.#staleLockMs }, fn);
+    return withFileLock(
+      {
+        path: this.#path(".lock"),
+        timeoutMs: this.#lockTimeoutMs,
+        staleMs: this.#staleLockMs,
+      },
+      fn,
+    );
   }
 
   async describe(): Promise<RegistryInfo> {
-    return Promise.resolve({ kind: "local", location: this.#root, serverVersion: undefined });
+    return Promise.resolve({
+      kind: "local",
+      location: this.#root,
+      serverVersion: undefined,
+    });
   }
 
   // ---------------------------------------------------------------- experiments
 
   async #experiments(): Promise<StoredExperiment[]> {
-    return (await this.#read<ExperimentsFile>(this.#path("experiments.json")))?.experiments ?? [];
+    return (
+      (await this.#read<ExperimentsFile>(this.#path("experiments.json")))
+        ?.experiments ?? []
+    );
   }
 
   #toExperiment(e: StoredExperiment): Experiment {
-    return { ...e, creationTime: new Date(e.creationTime), lastUpdateTime: new Date(e.lastUpdateTime), tags: { ...e.tags } };
+    return {
+      ...e,
+      creationTime: new Date(e.creationTime),
+      lastUpdateTime: new Date(e.lastUpdateTime),
+      tags: { ...e.tags },
+    };
   }
 
   async getExperiment(experimentId: string): Promise<Experiment> {
     const all = await this.#experiments();
     const found = all.find((e) => e.experimentId === experimentId);
     if (found === undefined) {
-      throw notFound(`Experiment '${experimentId}' does not exist in the local registry; experiments: ${listOf(all.map((e) => `${e.experimentId} (${e.name})`), "none")}.`);
+      throw notFound(
+        `Experiment '${experimentId}' does not exist in the local registry; experiments: ${listOf(
+          all.map((e) => `${e.experimentId} (${e.name})`),
+          "none",
+        )}.`,
+      );
     }
     return this.#toExperiment(found);
   }
@@ -243,20 +312,28 @@ class LocalRegistry implements Registry {
   }
 
   async createExperiment(options: CreateExperimentOptions): Promise<string> {
-    if (options.name.trim() === "" || options.name.length > 500) throw invalid(`Invalid experiment name '${options.name}'.`);
+    if (options.name.trim() === "" || options.name.length > 500)
+      throw invalid(`Invalid experiment name '${options.name}'.`);
     return this.#locked(async () => {
       const all = await this.#experiments();
       if (all.some((e) => e.name === options.name)) {
-        throw new RegistryError("REGISTRY_CONFLICT", `Experiment '${options.name}' already exists in the local registry.`, {
-          mlflowErrorCode: "RESOURCE_ALREADY_EXISTS",
-        });
+        throw new RegistryError(
+          "REGISTRY_CONFLICT",
+          `Experiment '${options.name}' already exists in the local registry.`,
+          {
+            mlflowErrorCode: "RESOURCE_ALREADY_EXISTS",
+          },
+        );
       }
-      const experimentId = String(all.reduce((max, e) => Math.max(max, Number(e.experimentId)), 0) + 1);
+      const experimentId = String(
+        all.reduce((max, e) => Math.max(max, Number(e.experimentId)), 0) + 1,
+      );
       const now = this.#now().getTime();
       all.push({
         experimentId,
         name: options.name,
-        artifactLocation: options.artifactLocation ?? pathToFileURL(this.#path("runs")).href,
+        artifactLocation:
+          options.artifactLocation ?? pathToFileURL(this.#path("runs")).href,
         lifecycleStage: "active",
         creationTime: now,
         lastUpdateTime: now,
@@ -273,7 +350,10 @@ class LocalRegistry implements Registry {
     try {
       await this.createExperiment({ name });
     } catch (error) {
-      if (!(error instanceof RegistryError && error.code === "REGISTRY_CONFLICT")) throw error;
+      if (!(
+        error instanceof RegistryError && error.code === "REGISTRY_CONFLICT"
+      ))
+        throw error;
     }
     return (await this.getExperimentByName(name))!;
   }
@@ -281,18 +361,32 @@ class LocalRegistry implements Registry {
   // ---------------------------------------------------------------- runs
 
   async #runFile(runId: string): Promise<RunFile> {
-    const file = await this.#read<RunFile>(join(this.#runDir(runId), "run.json"));
-    if (file === undefined) throw notFound(`Run '${runId}' does not exist in the local registry at ${this.#root}.`, { runId });
+    const file = await this.#read<RunFile>(
+      join(this.#runDir(runId), "run.json"),
+    );
+    if (file === undefined)
+      throw notFound(
+        `Run '${runId}' does not exist in the local registry at ${this.#root}.`,
+        { runId },
+      );
     return file;
   }
 
   #toRun(file: RunFile): Run {
     const metrics: Record<string, Metric> = {};
     for (const wire of file.metrics) {
-      const m: Metric = { key: wire.key, value: fromWireValue(wire.value), timestamp: new Date(wire.timestamp), step: wire.step };
+      const m: Metric = {
+        key: wire.key,
+        value: fromWireValue(wire.value),
+        timestamp: new Date(wire.timestamp),
+        step: wire.step,
+      };
       if (isLaterMetric(m, metrics[m.key])) metrics[m.key] = m;
     }
-    return { info: this.#toRunInfo(file), data: { metrics, params: { ...file.params }, tags: { ...file.tags } } };
+    return {
+      info: this.#toRunInfo(file),
+      data: { metrics, params: { ...file.params }, tags: { ...file.tags } },
+    };
   }
 
   #toRunInfo(file: RunFile): RunInfo {
@@ -303,8 +397,13 @@ class LocalRegistry implements Registry {
       userId: undefined,
       status: file.info.status,
       startTime: new Date(file.info.startTime),
-      endTime: file.info.endTime === undefined ? undefined : new Date(file.info.endTime),
-      artifactUri: pathToFileURL(this.#path("runs", file.info.runId, "artifacts")).href,
+      endTime:
+        file.info.endTime === undefined
+          ? undefined
+          : new Date(file.info.endTime),
+      artifactUri: pathToFileURL(
+        this.#path("runs", file.info.runId, "artifacts"),
+      ).href,
       lifecycleStage: "active",
     };
   }
@@ -348,9 +447,15 @@ class LocalRegistry implements Registry {
     }
     const wanted = new Set(options.experimentIds);
     const f = options.filter ?? {};
-    const files = await Promise.all(names.filter((n) => /^[0-9a-f]{32}$/.test(n)).map((n) => this.#read<RunFile>(this.#path("runs", n, "run.json"))));
+    const files = await Promise.all(
+      names
+        .filter((n) => /^[0-9a-f]{32}$/.test(n))
+        .map((n) => this.#read<RunFile>(this.#path("runs", n, "run.json"))),
+    );
     return files
-      .filter((r): r is RunFile => r !== undefined && wanted.has(r.info.experimentId))
+      .filter(
+        (r): r is RunFile => r !== undefined && wanted.has(r.info.experimentId),
+      )
       .filter(
         (r) =>
           (f.runName === undefined || r.info.runName === f.runName) &&
@@ -369,15 +474,26 @@ class LocalRegistry implements Registry {
     const tags = Object.entries(options.tags ?? {});
     for (const [key, value] of params) {
       validateKey("param", key);
-      if (value.length > 6000) throw invalid(`Param '${key}' is ${value.length} characters long; MLflow allows 6000.`);
+      if (value.length > 6000)
+        throw invalid(
+          `Param '${key}' is ${value.length} characters long; MLflow allows 6000.`,
+        );
     }
     for (const [key, value] of tags) {
       validateKey("tag", key);
-      if (value.length > 8000) throw invalid(`Tag '${key}' is ${value.length} characters long; MLflow allows 8000.`);
+      if (value.length > 8000)
+        throw invalid(
+          `Tag '${key}' is ${value.length} characters long; MLflow allows 8000.`,
+        );
     }
     const metrics: WireMetric[] = (options.metrics ?? []).map((m) => {
       validateKey("metric", m.key);
-      return { key: m.key, value: toWireValue(m.value), timestamp: m.timestamp?.getTime() ?? now, step: m.step ?? 0 };
+      return {
+        key: m.key,
+        value: toWireValue(m.value),
+        timestamp: m.timestamp?.getTime() ?? now,
+        step: m.step ?? 0,
+      };
     });
     await this.#locked(async () => {
       const file = await this.#runFile(options.runId);
@@ -385,13 +501,19 @@ class LocalRegistry implements Registry {
         const old = file.params[key];
         if (old !== undefined && old !== value) {
           // MLflow's rule: params are write-once.
-          throw invalid(`Changing param values is not allowed: param '${key}' of run '${options.runId}' is '${old}', not '${value}'.`);
+          throw invalid(
+            `Changing param values is not allowed: param '${key}' of run '${options.runId}' is '${old}', not '${value}'.`,
+          );
         }
         file.params[key] = value;
       }
       for (const [key, value] of tags) file.tags[key] = value;
       // The SQL store keys metric rows on (key, timestamp, step, value): logging the same point twice keeps one.
-      const seen = new Set(file.metrics.map((m) => JSON.stringify([m.key, m.timestamp, m.step, m.value])));
+      const seen = new Set(
+        file.metrics.map((m) =>
+          JSON.stringify([m.key, m.timestamp, m.step, m.value]),
+        ),
+      );
       for (const m of metrics) {
         const id = JSON.stringify([m.key, m.timestamp, m.step, m.value]);
         if (!seen.has(id)) file.metrics.push(m);
@@ -405,7 +527,12 @@ class LocalRegistry implements Registry {
     const file = await this.#runFile(runId);
     return file.metrics
       .filter((m) => m.key === key)
-      .map((m) => ({ key: m.key, value: fromWireValue(m.value), timestamp: new Date(m.timestamp), step: m.step }));
+      .map((m) => ({
+        key: m.key,
+        value: fromWireValue(m.value),
+        timestamp: new Date(m.timestamp),
+        step: m.step,
+      }));
   }
 
   async updateRun(options: UpdateRunOptions): Promise<RunInfo> {
@@ -413,8 +540,10 @@ class LocalRegistry implements Registry {
       const file = await this.#runFile(options.runId);
       if (options.status !== undefined) {
         file.info.status = options.status;
-        const terminal = options.status !== "RUNNING" && options.status !== "SCHEDULED";
-        if (terminal) file.info.endTime = (options.endTime ?? this.#now()).getTime();
+        const terminal =
+          options.status !== "RUNNING" && options.status !== "SCHEDULED";
+        if (terminal)
+          file.info.endTime = (options.endTime ?? this.#now()).getTime();
       } else if (options.endTime !== undefined) {
         file.info.endTime = options.endTime.getTime();
       }
@@ -427,15 +556,23 @@ class LocalRegistry implements Registry {
     });
   }
 
-  terminateRun(runId: string, status: "FINISHED" | "FAILED" | "KILLED" = "FINISHED"): Promise<RunInfo> {
+  terminateRun(
+    runId: string,
+    status: "FINISHED" | "FAILED" | "KILLED" = "FINISHED",
+  ): Promise<RunInfo> {
     return this.updateRun({ runId, status });
   }
 
-  async recordLoggedModel(runId: string, record: LoggedModelRecord): Promise<void> {
+  async recordLoggedModel(
+    runId: string,
+    record: LoggedModelRecord,
+  ): Promise<void> {
     await this.#locked(async () => {
       const file = await this.#runFile(runId);
       // Same tag and shape as the 2.x server's runs/log-model, so tools reading it see one format.
-      const history = JSON.parse(file.tags["mlflow.log-model.history"] ?? "[]") as unknown[];
+      const history = JSON.parse(
+        file.tags["mlflow.log-model.history"] ?? "[]",
+      ) as unknown[];
       history.push(record);
       file.tags["mlflow.log-model.history"] = JSON.stringify(history);
       await this.#write(join(this.#runDir(runId), "run.json"), file);
@@ -458,9 +595,15 @@ class LocalRegistry implements Registry {
   }
 
   async logArtifact(options: LogArtifactOptions): Promise<void> {
-    const rel = joinArtifactPath(options.artifactPath, basename(options.localPath));
+    const rel = joinArtifactPath(
+      options.artifactPath,
+      basename(options.localPath),
+    );
     validateArtifactPath(rel);
-    await this.#copyIn(options.localPath, join(await this.#artifactDir(options.runId), rel));
+    await this.#copyIn(
+      options.localPath,
+      join(await this.#artifactDir(options.runId), rel),
+    );
   }
 
   async logArtifacts(options: LogArtifactsOptions): Promise<void> {
@@ -476,7 +619,10 @@ class LocalRegistry implements Registry {
   async logArtifactContent(options: LogArtifactContentOptions): Promise<void> {
     const rel = joinArtifactPath(options.path);
     validateArtifactPath(rel);
-    await writeFileAtomic(join(await this.#artifactDir(options.runId), rel), options.content);
+    await writeFileAtomic(
+      join(await this.#artifactDir(options.runId), rel),
+      options.content,
+    );
   }
 
   async listArtifacts(options: ListArtifactsOptions): Promise<ArtifactFile[]> {
@@ -493,7 +639,13 @@ class LocalRegistry implements Registry {
     for (const e of entries) {
       if (e.name.startsWith(".tmp-")) continue;
       const path = joinArtifactPath(rel, e.name);
-      out.push({ path, isDir: e.isDirectory(), fileSize: e.isDirectory() ? undefined : (await stat(join(dir, e.name))).size });
+      out.push({
+        path,
+        isDir: e.isDirectory(),
+        fileSize: e.isDirectory()
+          ? undefined
+          : (await stat(join(dir, e.name))).size,
+      });
     }
     return out.sort((a, b) => byCodePoint(a.path, b.path));
   }
@@ -511,9 +663,14 @@ class LocalRegistry implements Registry {
     try {
       await stat(source);
     } catch {
-      throw notFound(`No artifact at '${label}' in the local registry at ${this.#root}.`);
+      throw notFound(
+        `No artifact at '${label}' in the local registry at ${this.#root}.`,
+      );
     }
-    await cp(source, dest, { recursive: true, filter: (src) => !basename(src).startsWith(".tmp-") });
+    await cp(source, dest, {
+      recursive: true,
+      filter: (src) => !basename(src).startsWith(".tmp-"),
+    });
   }
 
   // ---------------------------------------------------------------- registered models and versions
@@ -526,10 +683,13 @@ class LocalRegistry implements Registry {
     const file = await this.#modelFile(name);
     if (file !== undefined) return file;
     const names = (await this.searchRegisteredModels()).map((m) => m.name);
-    throw notFound(`Registered model '${name}' does not exist in the local registry; models: ${listOf(names, "none")}.`, {
-      name,
-      available: names,
-    });
+    throw notFound(
+      `Registered model '${name}' does not exist in the local registry; models: ${listOf(names, "none")}.`,
+      {
+        name,
+        available: names,
+      },
+    );
   }
 
   #toRegisteredModel(file: ModelFile): RegisteredModel {
@@ -566,26 +726,45 @@ class LocalRegistry implements Registry {
     const listed = file.versions
       .map((v) => this.#toVersion(file, v))
       .sort((a, b) => Number(b.version) - Number(a.version))
-      .map((v) => `${v.version} (${v.currentStage}${v.aliases.length > 0 ? `, @${v.aliases.join(" @")}` : ""})`);
-    return notFound(`${what}; versions of '${file.name}': ${listOf(listed, "none")}.`, {
-      name: file.name,
-      available: file.versions.map((v) => v.version),
-    });
+      .map(
+        (v) =>
+          `${v.version} (${v.currentStage}${v.aliases.length > 0 ? `, @${v.aliases.join(" @")}` : ""})`,
+      );
+    return notFound(
+      `${what}; versions of '${file.name}': ${listOf(listed, "none")}.`,
+      {
+        name: file.name,
+        available: file.versions.map((v) => v.version),
+      },
+    );
   }
 
   #requireVersion(file: ModelFile, version: string): StoredVersion {
-    const found = file.versions.find((v) => v.version === String(Number(version)));
-    if (found === undefined) throw this.#versionNotFound(file, `Model '${file.name}' has no version ${version}`);
+    const found = file.versions.find(
+      (v) => v.version === String(Number(version)),
+    );
+    if (found === undefined)
+      throw this.#versionNotFound(
+        file,
+        `Model '${file.name}' has no version ${version}`,
+      );
     return found;
   }
 
-  async createRegisteredModel(options: CreateRegisteredModelOptions): Promise<RegisteredModel> {
-    if (options.name.trim() === "") throw invalid("A registered model needs a name.");
+  async createRegisteredModel(
+    options: CreateRegisteredModelOptions,
+  ): Promise<RegisteredModel> {
+    if (options.name.trim() === "")
+      throw invalid("A registered model needs a name.");
     return this.#locked(async () => {
       if ((await this.#modelFile(options.name)) !== undefined) {
-        throw new RegistryError("REGISTRY_CONFLICT", `Registered model '${options.name}' already exists in the local registry.`, {
-          mlflowErrorCode: "RESOURCE_ALREADY_EXISTS",
-        });
+        throw new RegistryError(
+          "REGISTRY_CONFLICT",
+          `Registered model '${options.name}' already exists in the local registry.`,
+          {
+            mlflowErrorCode: "RESOURCE_ALREADY_EXISTS",
+          },
+        );
       }
       const now = this.#now().getTime();
       const file: ModelFile = {
@@ -612,7 +791,8 @@ class LocalRegistry implements Registry {
     try {
       return await this.createRegisteredModel({ name });
     } catch (error) {
-      if (error instanceof RegistryError && error.code === "REGISTRY_CONFLICT") return this.getRegisteredModel(name);
+      if (error instanceof RegistryError && error.code === "REGISTRY_CONFLICT")
+        return this.getRegisteredModel(name);
       throw error;
     }
   }
@@ -624,36 +804,60 @@ class LocalRegistry implements Registry {
     } catch {
       return [];
     }
-    const files = await Promise.all(names.filter((n) => n.startsWith("m_") && n.endsWith(".json")).map((n) => this.#read<ModelFile>(this.#path("models", n))));
-    return files.filter((f): f is ModelFile => f !== undefined).sort((a, b) => byCodePoint(a.name, b.name));
+    const files = await Promise.all(
+      names
+        .filter((n) => n.startsWith("m_") && n.endsWith(".json"))
+        .map((n) => this.#read<ModelFile>(this.#path("models", n))),
+    );
+    return files
+      .filter((f): f is ModelFile => f !== undefined)
+      .sort((a, b) => byCodePoint(a.name, b.name));
   }
 
-  async searchRegisteredModels(options: SearchRegisteredModelsOptions = {}): Promise<RegisteredModel[]> {
-    const like = options.nameLike === undefined ? undefined : likeToRegExp(options.nameLike);
+  async searchRegisteredModels(
+    options: SearchRegisteredModelsOptions = {},
+  ): Promise<RegisteredModel[]> {
+    const like =
+      options.nameLike === undefined
+        ? undefined
+        : likeToRegExp(options.nameLike);
     return (await this.#allModels())
       .filter((f) => like === undefined || like.test(f.name))
       .slice(0, options.maxResults ?? 1000)
       .map((f) => this.#toRegisteredModel(f));
   }
 
-  async createModelVersion(options: CreateModelVersionOptions): Promise<ModelVersion> {
+  async createModelVersion(
+    options: CreateModelVersionOptions,
+  ): Promise<ModelVersion> {
     return this.#createVersion(options, false);
   }
 
-  async getOrCreateModelVersion(options: CreateModelVersionOptions & { runId: string }): Promise<ModelVersion> {
+  async getOrCreateModelVersion(
+    options: CreateModelVersionOptions & { runId: string },
+  ): Promise<ModelVersion> {
     return this.#createVersion(options, true);
   }
 
   /** Looks for the run's version (when asked) and allocates the next one under the same lock. */
-  async #createVersion(options: CreateModelVersionOptions, reuseRunVersion: boolean): Promise<ModelVersion> {
+  async #createVersion(
+    options: CreateModelVersionOptions,
+    reuseRunVersion: boolean,
+  ): Promise<ModelVersion> {
     if (options.runId !== undefined) await this.#runFile(options.runId);
     return this.#locked(async () => {
       const file = await this.#requireModel(options.name);
-      const existing = reuseRunVersion ? file.versions.filter((v) => v.runId === options.runId).sort((a, b) => Number(a.version) - Number(b.version))[0] : undefined;
+      const existing = reuseRunVersion
+        ? file.versions
+            .filter((v) => v.runId === options.runId)
+            .sort((a, b) => Number(a.version) - Number(b.version))[0]
+        : undefined;
       if (existing !== undefined) return this.#toVersion(file, existing);
       const now = this.#now().getTime();
       // Allocated under the lock from the file just read: two writers get consecutive numbers.
-      const next = file.versions.reduce((max, v) => Math.max(max, Number(v.version)), 0) + 1;
+      const next =
+        file.versions.reduce((max, v) => Math.max(max, Number(v.version)), 0) +
+        1;
       const stored: StoredVersion = {
         version: String(next),
         currentStage: "None",
@@ -676,27 +880,44 @@ class LocalRegistry implements Registry {
     return this.#toVersion(file, this.#requireVersion(file, version));
   }
 
-  async searchModelVersions(options: SearchModelVersionsOptions): Promise<ModelVersion[]> {
-    const files = options.name !== undefined ? [await this.#modelFile(options.name)] : await this.#allModels();
+  async searchModelVersions(
+    options: SearchModelVersionsOptions,
+  ): Promise<ModelVersion[]> {
+    const files =
+      options.name !== undefined
+        ? [await this.#modelFile(options.name)]
+        : await this.#allModels();
     return files
-      .flatMap((f) => (f === undefined ? [] : f.versions.map((v) => this.#toVersion(f, v))))
+      .flatMap((f) =>
+        f === undefined ? [] : f.versions.map((v) => this.#toVersion(f, v)),
+      )
       .filter((v) => options.runId === undefined || v.runId === options.runId)
-      .sort((a, b) => byCodePoint(a.name, b.name) || Number(b.version) - Number(a.version))
+      .sort(
+        (a, b) =>
+          byCodePoint(a.name, b.name) || Number(b.version) - Number(a.version),
+      )
       .slice(0, options.maxResults ?? 1000);
   }
 
-  async getLatestVersions(name: string, stages?: readonly ModelStage[]): Promise<ModelVersion[]> {
+  async getLatestVersions(
+    name: string,
+    stages?: readonly ModelStage[],
+  ): Promise<ModelVersion[]> {
     const file = await this.#requireModel(name);
     const wanted = (stages ?? MODEL_STAGES).map(requireStage);
     const out: ModelVersion[] = [];
     for (const stage of new Set(wanted)) {
-      const newest = file.versions.filter((v) => v.currentStage === stage).sort((a, b) => Number(b.version) - Number(a.version))[0];
+      const newest = file.versions
+        .filter((v) => v.currentStage === stage)
+        .sort((a, b) => Number(b.version) - Number(a.version))[0];
       if (newest !== undefined) out.push(this.#toVersion(file, newest));
     }
     return out.sort((a, b) => Number(b.version) - Number(a.version));
   }
 
-  async transitionModelVersionStage(options: TransitionStageOptions): Promise<ModelVersion> {
+  async transitionModelVersionStage(
+    options: TransitionStageOptions,
+  ): Promise<ModelVersion> {
     const stage = requireStage(options.stage);
     const archive = options.archiveExistingVersions ?? false;
     validateArchiveStage(stage, archive);
@@ -731,17 +952,28 @@ class LocalRegistry implements Registry {
     });
   }
 
-  async getModelVersionByAlias(name: string, alias: string): Promise<ModelVersion> {
+  async getModelVersionByAlias(
+    name: string,
+    alias: string,
+  ): Promise<ModelVersion> {
     const file = await this.#requireModel(name);
     const version = file.aliases[alias];
-    const target = version === undefined ? undefined : file.versions.find((v) => v.version === version);
+    const target =
+      version === undefined
+        ? undefined
+        : file.versions.find((v) => v.version === version);
     if (target === undefined) {
-      const aliases = Object.entries(file.aliases).map(([a, v]) => `@${a} → ${v}`);
-      throw notFound(`Model '${name}' has no alias '${alias}'; aliases: ${listOf(aliases, "none")}.`, {
-        name,
-        alias,
-        available: Object.keys(file.aliases),
-      });
+      const aliases = Object.entries(file.aliases).map(
+        ([a, v]) => `@${a} → ${v}`,
+      );
+      throw notFound(
+        `Model '${name}' has no alias '${alias}'; aliases: ${listOf(aliases, "none")}.`,
+        {
+          name,
+          alias,
+          available: Object.keys(file.aliases),
+        },
+      );
     }
     return this.#toVersion(file, target);
   }
@@ -758,17 +990,30 @@ class LocalRegistry implements Registry {
 
   // ---------------------------------------------------------------- model URIs
 
-  async resolveArtifactLocation(uri: string): Promise<ResolvedArtifactLocation> {
+  async resolveArtifactLocation(
+    uri: string,
+  ): Promise<ResolvedArtifactLocation> {
     const parsed = parseModelUri(uri);
     let version: ModelVersion;
     switch (parsed.kind) {
       case "storage":
-        return { artifactUri: parsed.uri, modelVersion: undefined, runId: undefined };
+        return {
+          artifactUri: parsed.uri,
+          modelVersion: undefined,
+          runId: undefined,
+        };
       case "logged-model":
-        throw new RegistryError("REGISTRY_URI_INVALID", `'${uri}' names an MLflow 3 logged model, which the local registry does not keep.`);
+        throw new RegistryError(
+          "REGISTRY_URI_INVALID",
+          `'${uri}' names an MLflow 3 logged model, which the local registry does not keep.`,
+        );
       case "run": {
         const root = (await this.getRun(parsed.runId)).info.artifactUri;
-        return { artifactUri: parsed.path === "" ? root : `${root}/${parsed.path}`, modelVersion: undefined, runId: parsed.runId };
+        return {
+          artifactUri: parsed.path === "" ? root : `${root}/${parsed.path}`,
+          modelVersion: undefined,
+          runId: parsed.runId,
+        };
       }
       case "version":
         version = await this.getModelVersion(parsed.name, parsed.version);
@@ -779,22 +1024,34 @@ class LocalRegistry implements Registry {
       case "latest":
       case "stage": {
         const file = await this.#requireModel(parsed.name);
-        const latest = (await this.getLatestVersions(parsed.name, parsed.kind === "stage" ? [parsed.stage] : undefined))[0];
+        const latest = (
+          await this.getLatestVersions(
+            parsed.name,
+            parsed.kind === "stage" ? [parsed.stage] : undefined,
+          )
+        )[0];
         if (latest === undefined) {
           throw this.#versionNotFound(
             file,
-            parsed.kind === "stage" ? `No version of '${parsed.name}' is in stage ${parsed.stage}` : `Model '${parsed.name}' has no version`,
+            parsed.kind === "stage"
+              ? `No version of '${parsed.name}' is in stage ${parsed.stage}`
+              : `Model '${parsed.name}' has no version`,
           );
         }
         version = latest;
         break;
       }
     }
-    const artifactUri = version.source.startsWith("runs:") ? (await this.resolveArtifactLocation(version.source)).artifactUri : version.source;
+    const artifactUri = version.source.startsWith("runs:")
+      ? (await this.resolveArtifactLocation(version.source)).artifactUri
+      : version.source;
     return { artifactUri, modelVersion: version, runId: version.runId };
   }
 
-  async downloadModel(uri: string, destDir: string): Promise<DownloadModelResult> {
+  async downloadModel(
+    uri: string,
+    destDir: string,
+  ): Promise<DownloadModelResult> {
     const resolved = await this.resolveArtifactLocation(uri);
     if (!resolved.artifactUri.startsWith("file:")) {
       throw new RegistryError(

@@ -45,7 +45,11 @@ const ENTRY = /^run-([0-9a-f-]{36})\.json$/;
 function isPendingRun(value: unknown): value is PendingRun {
   const v = value as Partial<PendingRun> | null;
   return (
-    typeof v === "object" && v !== null && typeof v.server === "string" && typeof v.experimentId === "string" && typeof v.attemptId === "string"
+    typeof v === "object" &&
+    v !== null &&
+    typeof v.server === "string" &&
+    typeof v.experimentId === "string" &&
+    typeof v.attemptId === "string"
   );
 }
 
@@ -55,16 +59,27 @@ function isPendingRun(value: unknown): value is PendingRun {
  */
 export function createPendingRunStore(dir: string): PendingRunStore {
   const file = (attemptId: string) => {
-    if (!/^[0-9a-f-]{36}$/.test(attemptId)) throw new RegistryError("REGISTRY_INVALID_REQUEST", `'${attemptId}' is not an attempt id (a UUID).`);
+    if (!/^[0-9a-f-]{36}$/.test(attemptId))
+      throw new RegistryError(
+        "REGISTRY_INVALID_REQUEST",
+        `'${attemptId}' is not an attempt id (a UUID).`,
+      );
     return join(dir, `run-${attemptId}.json`);
   };
   return {
     async add(run) {
       try {
-        await writeFileAtomic(file(run.attemptId), `${JSON.stringify(run, null, 2)}\n`);
+        await writeFileAtomic(
+          file(run.attemptId),
+          `${JSON.stringify(run, null, 2)}\n`,
+        );
       } catch (error) {
         if (isRegistryError(error)) throw error;
-        throw new RegistryError("REGISTRY_STORAGE", `Cannot record pending run ${run.runId ?? run.attemptId} in ${dir}: ${(error as Error).message}`, { cause: error });
+        throw new RegistryError(
+          "REGISTRY_STORAGE",
+          `Cannot record pending run ${run.runId ?? run.attemptId} in ${dir}: ${(error as Error).message}`,
+          { cause: error },
+        );
       }
     },
     async list() {
@@ -77,7 +92,9 @@ export function createPendingRunStore(dir: string): PendingRunStore {
       const runs: PendingRun[] = [];
       for (const name of names.filter((n) => ENTRY.test(n))) {
         try {
-          const value: unknown = JSON.parse(await readFile(join(dir, name), "utf8"));
+          const value: unknown = JSON.parse(
+            await readFile(join(dir, name), "utf8"),
+          );
           if (isPendingRun(value)) runs.push(value);
         } catch {
           // Removed by another process between readdir and read: nothing left to do for it.
@@ -106,15 +123,24 @@ const OPEN: ReadonlySet<RunStatus> = new Set(["RUNNING", "SCHEDULED"]);
  * Stops at the first failure and leaves the remaining entries for a later call.
  * @throws whatever the registry throws for the entry being handled
  */
-export async function endPendingRuns(registry: Registry, store: PendingRunStore, server: string): Promise<EndedPendingRun[]> {
+export async function endPendingRuns(
+  registry: Registry,
+  store: PendingRunStore,
+  server: string,
+): Promise<EndedPendingRun[]> {
   const done: EndedPendingRun[] = [];
-  for (const pending of (await store.list()).filter((p) => p.server === server)) {
+  for (const pending of (await store.list()).filter(
+    (p) => p.server === server,
+  )) {
     const runs: EndedPendingRun["runs"] = [];
     let found: { runId: string; status: RunStatus }[];
     try {
-      found = (await registry.searchRuns({ experimentIds: [pending.experimentId], filter: { tags: { [ATTEMPT_ID_TAG]: pending.attemptId } } })).map(
-        (r) => ({ runId: r.info.runId, status: r.info.status }),
-      );
+      found = (
+        await registry.searchRuns({
+          experimentIds: [pending.experimentId],
+          filter: { tags: { [ATTEMPT_ID_TAG]: pending.attemptId } },
+        })
+      ).map((r) => ({ runId: r.info.runId, status: r.info.status }));
     } catch (error) {
       // A deleted experiment holds nothing to end.
       if (!isRegistryError(error, "REGISTRY_NOT_FOUND")) throw error;

@@ -1,9 +1,20 @@
 /** MLflow run statuses (names, as the REST API sends them). */
-export const RUN_STATUSES = ["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"] as const;
+export const RUN_STATUSES = [
+  "RUNNING",
+  "SCHEDULED",
+  "FINISHED",
+  "FAILED",
+  "KILLED",
+] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
 /** Model version stages, in MLflow's spelling. Deprecated by MLflow since 2.9 but still served by 2.x and 3.x. */
-export const MODEL_STAGES = ["None", "Staging", "Production", "Archived"] as const;
+export const MODEL_STAGES = [
+  "None",
+  "Staging",
+  "Production",
+  "Archived",
+] as const;
 export type ModelStage = (typeof MODEL_STAGES)[number];
 
 export interface Experiment {
@@ -272,7 +283,10 @@ export interface Registry {
   /** Every point of one metric, in logging order. */
   getMetricHistory(runId: string, key: string): Promise<Metric[]>;
   /** Ends a run: FINISHED unless told otherwise, end time now. */
-  terminateRun(runId: string, status?: "FINISHED" | "FAILED" | "KILLED"): Promise<RunInfo>;
+  terminateRun(
+    runId: string,
+    status?: "FINISHED" | "FAILED" | "KILLED",
+  ): Promise<RunInfo>;
   /** Records a logged model on the run (`mlflow.log-model.history`), which the 2.x UI's runs table shows. */
   recordLoggedModel(runId: string, record: LoggedModelRecord): Promise<void>;
 
@@ -284,26 +298,39 @@ export interface Registry {
   /** @returns the local path of the downloaded file or folder */
   downloadArtifacts(options: DownloadArtifactsOptions): Promise<string>;
 
-  createRegisteredModel(options: CreateRegisteredModelOptions): Promise<RegisteredModel>;
+  createRegisteredModel(
+    options: CreateRegisteredModelOptions,
+  ): Promise<RegisteredModel>;
   /** @throws REGISTRY_NOT_FOUND naming the models that exist */
   getRegisteredModel(name: string): Promise<RegisteredModel>;
   /** Safe against a concurrent creator of the same name. */
   getOrCreateRegisteredModel(name: string): Promise<RegisteredModel>;
-  searchRegisteredModels(options?: SearchRegisteredModelsOptions): Promise<RegisteredModel[]>;
+  searchRegisteredModels(
+    options?: SearchRegisteredModelsOptions,
+  ): Promise<RegisteredModel[]>;
   createModelVersion(options: CreateModelVersionOptions): Promise<ModelVersion>;
   /**
    * The version of `name` registered from `runId` (the lowest, should there be several), created
    * when there is none. Safe to retry after a lost answer: it looks before it creates, and looks
    * again when the create failed without an answer.
    */
-  getOrCreateModelVersion(options: CreateModelVersionOptions & { runId: string }): Promise<ModelVersion>;
+  getOrCreateModelVersion(
+    options: CreateModelVersionOptions & { runId: string },
+  ): Promise<ModelVersion>;
   /** @throws REGISTRY_NOT_FOUND naming the versions that exist */
   getModelVersion(name: string, version: string): Promise<ModelVersion>;
   /** Highest version first. */
-  searchModelVersions(options: SearchModelVersionsOptions): Promise<ModelVersion[]>;
+  searchModelVersions(
+    options: SearchModelVersionsOptions,
+  ): Promise<ModelVersion[]>;
   /** The newest version in each stage (or in each of `stages`). */
-  getLatestVersions(name: string, stages?: readonly ModelStage[]): Promise<ModelVersion[]>;
-  transitionModelVersionStage(options: TransitionStageOptions): Promise<ModelVersion>;
+  getLatestVersions(
+    name: string,
+    stages?: readonly ModelStage[],
+  ): Promise<ModelVersion[]>;
+  transitionModelVersionStage(
+    options: TransitionStageOptions,
+  ): Promise<ModelVersion>;
   setRegisteredModelAlias(options: SetAliasOptions): Promise<void>;
   /** @throws REGISTRY_NOT_FOUND naming the aliases that exist */
   getModelVersionByAlias(name: string, alias: string): Promise<ModelVersion>;

@@ -2,11 +2,22 @@ import { mkdtemp, readFile, readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { createPendingRunStore, newAttemptId, type PendingRun } from "@streamflow/registry-client";
+import {
+  createPendingRunStore,
+  newAttemptId,
+  type PendingRun,
+} from "@streamflow/registry-client";
 
 function entry(attemptId: string): PendingRun {
   // A long reason makes each write span several syscalls, so a torn write would show.
-  return { server: "http://mlflow:5000", experimentId: "1", attemptId, runId: undefined, recordedAt: new Date().toISOString(), reason: "x".repeat(256 * 1024) };
+  return {
+    server: "http://mlflow:5000",
+    experimentId: "1",
+    attemptId,
+    runId: undefined,
+    recordedAt: new Date().toISOString(),
+    reason: "x".repeat(256 * 1024),
+  };
 }
 
 describe("the pending-run journal", () => {
@@ -18,8 +29,12 @@ describe("the pending-run journal", () => {
     const torn: string[] = [];
     const reader = (async () => {
       while (reading) {
-        for (const name of (await readdir(dir)).filter((n) => n.startsWith("run-"))) {
-          const text = await readFile(join(dir, name), "utf8").catch(() => undefined); // removed meanwhile
+        for (const name of (await readdir(dir)).filter((n) =>
+          n.startsWith("run-"),
+        )) {
+          const text = await readFile(join(dir, name), "utf8").catch(
+            () => undefined,
+          ); // removed meanwhile
           if (text === undefined) continue;
           try {
             JSON.parse(text);
@@ -31,19 +46,29 @@ describe("the pending-run journal", () => {
     })();
     // Two stores on one folder stand for two processes: one records, the other ends and forgets.
     const removers = createPendingRunStore(dir);
-    await Promise.all(ids.map(async (id, i) => {
-      await writers.add(entry(id));
-      if (i % 2 === 0) await removers.remove(id);
-    }));
+    await Promise.all(
+      ids.map(async (id, i) => {
+        await writers.add(entry(id));
+        if (i % 2 === 0) await removers.remove(id);
+      }),
+    );
     reading = false;
     await reader;
     expect(torn).toEqual([]);
-    expect((await writers.list()).map((p) => p.attemptId).sort()).toEqual(ids.filter((_, i) => i % 2 === 1).sort());
-    expect((await readdir(dir)).filter((n) => n.startsWith(".tmp-"))).toEqual([]);
+    expect((await writers.list()).map((p) => p.attemptId).sort()).toEqual(
+      ids.filter((_, i) => i % 2 === 1).sort(),
+    );
+    expect((await readdir(dir)).filter((n) => n.startsWith(".tmp-"))).toEqual(
+      [],
+    );
     await removers.remove(ids[0]!); // already gone: no error
   });
 
   it("is empty when its folder does not exist yet", async () => {
-    expect(await createPendingRunStore(join(tmpdir(), `sf-none-${newAttemptId()}`)).list()).toEqual([]);
+    expect(
+      await createPendingRunStore(
+        join(tmpdir(), `sf-none-${newAttemptId()}`),
+      ).list(),
+    ).toEqual([]);
   });
 });

@@ -10,7 +10,14 @@ export {
   DEFAULT_MODEL_URI,
   DEFAULT_RELOAD_INTERVAL_MS,
 } from "./service.ts";
-export type { ListenOptions, PredictionService, PredictionServiceOptions } from "./service.ts";
+export type {
+  ListenOptions,
+  PredictionService,
+  PredictionServiceOptions,
+} from "./service.ts";
 export type { ModelRef } from "./internal/loaded-model.ts";
-export type { RegistryStatus, ReloadOutcome } from "./internal/model-manager.ts";
+export type {
+  RegistryStatus,
+  ReloadOutcome,
+} from "./internal/model-manager.ts";
 export { MAX_BATCH_USERS, MAX_USER_ID_LENGTH } from "./internal/schemas.ts";

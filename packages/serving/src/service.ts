@@ -74,16 +74,37 @@ export interface PredictionService {
  * @throws RegistryError REGISTRY_URI_INVALID for a URI that names no registered model, REGISTRY_AUTH
  * when the registry refuses the credentials.
  */
-export async function createPredictionService(options: PredictionServiceOptions): Promise<PredictionService> {
+export async function createPredictionService(
+  options: PredictionServiceOptions,
+): Promise<PredictionService> {
   const logger = options.logger ?? pino({ enabled: false });
   const target = parseModelTarget(options.modelUri ?? DEFAULT_MODEL_URI);
-  const reloadIntervalMs = options.reloadIntervalMs ?? DEFAULT_RELOAD_INTERVAL_MS;
+  const reloadIntervalMs =
+    options.reloadIntervalMs ?? DEFAULT_RELOAD_INTERVAL_MS;
   const metrics = new ServingMetrics();
-  const health = new DatabaseHealth({ db: options.db, metrics, logger, probeIntervalMs: options.databaseProbeIntervalMs ?? 500 });
-  const cache = new FeatureCache({ ttlMs: options.featureCacheTtlMs ?? DEFAULT_FEATURE_CACHE_TTL_MS, maxEntries: options.featureCacheSize ?? 100_000 });
-  const models = new ModelManager({ registry: options.registry, target, describeStore: () => describeOnlineStore(options.db), metrics, logger });
+  const health = new DatabaseHealth({
+    db: options.db,
+    metrics,
+    logger,
+    probeIntervalMs: options.databaseProbeIntervalMs ?? 500,
+  });
+  const cache = new FeatureCache({
+    ttlMs: options.featureCacheTtlMs ?? DEFAULT_FEATURE_CACHE_TTL_MS,
+    maxEntries: options.featureCacheSize ?? 100_000,
+  });
+  const models = new ModelManager({
+    registry: options.registry,
+    target,
+    describeStore: () => describeOnlineStore(options.db),
+    metrics,
+    logger,
+  });
   // Refused credentials will not fix themselves by polling: fail now, where the operator looks.
-  if ((await models.refresh()) === "failed" && isRegistryError(models.lastFailure) && models.lastFailure.code === "REGISTRY_AUTH") {
+  if (
+    (await models.refresh()) === "failed" &&
+    isRegistryError(models.lastFailure) &&
+    models.lastFailure.code === "REGISTRY_AUTH"
+  ) {
     throw models.lastFailure;
   }
   // Cached answers must stop when the database goes away: a heartbeat notices within a second.
@@ -113,17 +134,29 @@ export async function createPredictionService(options: PredictionServiceOptions)
       const host = listen.host ?? "127.0.0.1";
       const port = listen.port ?? 8000;
       try {
-        await app.listen({ host, port, listenTextResolver: (address) => `listening on ${address}` });
+        await app.listen({
+          host,
+          port,
+          listenTextResolver: (address) => `listening on ${address}`,
+        });
       } catch (cause) {
         const code = (cause as NodeJS.ErrnoException).code;
-        throw new ServingError("LISTEN_FAILED", `cannot listen on ${host}:${port}: ${code ?? (cause as Error).message}`, {
-          cause,
-          hint: code === "EADDRINUSE" ? `Port ${port} is taken: stop the other server or pass --port.` : "Check --host and --port.",
-          details: { host, port, code },
-        });
+        throw new ServingError(
+          "LISTEN_FAILED",
+          `cannot listen on ${host}:${port}: ${code ?? (cause as Error).message}`,
+          {
+            cause,
+            hint:
+              code === "EADDRINUSE"
+                ? `Port ${port} is taken: stop the other server or pass --port.`
+                : "Check --host and --port.",
+            details: { host, port, code },
+          },
+        );
       }
       const address = app.server.address();
-      const bound = typeof address === "object" && address !== null ? address.port : port;
+      const bound =
+        typeof address === "object" && address !== null ? address.port : port;
       return `http://${host.includes(":") ? `[${host}]` : host}:${bound}`;
     },
     close() {
@@ -135,7 +168,9 @@ export async function createPredictionService(options: PredictionServiceOptions)
         await app.close();
         clearTimeout(cut);
         // A check stuck in registry retries must not hold the exit past the drain budget.
-        const budget = new Promise<void>((resolve) => setTimeout(resolve, drainMs).unref());
+        const budget = new Promise<void>((resolve) =>
+          setTimeout(resolve, drainMs).unref(),
+        );
         await Promise.race([models.settle(), budget]);
         health.stop();
       })();

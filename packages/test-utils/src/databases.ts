@@ -30,13 +30,24 @@ export interface TestDatabase extends AsyncDisposable {
  * A fresh, empty database for one test: its own database on the PostgreSQL server, or a PGlite
  * directory. Dropped on dispose. Fails loudly (never skips) when the server cannot be reached.
  */
-export async function createTestDatabase(engine: TestEngine, dataDir?: string): Promise<TestDatabase> {
+export async function createTestDatabase(
+  engine: TestEngine,
+  dataDir?: string,
+): Promise<TestDatabase> {
   if (engine === "pglite") {
-    return { engine, url: undefined, dataDir, [Symbol.asyncDispose]: () => Promise.resolve() };
+    return {
+      engine,
+      url: undefined,
+      dataDir,
+      [Symbol.asyncDispose]: () => Promise.resolve(),
+    };
   }
   const admin = testServerUrl();
   const name = `sf_test_${randomBytes(6).toString("hex")}`;
-  const client = new pg.Client({ connectionString: admin, connectionTimeoutMillis: 5_000 });
+  const client = new pg.Client({
+    connectionString: admin,
+    connectionTimeoutMillis: 5_000,
+  });
   try {
     await client.connect();
     await client.query(`CREATE DATABASE ${name}`);

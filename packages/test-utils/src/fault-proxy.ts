@@ -1,4 +1,10 @@
-import { Agent, createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
+import {
+  Agent,
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type ServerResponse,
+} from "node:http";
 import type { AddressInfo } from "node:net";
 
 /**
@@ -36,13 +42,30 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   let down = false;
   const log: string[] = [];
 
-  const forward = (req: IncomingMessage, onAnswer: (status: number, headers: IncomingMessage["headers"], body: Buffer) => void, onError: () => void) => {
+  const forward = (
+    req: IncomingMessage,
+    onAnswer: (
+      status: number,
+      headers: IncomingMessage["headers"],
+      body: Buffer,
+    ) => void,
+    onError: () => void,
+  ) => {
     const out = httpRequest(
-      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host }, agent },
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method: req.method,
+        path: req.url,
+        headers: { ...req.headers, host: upstream.host },
+        agent,
+      },
       (res) => {
         const parts: Buffer[] = [];
         res.on("data", (part: Buffer) => parts.push(part));
-        res.on("end", () => onAnswer(res.statusCode ?? 502, res.headers, Buffer.concat(parts)));
+        res.on("end", () =>
+          onAnswer(res.statusCode ?? 502, res.headers, Buffer.concat(parts)),
+        );
         res.on("error", onError);
       },
     );
@@ -76,8 +99,16 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       (status, headers, body) => {
         log.push(`${line} → ${status}`);
         // The body is buffered: it goes out with a length, on the proxy's own connection.
-        const rest = Object.fromEntries(Object.entries(headers).filter(([k]) => !["transfer-encoding", "connection", "keep-alive"].includes(k)));
-        res.writeHead(status, { ...rest, "content-length": String(body.length) });
+        const rest = Object.fromEntries(
+          Object.entries(headers).filter(
+            ([k]) =>
+              !["transfer-encoding", "connection", "keep-alive"].includes(k),
+          ),
+        );
+        res.writeHead(status, {
+          ...rest,
+          "content-length": String(body.length),
+        });
         res.end(body);
       },
       () => {

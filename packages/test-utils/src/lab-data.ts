@@ -6,7 +6,10 @@ const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 
 /** Where the lab's data files are read from (never copied into the repository). */
 export function labDataDir(): string {
-  return resolve(REPO_ROOT, process.env["STREAMFLOW_LAB_DATA"] ?? "../shared/data/streamflow");
+  return resolve(
+    REPO_ROOT,
+    process.env["STREAMFLOW_LAB_DATA"] ?? "../shared/data/streamflow",
+  );
 }
 
 /**

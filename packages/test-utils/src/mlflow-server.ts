@@ -32,7 +32,9 @@ export interface StartMlflowServerOptions {
 
 const execFileAsync = promisify(execFile);
 
-async function fetchText(url: string): Promise<{ status: number; text: string } | undefined> {
+async function fetchText(
+  url: string,
+): Promise<{ status: number; text: string } | undefined> {
   try {
     const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
     return { status: response.status, text: (await response.text()).trim() };
@@ -43,22 +45,37 @@ async function fetchText(url: string): Promise<{ status: number; text: string } 
 
 function tail(file: string, lines = 25): string {
   try {
-    return readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+    return readFileSync(file, "utf8")
+      .trimEnd()
+      .split("\n")
+      .slice(-lines)
+      .join("\n");
   } catch {
     return "(no server output)";
   }
 }
 
 /** Path of the line's venv, created (or reused) by scripts/mlflow-venv.sh, which holds the pins and the lock. */
-async function ensureVenv(line: MlflowLine, timeoutMs: number): Promise<string> {
+async function ensureVenv(
+  line: MlflowLine,
+  timeoutMs: number,
+): Promise<string> {
   const script = join(REPO_ROOT, "scripts", "mlflow-venv.sh");
   try {
-    await execFileAsync("bash", [script, line], { cwd: REPO_ROOT, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 });
+    await execFileAsync("bash", [script, line], {
+      cwd: REPO_ROOT,
+      timeout: timeoutMs,
+      maxBuffer: 16 * 1024 * 1024,
+    });
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr ?? "";
     throw new Error(
       `Cannot provide an MLflow ${line}.x server for the integration tests: 'bash scripts/mlflow-venv.sh ${line}' failed.\n` +
-        `${stderr.split("\n").filter((l) => !l.startsWith("WARNING")).slice(-15).join("\n")}\n` +
+        `${stderr
+          .split("\n")
+          .filter((l) => !l.startsWith("WARNING"))
+          .slice(-15)
+          .join("\n")}\n` +
         "Install Python 3.10+ with venv and pip (Debian: apt-get install python3 python3-venv python3-pip) and make PyPI reachable, " +
         `or set STREAMFLOW_TEST_MLFLOW_URI_${line} (or MLFLOW_TRACKING_URI) to a running MLflow server.`,
       { cause: error },
@@ -70,7 +87,8 @@ async function ensureVenv(line: MlflowLine, timeoutMs: number): Promise<string> 
 function serverEnv(): NodeJS.ProcessEnv {
   // The test process's MLflow settings must not steer the server we start (backend, artifact root…).
   const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith("MLFLOW_")) env[key] = value;
+  for (const [key, value] of Object.entries(process.env))
+    if (!key.startsWith("MLFLOW_")) env[key] = value;
   // 3.x starts a job runner and seven huey consumers for GenAI jobs by default: 25 s and a core
   // each at startup, unused by the registry. 2.x ignores the variable.
   env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false";
@@ -93,11 +111,25 @@ function exited(child: ChildProcess): Promise<void> {
     : new Promise((resolve) => child.once("exit", () => resolve()));
 }
 
-async function externalServer(line: MlflowLine, url: string): Promise<MlflowServer> {
+async function externalServer(
+  line: MlflowLine,
+  url: string,
+): Promise<MlflowServer> {
   const version = await fetchText(`${url.replace(/\/+$/, "")}/version`);
-  if (version === undefined) throw new Error(`The MLflow server named for the ${line}.x tests (${url}) does not answer /version.`);
+  if (version === undefined)
+    throw new Error(
+      `The MLflow server named for the ${line}.x tests (${url}) does not answer /version.`,
+    );
   const stop = (): Promise<void> => Promise.resolve();
-  return { url: url.replace(/\/+$/, ""), line, version: version.text, external: true, logFile: undefined, stop, [Symbol.asyncDispose]: stop };
+  return {
+    url: url.replace(/\/+$/, ""),
+    line,
+    version: version.text,
+    external: true,
+    logFile: undefined,
+    stop,
+    [Symbol.asyncDispose]: stop,
+  };
 }
 
 /**
@@ -107,10 +139,14 @@ async function externalServer(line: MlflowLine, url: string): Promise<MlflowServ
  * a temp folder, stopped (process group killed, folder removed) on dispose. Throws, saying what to
  * install, when Python or the package cannot be had; never fakes a server.
  */
-export async function startMlflowServer(options: StartMlflowServerOptions): Promise<MlflowServer> {
+export async function startMlflowServer(
+  options: StartMlflowServerOptions,
+): Promise<MlflowServer> {
   const { line } = options;
   const timeoutMs = options.timeoutMs ?? 110_000;
-  const named = process.env[`STREAMFLOW_TEST_MLFLOW_URI_${line}`] ?? process.env["MLFLOW_TRACKING_URI"];
+  const named =
+    process.env[`STREAMFLOW_TEST_MLFLOW_URI_${line}`] ??
+    process.env["MLFLOW_TRACKING_URI"];
   if (named !== undefined && named !== "") return externalServer(line, named);
 
   const started = Date.now();
@@ -138,7 +174,12 @@ export async function startMlflowServer(options: StartMlflowServerOptions): Prom
         "--workers",
         "1",
       ],
-      { cwd: dir, env: serverEnv(), detached: true, stdio: ["ignore", log, log] },
+      {
+        cwd: dir,
+        env: serverEnv(),
+        detached: true,
+        stdio: ["ignore", log, log],
+      },
     );
     closeSync(log);
     child.unref();
@@ -161,7 +202,15 @@ export async function startMlflowServer(options: StartMlflowServerOptions): Prom
       const health = await fetchText(`${url}/health`);
       if (health?.status === 200) {
         const version = (await fetchText(`${url}/version`))?.text ?? "unknown";
-        return { url, line, version, external: false, logFile, stop, [Symbol.asyncDispose]: stop };
+        return {
+          url,
+          line,
+          version,
+          external: false,
+          logFile,
+          stop,
+          [Symbol.asyncDispose]: stop,
+        };
       }
       await new Promise((resolve) => setTimeout(resolve, 250));
     }

@@ -44,17 +44,25 @@ function hasServerBinaries(dir: string): boolean {
 async function findBinDir(): Promise<string> {
   const candidates: string[] = [];
   try {
-    candidates.push((await execFileAsync("pg_config", ["--bindir"], { timeout: 10_000 })).stdout.trim());
+    candidates.push(
+      (
+        await execFileAsync("pg_config", ["--bindir"], { timeout: 10_000 })
+      ).stdout.trim(),
+    );
   } catch {
     // no pg_config: try the other places
   }
   const debianRoot = "/usr/lib/postgresql";
   if (existsSync(debianRoot)) {
-    const versions = readdirSync(debianRoot).filter((v) => /^\d+(\.\d+)?$/.test(v));
+    const versions = readdirSync(debianRoot).filter((v) =>
+      /^\d+(\.\d+)?$/.test(v),
+    );
     versions.sort((a, b) => Number(b) - Number(a)); // newest first
     candidates.push(...versions.map((v) => join(debianRoot, v, "bin")));
   }
-  candidates.push(...(process.env["PATH"] ?? "").split(delimiter).filter((d) => d !== ""));
+  candidates.push(
+    ...(process.env["PATH"] ?? "").split(delimiter).filter((d) => d !== ""),
+  );
   const found = candidates.find(hasServerBinaries);
   if (found === undefined) {
     throw new Error(
@@ -68,8 +76,12 @@ async function findBinDir(): Promise<string> {
 /** uid and gid of the `postgres` OS user: initdb refuses to run as root, so as root the cluster belongs to it. */
 async function postgresUser(): Promise<{ uid: number; gid: number }> {
   try {
-    const uid = Number((await execFileAsync("id", ["-u", PG_USER])).stdout.trim());
-    const gid = Number((await execFileAsync("id", ["-g", PG_USER])).stdout.trim());
+    const uid = Number(
+      (await execFileAsync("id", ["-u", PG_USER])).stdout.trim(),
+    );
+    const gid = Number(
+      (await execFileAsync("id", ["-g", PG_USER])).stdout.trim(),
+    );
     return { uid, gid };
   } catch (error) {
     throw new Error(
@@ -82,7 +94,11 @@ async function postgresUser(): Promise<{ uid: number; gid: number }> {
 
 function tail(file: string, lines = 25): string {
   try {
-    return readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+    return readFileSync(file, "utf8")
+      .trimEnd()
+      .split("\n")
+      .slice(-lines)
+      .join("\n");
   } catch {
     return "(no server log)";
   }
@@ -91,14 +107,17 @@ function tail(file: string, lines = 25): string {
 /** PG* variables of the test process (PGDATA, PGPORT, PGHOST…) must not steer the tools: every setting is explicit. */
 function toolEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith("PG")) env[key] = value;
+  for (const [key, value] of Object.entries(process.env))
+    if (!key.startsWith("PG")) env[key] = value;
   return env;
 }
 
 /** pid of the running postmaster, from the first line of postmaster.pid; undefined when it is not there. */
 function postmasterPid(dataDir: string): number | undefined {
   try {
-    const pid = Number(readFileSync(join(dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
+    const pid = Number(
+      readFileSync(join(dataDir, "postmaster.pid"), "utf8").split("\n")[0],
+    );
     return Number.isInteger(pid) && pid > 0 ? pid : undefined;
   } catch {
     return undefined;
@@ -125,14 +144,26 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const dataDir = join(root, "data");
   const logFile = join(root, "postgres.log");
 
-  const tool = async (name: "initdb" | "pg_ctl", args: string[]): Promise<void> => {
+  const tool = async (
+    name: "initdb" | "pg_ctl",
+    args: string[],
+  ): Promise<void> => {
     const bin = join(binDir, name);
-    const [file, argv] = asRoot ? ["runuser", ["-u", PG_USER, "--", bin, ...args]] : [bin, args];
+    const [file, argv] = asRoot
+      ? ["runuser", ["-u", PG_USER, "--", bin, ...args]]
+      : [bin, args];
     try {
       // cwd: the postgres user may not be allowed into the test's cwd (/root, a repo owned by root).
-      await execFileAsync(file, argv, { cwd: root, env: toolEnv(), timeout: (STEP_TIMEOUT_S + 15) * 1000 });
+      await execFileAsync(file, argv, {
+        cwd: root,
+        env: toolEnv(),
+        timeout: (STEP_TIMEOUT_S + 15) * 1000,
+      });
     } catch (error) {
-      const { stdout = "", stderr = "" } = error as { stdout?: string; stderr?: string };
+      const { stdout = "", stderr = "" } = error as {
+        stdout?: string;
+        stderr?: string;
+      };
       throw new Error(
         `${name} ${args[0] === "-D" ? args.slice(2).join(" ") : args.join(" ")} failed for the private PostgreSQL in ${root}` +
           `${asRoot ? ` (run as ${PG_USER} via runuser)` : ""}:\n${`${stdout}\n${stderr}`.trim()}\n--- server log (last lines) ---\n${tail(logFile)}`,
@@ -181,7 +212,16 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const destroy = async (): Promise<void> => {
     process.off("exit", killOnExit);
     if (running) {
-      await tool("pg_ctl", ["-D", dataDir, "-m", "fast", "-t", String(STEP_TIMEOUT_S), "-w", "stop"]).catch(() => {
+      await tool("pg_ctl", [
+        "-D",
+        dataDir,
+        "-m",
+        "fast",
+        "-t",
+        String(STEP_TIMEOUT_S),
+        "-w",
+        "stop",
+      ]).catch(() => {
         // pg_ctl could not stop it cleanly: make sure it is gone before the folder goes.
         const pid = postmasterPid(dataDir);
         if (pid !== undefined) process.kill(pid, "SIGKILL");
@@ -194,7 +234,18 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   try {
     // --no-sync: nothing here needs to survive a power cut. C locale and UTF-8: the environment's
     // locale may not be generated on this machine, and sorting must not depend on it.
-    await tool("initdb", ["-D", dataDir, "-A", "trust", "-U", PG_USER, "--no-sync", "--encoding=UTF8", "--locale=C", "--no-instructions"]);
+    await tool("initdb", [
+      "-D",
+      dataDir,
+      "-A",
+      "trust",
+      "-U",
+      PG_USER,
+      "--no-sync",
+      "--encoding=UTF8",
+      "--locale=C",
+      "--no-instructions",
+    ]);
     for (let attempt = 1; ; attempt += 1) {
       port = await freePort();
       try {
@@ -202,7 +253,8 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
         break;
       } catch (error) {
         // The free port can be taken between our probe and the server's bind: try another.
-        if (attempt < 3 && /address already in use/i.test(tail(logFile, 10))) continue;
+        if (attempt < 3 && /address already in use/i.test(tail(logFile, 10)))
+          continue;
         throw error;
       }
     }
@@ -221,7 +273,16 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     },
     async stop() {
       if (!running) return;
-      await tool("pg_ctl", ["-D", dataDir, "-m", "fast", "-t", String(STEP_TIMEOUT_S), "-w", "stop"]);
+      await tool("pg_ctl", [
+        "-D",
+        dataDir,
+        "-m",
+        "fast",
+        "-t",
+        String(STEP_TIMEOUT_S),
+        "-w",
+        "stop",
+      ]);
       running = false;
     },
     async start() {

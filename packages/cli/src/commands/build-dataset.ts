@@ -9,9 +9,19 @@ export interface BuildDatasetFlags {
   out: string;
 }
 
-export async function runBuildDataset(ctx: CommandContext, flags: BuildDatasetFlags): Promise<void> {
+export async function runBuildDataset(
+  ctx: CommandContext,
+  flags: BuildDatasetFlags,
+): Promise<void> {
   const r = await withFeatureStore(ctx, (db) =>
-    buildDataset({ db, asOf: flags.asOf, labelAsOf: flags.labelAsOf, out: flags.out, logger: ctx.logger, onProgress: ctx.progress }),
+    buildDataset({
+      db,
+      asOf: flags.asOf,
+      labelAsOf: flags.labelAsOf,
+      out: flags.out,
+      logger: ctx.logger,
+      onProgress: ctx.progress,
+    }),
   );
   ctx.result(
     {

@@ -10,19 +10,31 @@ export interface CheckOnlineFlags {
   minCoverage: number;
 }
 
-export async function runCheckOnline(ctx: CommandContext, flags: CheckOnlineFlags): Promise<void> {
+export async function runCheckOnline(
+  ctx: CommandContext,
+  flags: CheckOnlineFlags,
+): Promise<void> {
   const result = await withFeatureStore(ctx, (db) =>
-    checkOnline({ db, userIds: flags.users, sample: flags.sample, minCoverage: flags.minCoverage }),
+    checkOnline({
+      db,
+      userIds: flags.users,
+      sample: flags.sample,
+      minCoverage: flags.minCoverage,
+    }),
   );
   ctx.result(checkOnlineJson(result), () => formatCheckOnline(result));
   if (!result.ok) {
-    const failing = result.views.filter((v) => !v.ok).map((v) => `${v.featureView} ${(v.coverage * 100).toFixed(2)}%`);
+    const failing = result.views
+      .filter((v) => !v.ok)
+      .map((v) => `${v.featureView} ${(v.coverage * 100).toFixed(2)}%`);
     throw new CliError(
       "CHECK_FAILED",
       result.users === 0
         ? "no users to check"
         : `online coverage below ${(result.minCoverage * 100).toFixed(2)}%: ${failing.join(", ")}`,
-      { hint: "Materialize a date that covers these users: streamflow materialize --as-of YYYY-MM-DD." },
+      {
+        hint: "Materialize a date that covers these users: streamflow materialize --as-of YYYY-MM-DD.",
+      },
     );
   }
 }

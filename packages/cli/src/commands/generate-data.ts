@@ -10,7 +10,10 @@ export interface GenerateDataFlags {
   firstAsOf: CalendarDay;
 }
 
-export async function runGenerateData(ctx: CommandContext, flags: GenerateDataFlags): Promise<void> {
+export async function runGenerateData(
+  ctx: CommandContext,
+  flags: GenerateDataFlags,
+): Promise<void> {
   const started = performance.now();
   const r = await generateData({
     outDir: flags.out,
@@ -21,13 +24,28 @@ export async function runGenerateData(ctx: CommandContext, flags: GenerateDataFl
     onProgress: ctx.progress,
   });
   const seconds = (performance.now() - started) / 1000;
-  const months = r.months.map((m) => ({ dir: m.dir, as_of: m.asOf, rows: m.rows }));
+  const months = r.months.map((m) => ({
+    dir: m.dir,
+    as_of: m.asOf,
+    rows: m.rows,
+  }));
   ctx.result(
-    { out_dir: r.outDir, users: r.users, seed: flags.seed, months, files: r.files, bytes: r.bytes, duration_ms: Math.round(seconds * 1000) },
+    {
+      out_dir: r.outDir,
+      users: r.users,
+      seed: flags.seed,
+      months,
+      files: r.files,
+      bytes: r.bytes,
+      duration_ms: Math.round(seconds * 1000),
+    },
     () =>
       [
         `Generated ${r.months.length} month(s) of ${r.users.toLocaleString("en-US")} users in ${r.outDir} (${(r.bytes / 1e6).toFixed(1)} MB, ${seconds.toFixed(1)} s)`,
-        ...months.map((m) => `  ${m.dir}  as of ${m.as_of}   streamflow ingest --month-dir ${r.outDir}/${m.dir} --as-of ${m.as_of}`),
+        ...months.map(
+          (m) =>
+            `  ${m.dir}  as of ${m.as_of}   streamflow ingest --month-dir ${r.outDir}/${m.dir} --as-of ${m.as_of}`,
+        ),
       ].join("\n"),
   );
 }

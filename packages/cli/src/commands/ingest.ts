@@ -10,9 +10,19 @@ export interface IngestFlags {
   replace?: boolean;
 }
 
-export async function runIngest(ctx: CommandContext, flags: IngestFlags): Promise<void> {
+export async function runIngest(
+  ctx: CommandContext,
+  flags: IngestFlags,
+): Promise<void> {
   const result = await withFeatureStore(ctx, (db) =>
-    ingestMonth({ db, monthDir: flags.monthDir, asOf: flags.asOf, replace: flags.replace ?? false, logger: ctx.logger, onProgress: ctx.progress }),
+    ingestMonth({
+      db,
+      monthDir: flags.monthDir,
+      asOf: flags.asOf,
+      replace: flags.replace ?? false,
+      logger: ctx.logger,
+      onProgress: ctx.progress,
+    }),
   );
   ctx.result(ingestJson(result), () => formatIngest(result));
 }

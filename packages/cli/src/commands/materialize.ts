@@ -8,7 +8,12 @@ export interface MaterializeFlags {
   asOf: CalendarDay;
 }
 
-export async function runMaterialize(ctx: CommandContext, flags: MaterializeFlags): Promise<void> {
-  const result = await withFeatureStore(ctx, (db) => materialize({ db, asOf: flags.asOf, logger: ctx.logger }));
+export async function runMaterialize(
+  ctx: CommandContext,
+  flags: MaterializeFlags,
+): Promise<void> {
+  const result = await withFeatureStore(ctx, (db) =>
+    materialize({ db, asOf: flags.asOf, logger: ctx.logger }),
+  );
   ctx.result(materializeJson(result), () => formatMaterialize(result));
 }

@@ -22,17 +22,52 @@ export interface TrainFlags {
 
 const f4 = (x: number) => x.toFixed(4);
 
-export async function runTrain(ctx: CommandContext, flags: TrainFlags): Promise<void> {
-  const { nEstimators, maxFeatures, classWeight, maxDepth, seed, testSize, jobs } = flags;
-  const { training: r, registered: tracked } = await withFeatureStore(ctx, (db) =>
-    withRegistry(ctx, (registry) =>
-      trainAndRegisterFromCli(ctx, { db, registry }, { ...flags, recipe: { nEstimators, maxFeatures, classWeight, maxDepth, seed, testSize, jobs } }),
-    ),
+export async function runTrain(
+  ctx: CommandContext,
+  flags: TrainFlags,
+): Promise<void> {
+  const {
+    nEstimators,
+    maxFeatures,
+    classWeight,
+    maxDepth,
+    seed,
+    testSize,
+    jobs,
+  } = flags;
+  const { training: r, registered: tracked } = await withFeatureStore(
+    ctx,
+    (db) =>
+      withRegistry(ctx, (registry) =>
+        trainAndRegisterFromCli(
+          ctx,
+          { db, registry },
+          {
+            ...flags,
+            recipe: {
+              nEstimators,
+              maxFeatures,
+              classWeight,
+              maxDepth,
+              seed,
+              testSize,
+              jobs,
+            },
+          },
+        ),
+      ),
   );
   const m = r.metrics;
   ctx.result(
     {
-      metrics: { auc: m.auc, f1: m.f1, accuracy: m.accuracy, precision: m.precision, recall: m.recall, log_loss: m.log_loss },
+      metrics: {
+        auc: m.auc,
+        f1: m.f1,
+        accuracy: m.accuracy,
+        precision: m.precision,
+        recall: m.recall,
+        log_loss: m.log_loss,
+      },
       train_seconds: r.trainSeconds,
       rows: r.rows,
       n_train: r.nTrain,

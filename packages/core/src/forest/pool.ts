@@ -71,7 +71,11 @@ export async function buildTrees(
   const onAbort = (): void => wake?.();
   signal?.addEventListener("abort", onAbort);
   try {
-    const init: TreeWorkerInit = { kind: "train", data: options.data, params: options.params };
+    const init: TreeWorkerInit = {
+      kind: "train",
+      data: options.data,
+      params: options.params,
+    };
     for (let j = 1; j < jobs; j++) {
       const worker = spawnForestWorker(init);
       workers.push(worker);

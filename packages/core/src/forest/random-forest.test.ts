@@ -149,7 +149,10 @@ describe("RandomForestClassifier", () => {
             expect(p[r]).toBe(forest.predictProbaOne(row, ci));
           });
           // Sliced walks pause after every group of four trees here (sliceMs 0), and still sum alike.
-          const sliced = await forest.predictProbaInSlices(batch, { classIndex: ci, sliceMs: 0 });
+          const sliced = await forest.predictProbaInSlices(batch, {
+            classIndex: ci,
+            sliceMs: 0,
+          });
           expect(Array.from(sliced)).toEqual(Array.from(p));
         }
       }
@@ -158,7 +161,11 @@ describe("RandomForestClassifier", () => {
   );
 
   it("walks a large batch in slices, letting other callbacks run between them", async () => {
-    const forest = await new RandomForestClassifier({ nEstimators: 13, maxDepth: 4, seed: 3 }).train(x, y, { jobs: 1 });
+    const forest = await new RandomForestClassifier({
+      nEstimators: 13,
+      maxDepth: 4,
+      seed: 3,
+    }).train(x, y, { jobs: 1 });
     const rows = [...test.x, ...x].slice(0, 899);
     let pauses = 0;
     const pause = async (): Promise<void> => {
@@ -168,7 +175,11 @@ describe("RandomForestClassifier", () => {
     let otherWorkRan = false;
     setImmediate(() => (otherWorkRan = true));
     const out = new Float64Array(899);
-    const p = await forest.predictProbaInSlices(rows, { sliceMs: 0, pause, out });
+    const p = await forest.predictProbaInSlices(rows, {
+      sliceMs: 0,
+      pause,
+      out,
+    });
     expect(p).toBe(out);
     // Two passes of 512 rows at most, each pausing after each of its 3 groups of four trees.
     expect(pauses).toBe(6);
@@ -178,7 +189,9 @@ describe("RandomForestClassifier", () => {
     pauses = 0;
     await forest.predictProbaInSlices(rows, { pause });
     expect(pauses).toBe(0);
-    await expect(forest.predictProbaInSlices(rows, { out: new Float64Array(2) })).rejects.toThrow(/899 rows/);
+    await expect(
+      forest.predictProbaInSlices(rows, { out: new Float64Array(2) }),
+    ).rejects.toThrow(/899 rows/);
   });
 
   it("round-trips through JSON with identical predictions", async () => {

@@ -13,7 +13,10 @@ import {
 } from "./batch-predict.ts";
 import { binCode, binMatrix, MAX_BINS } from "./binning.ts";
 import { computeClassWeights } from "./class-weight.ts";
-import { openForestPredictor, type ForestPredictor } from "./parallel-predict.ts";
+import {
+  openForestPredictor,
+  type ForestPredictor,
+} from "./parallel-predict.ts";
 import { buildTrees } from "./pool.ts";
 import type { TreeArrays, TreeParams } from "./tree-builder.ts";
 
@@ -449,11 +452,17 @@ export class RandomForestClassifier {
    * a copy of the forest), bit-for-bit the values of predictProba. For repeated batches: starting
    * the workers costs tens of milliseconds. Close it to stop them.
    */
-  openPredictor(options: { jobs?: number; classIndex?: number } = {}): ForestPredictor {
+  openPredictor(
+    options: { jobs?: number; classIndex?: number } = {},
+  ): ForestPredictor {
     const s = this.#trained();
     const jobs = options.jobs ?? availableParallelism();
-    if (!Number.isInteger(jobs) || jobs < 1) throw invalid(`jobs must be a whole number >= 1, got ${jobs}`);
-    return openForestPredictor(s, { jobs, ci: this.#classIndex(options.classIndex) });
+    if (!Number.isInteger(jobs) || jobs < 1)
+      throw invalid(`jobs must be a whole number >= 1, got ${jobs}`);
+    return openForestPredictor(s, {
+      jobs,
+      ci: this.#classIndex(options.classIndex),
+    });
   }
 
   /**

@@ -39,14 +39,26 @@ if (init.kind === "train") {
 } else {
   const trees: ForestTree[] = init.forest.trees.map((t) => ({
     nodes: t.nodes,
-    nodesF32: new Float32Array(t.nodes.buffer, t.nodes.byteOffset, t.nodes.length),
+    nodesF32: new Float32Array(
+      t.nodes.buffer,
+      t.nodes.byteOffset,
+      t.nodes.length,
+    ),
     leafValue: t.leafValue,
     nClasses: t.nClasses,
   }));
-  const forest = { trees, edges: init.forest.edges, nFeatures: init.forest.nFeatures };
+  const forest = {
+    trees,
+    edges: init.forest.edges,
+    nFeatures: init.forest.nFeatures,
+  };
   port.on("message", (task: PredictWorkerTask) => {
     const out = new Float64Array(task.nRows);
-    predictBatch(forest, { data: task.data, nRows: task.nRows, nCols: task.nCols }, { ci: init.ci, out });
+    predictBatch(
+      forest,
+      { data: task.data, nRows: task.nRows, nCols: task.nCols },
+      { ci: init.ci, out },
+    );
     const reply: PredictWorkerReply = { id: task.id, out };
     port.postMessage(reply, [out.buffer]);
   });

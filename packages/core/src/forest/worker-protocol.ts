@@ -15,7 +15,11 @@ export interface TreeWorkerInit {
 export interface PredictWorkerInit {
   readonly kind: "predict";
   readonly forest: {
-    readonly trees: readonly { readonly nodes: Int32Array; readonly leafValue: Float64Array; readonly nClasses: number }[];
+    readonly trees: readonly {
+      readonly nodes: Int32Array;
+      readonly leafValue: Float64Array;
+      readonly nClasses: number;
+    }[];
     readonly edges: readonly Float64Array[];
     readonly nFeatures: number;
   };

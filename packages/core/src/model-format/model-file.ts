@@ -131,7 +131,8 @@ export class StreamflowModel {
     const forest = this.forest.openPredictor(options);
     return {
       jobs: forest.jobs,
-      predictProba: (rows) => forest.predictProba(this.preprocessor.transform(rows)),
+      predictProba: (rows) =>
+        forest.predictProba(this.preprocessor.transform(rows)),
       close: () => forest.close(),
     };
   }

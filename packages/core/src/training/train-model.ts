@@ -99,7 +99,10 @@ export async function trainModel(
   const testSize = options.testSize ?? 0.25;
   const now = options.now ?? (() => performance.now());
   const asOf = parseCalendarDay(options.asOf, "asOf");
-  const labelAsOf = parseCalendarDay(options.labelAsOf ?? options.asOf, "labelAsOf");
+  const labelAsOf = parseCalendarDay(
+    options.labelAsOf ?? options.asOf,
+    "labelAsOf",
+  );
 
   const { trainIndex, testIndex } = stratifiedSplit({
     y: labels,

@@ -17,8 +17,14 @@ let pgParse: ((url: string) => PgConnectionConfig) | undefined;
  */
 function parseLikePg(url: string): PgConnectionConfig {
   if (pgParse === undefined) {
-    const requireFromPg = createRequire(createRequire(import.meta.url).resolve("pg"));
-    pgParse = (requireFromPg("pg-connection-string") as { parse: (s: string) => PgConnectionConfig }).parse;
+    const requireFromPg = createRequire(
+      createRequire(import.meta.url).resolve("pg"),
+    );
+    pgParse = (
+      requireFromPg("pg-connection-string") as {
+        parse: (s: string) => PgConnectionConfig;
+      }
+    ).parse;
   }
   return pgParse(url);
 }
@@ -43,7 +49,9 @@ export function isPostgresUrl(url: string): boolean {
  * the redaction sees the same user, password and parameters pg does.
  */
 function asPgSeesIt(url: string): string {
-  return / |%[^a-f0-9]|%[a-f0-9][^a-f0-9]/i.test(url) ? encodeURI(url).replace(/%25(\d\d)/g, "%$1") : url;
+  return / |%[^a-f0-9]|%[a-f0-9][^a-f0-9]/i.test(url)
+    ? encodeURI(url).replace(/%25(\d\d)/g, "%$1")
+    : url;
 }
 
 function redactUrl(text: string): string {
@@ -72,7 +80,9 @@ const KEY_VALUE_SECRET = /\b([\w-]+)(\s*=\s*)('(?:[^'\\]|\\.)*'?|[^\s&;]*)/g;
  */
 export function redactDatabaseUrl(text: string): string {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return redactUrl(text);
-  return text.replace(KEY_VALUE_SECRET, (all, key: string, eq: string) => (SECRET_SETTING.test(key) ? `${key}${eq}***` : all));
+  return text.replace(KEY_VALUE_SECRET, (all, key: string, eq: string) =>
+    SECRET_SETTING.test(key) ? `${key}${eq}***` : all,
+  );
 }
 
 /** Where a PostgreSQL URL points, with nothing secret in it. */
@@ -85,7 +95,10 @@ export interface PostgresTarget {
 }
 
 function invalid(message: string, cause?: unknown): FeaturesError {
-  return new FeaturesError("DATABASE_URL_INVALID", message, { hint: ENCODE_HINT, ...(cause === undefined ? {} : { cause }) });
+  return new FeaturesError("DATABASE_URL_INVALID", message, {
+    hint: ENCODE_HINT,
+    ...(cause === undefined ? {} : { cause }),
+  });
 }
 
 /**
@@ -100,7 +113,8 @@ function whyUnparseable(url: string): string {
     return "the database URL is not a valid URL: its '@' comes after a '/' or '?', so the user name or password holds a reserved character that is not percent-encoded";
   }
   const port = /:([^:\]]*)$/.exec(authority.slice(at + 1))?.[1];
-  if (port !== undefined && !/^\d*$/.test(port)) return `the database URL is not a valid URL: its port '${port}' is not a number`;
+  if (port !== undefined && !/^\d*$/.test(port))
+    return `the database URL is not a valid URL: its port '${port}' is not a number`;
   return "the database URL is not a valid URL (a reserved character in the user name or password that is not percent-encoded, or a malformed host or port)";
 }
 
@@ -121,29 +135,50 @@ export function checkDatabaseUrl(url: string): PostgresTarget {
     );
   }
   if (url.includes("#")) {
-    throw invalid("the database URL contains '#', which ends a URL there: a '#' in a password must be written %23");
+    throw invalid(
+      "the database URL contains '#', which ends a URL there: a '#' in a password must be written %23",
+    );
   }
   let config: PgConnectionConfig;
   try {
     config = parseLikePg(url);
   } catch (error) {
     if (error instanceof URIError) {
-      throw invalid("the database URL's user name or password has a '%' escape that is not valid percent-encoded UTF-8", error);
+      throw invalid(
+        "the database URL's user name or password has a '%' escape that is not valid percent-encoded UTF-8",
+        error,
+      );
     }
     if (typeof (error as NodeJS.ErrnoException | null)?.syscall === "string") {
       // pg reads sslcert/sslkey/sslrootcert while parsing; the message names the path, not a secret.
-      throw invalid(`the database URL names an SSL file that cannot be read: ${(error as Error).message}`, error);
+      throw invalid(
+        `the database URL names an SSL file that cannot be read: ${(error as Error).message}`,
+        error,
+      );
     }
     throw invalid(whyUnparseable(url), error);
   }
-  const portText = config.port === undefined || config.port === null || config.port === "" ? "5432" : String(config.port);
+  const portText =
+    config.port === undefined || config.port === null || config.port === ""
+      ? "5432"
+      : String(config.port);
   const port = Number(portText);
   if (!/^\d+$/.test(portText) || port < 1 || port > 65535) {
-    throw invalid(`the database URL's port '${portText}' is not a number from 1 to 65535`);
+    throw invalid(
+      `the database URL's port '${portText}' is not a number from 1 to 65535`,
+    );
   }
-  const host = config.host === undefined || config.host === null || config.host === "" ? "localhost" : config.host;
+  const host =
+    config.host === undefined || config.host === null || config.host === ""
+      ? "localhost"
+      : config.host;
   // pg falls back to the user's name (then to the server's own default) when the URL names no database.
   const database = config.database || config.user || "(default database)";
   const shownHost = host.includes(":") ? `[${host}]` : host;
-  return { host, port, database, location: `PostgreSQL at ${shownHost}:${port}/${database}` };
+  return {
+    host,
+    port,
+    database,
+    location: `PostgreSQL at ${shownHost}:${port}/${database}`,
+  };
 }

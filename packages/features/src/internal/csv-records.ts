@@ -51,9 +51,22 @@ const CR = 13;
 
 type Parsed =
   /** `newlines`: line breaks inside the record's quoted fields; `end`: just after its line break. */
-  | { kind: "record"; end: number; textEnd: number; newlines: number; fields: string[]; fieldLines: number[] }
+  | {
+      kind: "record";
+      end: number;
+      textEnd: number;
+      newlines: number;
+      fields: string[];
+      fieldLines: number[];
+    }
   | { kind: "incomplete"; field: number; newlines: number; value: string }
-  | { kind: "problem"; field: number; newlines: number; value: string; message: string };
+  | {
+      kind: "problem";
+      field: number;
+      newlines: number;
+      value: string;
+      message: string;
+    };
 
 /**
  * Parses one record starting at `start` character by character. `final` says the text ends the
@@ -75,8 +88,20 @@ function parseRecord(text: string, start: number, final: boolean): Parsed {
         if (q === -1) {
           value += text.slice(from);
           newlines += countNewlines(text, from, text.length);
-          if (!final) return { kind: "incomplete", field: fields.length, newlines, value };
-          return { kind: "problem", field: fields.length, newlines: fieldStart, value, message: "has an opening quote that is never closed" };
+          if (!final)
+            return {
+              kind: "incomplete",
+              field: fields.length,
+              newlines,
+              value,
+            };
+          return {
+            kind: "problem",
+            field: fields.length,
+            newlines: fieldStart,
+            value,
+            message: "has an opening quote that is never closed",
+          };
         }
         value += text.slice(from, q);
         newlines += countNewlines(text, from, q);
@@ -94,24 +119,73 @@ function parseRecord(text: string, start: number, final: boolean): Parsed {
         i++;
         continue;
       }
-      if (next === LF) return { kind: "record", end: i + 1, textEnd: i, newlines, fields, fieldLines };
-      if (next === CR && text.charCodeAt(i + 1) === LF) return { kind: "record", end: i + 2, textEnd: i, newlines, fields, fieldLines };
+      if (next === LF)
+        return {
+          kind: "record",
+          end: i + 1,
+          textEnd: i,
+          newlines,
+          fields,
+          fieldLines,
+        };
+      if (next === CR && text.charCodeAt(i + 1) === LF)
+        return {
+          kind: "record",
+          end: i + 2,
+          textEnd: i,
+          newlines,
+          fields,
+          fieldLines,
+        };
       if (i >= text.length || (next === CR && i + 1 >= text.length)) {
-        if (final) return { kind: "record", end: text.length, textEnd: i, newlines, fields, fieldLines };
-        return { kind: "incomplete", field: fields.length - 1, newlines, value };
+        if (final)
+          return {
+            kind: "record",
+            end: text.length,
+            textEnd: i,
+            newlines,
+            fields,
+            fieldLines,
+          };
+        return {
+          kind: "incomplete",
+          field: fields.length - 1,
+          newlines,
+          value,
+        };
       }
-      return { kind: "problem", field: fields.length - 1, newlines, value: value + text.charAt(i), message: "has a closing quote followed by more text; a quoted field ends at a comma or the end of the line" };
+      return {
+        kind: "problem",
+        field: fields.length - 1,
+        newlines,
+        value: value + text.charAt(i),
+        message:
+          "has a closing quote followed by more text; a quoted field ends at a comma or the end of the line",
+      };
     }
     // Unquoted field: up to the next comma or line end, and no quote inside.
     let end = i;
     let code = text.charCodeAt(end);
     while (end < text.length && code !== COMMA && code !== LF) {
       if (code === QUOTE) {
-        return { kind: "problem", field: fields.length, newlines, value: text.slice(i, end + 1), message: 'has a quote inside an unquoted field; quote the whole field and double the quote ("")' };
+        return {
+          kind: "problem",
+          field: fields.length,
+          newlines,
+          value: text.slice(i, end + 1),
+          message:
+            'has a quote inside an unquoted field; quote the whole field and double the quote ("")',
+        };
       }
       code = text.charCodeAt(++end);
     }
-    if (end >= text.length && !final) return { kind: "incomplete", field: fields.length, newlines, value: text.slice(i) };
+    if (end >= text.length && !final)
+      return {
+        kind: "incomplete",
+        field: fields.length,
+        newlines,
+        value: text.slice(i),
+      };
     if (code === COMMA) {
       fields.push(text.slice(i, end));
       i = end + 1;
@@ -120,13 +194,25 @@ function parseRecord(text: string, start: number, final: boolean): Parsed {
     // A line break, or the end of the file: a CR before either belongs to the line end.
     const textEnd = end > i && text.charCodeAt(end - 1) === CR ? end - 1 : end;
     fields.push(text.slice(i, textEnd));
-    return { kind: "record", end: end >= text.length ? end : end + 1, textEnd, newlines, fields, fieldLines };
+    return {
+      kind: "record",
+      end: end >= text.length ? end : end + 1,
+      textEnd,
+      newlines,
+      fields,
+      fieldLines,
+    };
   }
 }
 
 function countNewlines(text: string, from: number, to: number): number {
   let n = 0;
-  for (let nl = text.indexOf("\n", from); nl !== -1 && nl < to; nl = text.indexOf("\n", nl + 1)) n++;
+  for (
+    let nl = text.indexOf("\n", from);
+    nl !== -1 && nl < to;
+    nl = text.indexOf("\n", nl + 1)
+  )
+    n++;
   return n;
 }
 
@@ -180,15 +266,27 @@ function incompleteTail(buf: Uint8Array): number {
  * read buffer: an async iterator per record costs more than the validation itself. Stops at the
  * first problem, which `onProblem` receives.
  */
-export async function forEachCsvRecord(path: string, handlers: CsvHandlers, options: CsvReadOptions): Promise<void> {
-  const record: CsvRecord = { fields: [], line: 0, fieldLines: undefined, text: "", mayHoldNul: false };
+export async function forEachCsvRecord(
+  path: string,
+  handlers: CsvHandlers,
+  options: CsvReadOptions,
+): Promise<void> {
+  const record: CsvRecord = {
+    fields: [],
+    line: 0,
+    fieldLines: undefined,
+    text: "",
+    mayHoldNul: false,
+  };
   let line = 1; // physical line at the start of `rest`
   let rest = "";
   let carry: Buffer | undefined;
   let first = true;
   let stopped = false;
 
-  const problem = (p: Omit<CsvProblem, "rule"> & { rule?: CsvProblem["rule"] }) => {
+  const problem = (
+    p: Omit<CsvProblem, "rule"> & { rule?: CsvProblem["rule"] },
+  ) => {
     handlers.onProblem({ rule: "csv_quote", ...p });
     stopped = true;
   };
@@ -204,12 +302,23 @@ export async function forEachCsvRecord(path: string, handlers: CsvHandlers, opti
       const lineEnd = nl === -1 ? text.length : nl;
       if (quoteAt === -1 || quoteAt > lineEnd) {
         if (lineEnd - pos > options.maxRecordChars) {
-          const commas = text.slice(pos, pos + options.maxRecordChars).split(",");
-          problem({ rule: "max_length", line, field: commas.length - 1, value: commas[commas.length - 1]!, message: `makes the line longer than ${options.maxRecordChars} characters` });
+          const commas = text
+            .slice(pos, pos + options.maxRecordChars)
+            .split(",");
+          problem({
+            rule: "max_length",
+            line,
+            field: commas.length - 1,
+            value: commas[commas.length - 1]!,
+            message: `makes the line longer than ${options.maxRecordChars} characters`,
+          });
           break;
         }
         if (nl === -1 && !final) break;
-        const body = lineEnd > pos && text.charCodeAt(lineEnd - 1) === CR ? text.slice(pos, lineEnd - 1) : text.slice(pos, lineEnd);
+        const body =
+          lineEnd > pos && text.charCodeAt(lineEnd - 1) === CR
+            ? text.slice(pos, lineEnd - 1)
+            : text.slice(pos, lineEnd);
         record.fields = body.split(",");
         record.line = line;
         record.fieldLines = undefined;
@@ -222,18 +331,32 @@ export async function forEachCsvRecord(path: string, handlers: CsvHandlers, opti
       }
       const parsed = parseRecord(text, pos, final);
       if (parsed.kind === "problem") {
-        problem({ line: line + parsed.newlines, field: parsed.field, value: parsed.value, message: parsed.message });
+        problem({
+          line: line + parsed.newlines,
+          field: parsed.field,
+          value: parsed.value,
+          message: parsed.message,
+        });
         break;
       }
       if (parsed.kind === "incomplete") {
         if (text.length - pos > options.maxRecordChars) {
-          problem({ rule: "max_length", line: line + parsed.newlines, field: parsed.field, value: parsed.value, message: `makes the record longer than ${options.maxRecordChars} characters (an unclosed quote?)` });
+          problem({
+            rule: "max_length",
+            line: line + parsed.newlines,
+            field: parsed.field,
+            value: parsed.value,
+            message: `makes the record longer than ${options.maxRecordChars} characters (an unclosed quote?)`,
+          });
         }
         break;
       }
       record.fields = parsed.fields;
       record.line = line;
-      record.fieldLines = parsed.newlines > 0 ? parsed.fieldLines.map((n) => line + n) : undefined;
+      record.fieldLines =
+        parsed.newlines > 0
+          ? parsed.fieldLines.map((n) => line + n)
+          : undefined;
       record.text = text.slice(pos, parsed.textEnd);
       record.mayHoldNul = mayHoldNul;
       if (!handlers.onRecord(record)) stopped = true;
@@ -248,9 +371,17 @@ export async function forEachCsvRecord(path: string, handlers: CsvHandlers, opti
     const tail = text.slice(consume(text, false));
     if (stopped) return;
     const parsed = tail === "" ? undefined : parseRecord(tail, 0, false);
-    const field = parsed === undefined || parsed.kind === "record" ? 0 : parsed.field;
-    const value = parsed === undefined || parsed.kind === "record" ? "" : parsed.value;
-    problem({ rule: "utf8", line: line + (parsed?.newlines ?? 0), field, value: value + "\uFFFD", message: "is not valid UTF-8 (save the file as UTF-8)" });
+    const field =
+      parsed === undefined || parsed.kind === "record" ? 0 : parsed.field;
+    const value =
+      parsed === undefined || parsed.kind === "record" ? "" : parsed.value;
+    problem({
+      rule: "utf8",
+      line: line + (parsed?.newlines ?? 0),
+      field,
+      value: value + "\uFFFD",
+      message: "is not valid UTF-8 (save the file as UTF-8)",
+    });
   };
 
   const stream = createReadStream(path, { highWaterMark: 1 << 20 });
@@ -266,7 +397,9 @@ export async function forEachCsvRecord(path: string, handlers: CsvHandlers, opti
         text = rest + whole.toString("utf8");
       } else {
         const bad = Math.max(0, firstInvalidUtf8(whole));
-        invalidUtf8(stripBom(rest + whole.subarray(0, bad).toString("utf8"), first));
+        invalidUtf8(
+          stripBom(rest + whole.subarray(0, bad).toString("utf8"), first),
+        );
         return;
       }
       if (first) {

@@ -1,5 +1,13 @@
 import { createHash, randomBytes } from "node:crypto";
-import { link, mkdir, readFile, rm, stat, unlink, writeFile } from "node:fs/promises";
+import {
+  link,
+  mkdir,
+  readFile,
+  rm,
+  stat,
+  unlink,
+  writeFile,
+} from "node:fs/promises";
 import { dirname } from "node:path";
 import { FeaturesError } from "../errors.ts";
 
@@ -29,7 +37,8 @@ const MAX_ATTEMPTS = 200;
 const UNREADABLE_GRACE_MS = 10_000;
 const MAX_BREAK_DEPTH = 4;
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const sleep = (ms: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, ms));
 
 function isAlive(pid: number): boolean {
   try {
@@ -42,33 +51,46 @@ function isAlive(pid: number): boolean {
 
 function parseOwner(content: string): Owner | undefined {
   // Older StreamFlows wrote the bare pid.
-  if (/^\d+$/.test(content.trim())) return { pid: Number(content.trim()), nonce: "" };
+  if (/^\d+$/.test(content.trim()))
+    return { pid: Number(content.trim()), nonce: "" };
   try {
     const parsed = JSON.parse(content) as Partial<Owner>;
-    return Number.isInteger(parsed.pid) && typeof parsed.nonce === "string" ? { pid: parsed.pid!, nonce: parsed.nonce } : undefined;
+    return Number.isInteger(parsed.pid) && typeof parsed.nonce === "string"
+      ? { pid: parsed.pid!, nonce: parsed.nonce }
+      : undefined;
   } catch {
     return undefined;
   }
 }
 
-type Holder = { state: "gone" } | { state: "alive"; pid: number | undefined } | { state: "stale"; content: string };
+type Holder =
+  | { state: "gone" }
+  | { state: "alive"; pid: number | undefined }
+  | { state: "stale"; content: string };
 
 async function inspect(path: string): Promise<Holder> {
   let content: string;
   try {
     content = await readFile(path, "utf8");
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return { state: "gone" };
+    if ((error as NodeJS.ErrnoException).code === "ENOENT")
+      return { state: "gone" };
     throw error;
   }
   const owner = parseOwner(content);
   if (owner === undefined) {
-    const age = await stat(path).then((st) => Date.now() - st.mtimeMs, () => 0);
-    return age > UNREADABLE_GRACE_MS ? { state: "stale", content } : { state: "alive", pid: undefined };
+    const age = await stat(path).then(
+      (st) => Date.now() - st.mtimeMs,
+      () => 0,
+    );
+    return age > UNREADABLE_GRACE_MS
+      ? { state: "stale", content }
+      : { state: "alive", pid: undefined };
   }
   // Our own pid in a lock we do not hold is a previous run's (containers reuse low pids).
   const ours = owner.pid === process.pid && !held.has(`${path}\n${content}`);
-  if (owner.pid > 0 && !ours && isAlive(owner.pid)) return { state: "alive", pid: owner.pid };
+  if (owner.pid > 0 && !ours && isAlive(owner.pid))
+    return { state: "alive", pid: owner.pid };
   return { state: "stale", content };
 }
 
@@ -76,8 +98,14 @@ async function inspect(path: string): Promise<Holder> {
  * Tries to take the lock at `path`. Returns its release function, or the holder when a live
  * process has it.
  */
-async function acquire(path: string, depth: number): Promise<{ release: () => Promise<void> } | { busy: number | undefined }> {
-  const content = JSON.stringify({ pid: process.pid, nonce: randomBytes(12).toString("hex") } satisfies Owner);
+async function acquire(
+  path: string,
+  depth: number,
+): Promise<{ release: () => Promise<void> } | { busy: number | undefined }> {
+  const content = JSON.stringify({
+    pid: process.pid,
+    nonce: randomBytes(12).toString("hex"),
+  } satisfies Owner);
   const temp = `${path}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
   await writeFile(temp, content, { flag: "wx" });
   try {
@@ -110,7 +138,11 @@ async function acquire(path: string, depth: number): Promise<{ release: () => Pr
 }
 
 /** Deletes the lock at `path` if it still holds `stale`, and only as the one process allowed to. */
-async function breakStale(path: string, stale: string, depth: number): Promise<void> {
+async function breakStale(
+  path: string,
+  stale: string,
+  depth: number,
+): Promise<void> {
   const breaker = `${path}.break-${createHash("sha256").update(stale).digest("hex").slice(0, 16)}`;
   const taken = await acquire(breaker, depth + 1);
   if ("busy" in taken) {
@@ -131,14 +163,28 @@ async function breakStale(path: string, stale: string, depth: number): Promise<v
  * Locks a PGlite data directory for this process, or fails with DATABASE_UNAVAILABLE naming the
  * process that holds it.
  */
-export async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
+export async function lockDataDir(
+  dataDir: string,
+): Promise<() => Promise<void>> {
   const lockPath = `${dataDir}.lock`;
   await mkdir(dirname(lockPath), { recursive: true });
   const taken = await acquire(lockPath, 0);
   if ("release" in taken) return taken.release;
-  const who = taken.busy === undefined ? "another process" : taken.busy === process.pid ? `this process (${taken.busy})` : `process ${taken.busy}`;
-  throw new FeaturesError("DATABASE_UNAVAILABLE", `the embedded database at ${dataDir} is in use by ${who}`, {
-    hint: `Wait for that streamflow command to finish (or stop \`streamflow serve\`), or use a PostgreSQL server for concurrent work. If no streamflow process is running, delete ${lockPath}.`,
-    details: { lockFile: lockPath, ...(taken.busy === undefined ? {} : { pid: taken.busy }) },
-  });
+  const who =
+    taken.busy === undefined
+      ? "another process"
+      : taken.busy === process.pid
+        ? `this process (${taken.busy})`
+        : `process ${taken.busy}`;
+  throw new FeaturesError(
+    "DATABASE_UNAVAILABLE",
+    `the embedded database at ${dataDir} is in use by ${who}`,
+    {
+      hint: `Wait for that streamflow command to finish (or stop \`streamflow serve\`), or use a PostgreSQL server for concurrent work. If no streamflow process is running, delete ${lockPath}.`,
+      details: {
+        lockFile: lockPath,
+        ...(taken.busy === undefined ? {} : { pid: taken.busy }),
+      },
+    },
+  );
 }

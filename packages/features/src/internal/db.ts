@@ -24,13 +24,21 @@ export interface QueryOptions {
 
 /** What every query site needs, inside or outside a transaction. */
 export interface SqlExecutor {
-  query<TRow extends Row = Row>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<TRow[]>;
+  query<TRow extends Row = Row>(
+    sql: string,
+    params?: readonly unknown[],
+    options?: QueryOptions,
+  ): Promise<TRow[]>;
   /** Runs a statement and returns how many rows it changed. */
   execute(sql: string, params?: readonly unknown[]): Promise<number>;
   /** Multi-statement SQL without parameters (migrations). */
   exec(sql: string): Promise<void>;
   /** Bulk-loads rows given in COPY text format (tab-separated, `\N` for NULL, LF-terminated). */
-  copyIn(table: string, columns: readonly string[], chunks: ChunkSource): Promise<void>;
+  copyIn(
+    table: string,
+    columns: readonly string[],
+    chunks: ChunkSource,
+  ): Promise<void>;
 }
 
 /** A connection to the StreamFlow database: a pooled PostgreSQL server or an embedded PGlite. */
@@ -65,7 +73,9 @@ export interface PoolOptions {
   queryTimeoutMs?: number | undefined;
 }
 
-export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
+export async function openDatabase(
+  options: OpenDatabaseOptions,
+): Promise<Database> {
   if (options.url !== undefined) {
     // Checked before pg sees it: pg crashes on some malformed URLs and quotes none of them safely.
     const { location } = checkDatabaseUrl(options.url);
@@ -79,7 +89,12 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
 const DATE_OID = 1082;
 const pgTypes = {
   getTypeParser: ((oid: number, format?: "text" | "binary"): unknown =>
-    oid === DATE_OID ? (v: string) => v : (pg.types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser,
+    oid === DATE_OID
+      ? (v: string) => v
+      : (pg.types.getTypeParser(
+          oid,
+          format,
+        ) as unknown)) as typeof pg.types.getTypeParser,
 };
 
 const UNAVAILABLE_CODES = new Set([
@@ -101,17 +116,27 @@ const UNAVAILABLE_CODES = new Set([
 function isUnavailable(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   // Class 08 is "connection exception" as a whole.
-  if (typeof code === "string" && (UNAVAILABLE_CODES.has(code) || code.startsWith("08"))) return true;
+  if (
+    typeof code === "string" &&
+    (UNAVAILABLE_CODES.has(code) || code.startsWith("08"))
+  )
+    return true;
   const message = error instanceof Error ? error.message : "";
-  return /timeout exceeded when trying to connect|Connection terminated|Query read timeout|not queryable/i.test(message);
+  return /timeout exceeded when trying to connect|Connection terminated|Query read timeout|not queryable/i.test(
+    message,
+  );
 }
 
 function unavailable(location: string, error: unknown): FeaturesError {
   const reason = error instanceof Error ? error.message : String(error);
-  return new FeaturesError("DATABASE_UNAVAILABLE", `cannot use ${location}: ${reason}`, {
-    cause: error,
-    hint: "Check that the server is running and the URL (STREAMFLOW_DATABASE_URL or --database-url) is right; unset it to use the embedded database.",
-  });
+  return new FeaturesError(
+    "DATABASE_UNAVAILABLE",
+    `cannot use ${location}: ${reason}`,
+    {
+      cause: error,
+      hint: "Check that the server is running and the URL (STREAMFLOW_DATABASE_URL or --database-url) is right; unset it to use the embedded database.",
+    },
+  );
 }
 
 function wrapPgError(location: string, error: unknown): unknown {
@@ -141,35 +166,63 @@ class PgExecutor implements SqlExecutor {
       throw wrapPgError(this.#location, error);
     });
   }
-  query<TRow extends Row = Row>(sql: string, params: readonly unknown[] = [], options: QueryOptions = {}): Promise<TRow[]> {
-    const config = { text: sql, values: params as unknown[], ...(options.name === undefined ? {} : { name: options.name }) };
-    return this.#serial(async () => (await this.#client.query<TRow>(config)).rows);
+  query<TRow extends Row = Row>(
+    sql: string,
+    params: readonly unknown[] = [],
+    options: QueryOptions = {},
+  ): Promise<TRow[]> {
+    const config = {
+      text: sql,
+      values: params as unknown[],
+      ...(options.name === undefined ? {} : { name: options.name }),
+    };
+    return this.#serial(
+      async () => (await this.#client.query<TRow>(config)).rows,
+    );
   }
   execute(sql: string, params: readonly unknown[] = []): Promise<number> {
-    return this.#serial(async () => (await this.#client.query(sql, params as unknown[])).rowCount ?? 0);
+    return this.#serial(
+      async () =>
+        (await this.#client.query(sql, params as unknown[])).rowCount ?? 0,
+    );
   }
   exec(sql: string): Promise<void> {
     return this.#serial(async () => {
       await this.#client.query(sql);
     });
   }
-  copyIn(table: string, columns: readonly string[], chunks: ChunkSource): Promise<void> {
-    if (this.#client instanceof pg.Pool) throw new Error("copyIn needs a transaction client");
+  copyIn(
+    table: string,
+    columns: readonly string[],
+    chunks: ChunkSource,
+  ): Promise<void> {
+    if (this.#client instanceof pg.Pool)
+      throw new Error("copyIn needs a transaction client");
     const client = this.#client;
     return this.#serial(async () => {
-      const stream = client.query(copyFrom(`COPY ${table} (${columns.join(", ")}) FROM STDIN`));
+      const stream = client.query(
+        copyFrom(`COPY ${table} (${columns.join(", ")}) FROM STDIN`),
+      );
       await pipeline(Readable.from(chunks), stream);
     });
   }
 }
 
-async function openPostgres(url: string, location: string, tuning: PoolOptions): Promise<Database> {
+async function openPostgres(
+  url: string,
+  location: string,
+  tuning: PoolOptions,
+): Promise<Database> {
   const pool = new pg.Pool({
     connectionString: url,
     max: tuning.max ?? 4,
     connectionTimeoutMillis: tuning.connectionTimeoutMs ?? 5_000,
-    ...(tuning.statementTimeoutMs === undefined ? {} : { statement_timeout: tuning.statementTimeoutMs }),
-    ...(tuning.queryTimeoutMs === undefined ? {} : { query_timeout: tuning.queryTimeoutMs }),
+    ...(tuning.statementTimeoutMs === undefined
+      ? {}
+      : { statement_timeout: tuning.statementTimeoutMs }),
+    ...(tuning.queryTimeoutMs === undefined
+      ? {}
+      : { query_timeout: tuning.queryTimeoutMs }),
     application_name: "streamflow",
     types: pgTypes,
   });
@@ -185,7 +238,9 @@ async function openPostgres(url: string, location: string, tuning: PoolOptions):
     execute: (sql, params) => root.execute(sql, params),
     exec: (sql) => root.exec(sql),
     copyIn: async (table, columns, chunks) => {
-      await withClient(pool, location, (tx) => tx.copyIn(table, columns, chunks));
+      await withClient(pool, location, (tx) =>
+        tx.copyIn(table, columns, chunks),
+      );
     },
     async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
       return withClient(pool, location, async (tx, client) => {
@@ -219,7 +274,10 @@ async function withClient<T>(
   try {
     return await fn(new PgExecutor(client, location), client);
   } catch (error) {
-    if (isUnavailable(error) || (error instanceof FeaturesError && error.code === "DATABASE_UNAVAILABLE")) {
+    if (
+      isUnavailable(error) ||
+      (error instanceof FeaturesError && error.code === "DATABASE_UNAVAILABLE")
+    ) {
       broken = error instanceof Error ? error : new Error(String(error));
     }
     throw error;
@@ -236,7 +294,10 @@ class PgliteExecutor implements SqlExecutor {
   constructor(db: PgliteLike) {
     this.#db = db;
   }
-  async query<TRow extends Row = Row>(sql: string, params: readonly unknown[] = []): Promise<TRow[]> {
+  async query<TRow extends Row = Row>(
+    sql: string,
+    params: readonly unknown[] = [],
+  ): Promise<TRow[]> {
     const result = await this.#db.query<TRow>(sql, params as unknown[]);
     return result.rows;
   }
@@ -247,16 +308,24 @@ class PgliteExecutor implements SqlExecutor {
   async exec(sql: string): Promise<void> {
     await this.#db.exec(sql);
   }
-  async copyIn(table: string, columns: readonly string[], chunks: ChunkSource): Promise<void> {
+  async copyIn(
+    table: string,
+    columns: readonly string[],
+    chunks: ChunkSource,
+  ): Promise<void> {
     // PGlite reads COPY input from a virtual file; batching keeps the blob (and WASM heap) small.
     const BATCH_BYTES = 32 * 1024 * 1024;
     let batch: string[] = [];
     let size = 0;
     const flush = async () => {
       if (batch.length === 0) return;
-      await this.#db.query(`COPY ${table} (${columns.join(", ")}) FROM '/dev/blob'`, [], {
-        blob: new Blob(batch),
-      });
+      await this.#db.query(
+        `COPY ${table} (${columns.join(", ")}) FROM '/dev/blob'`,
+        [],
+        {
+          blob: new Blob(batch),
+        },
+      );
       batch = [];
       size = 0;
     };
@@ -270,7 +339,10 @@ class PgliteExecutor implements SqlExecutor {
 }
 
 async function openPglite(dataDir: string | undefined): Promise<Database> {
-  const unlock = dataDir === undefined ? () => Promise.resolve() : await lockDataDir(dataDir);
+  const unlock =
+    dataDir === undefined
+      ? () => Promise.resolve()
+      : await lockDataDir(dataDir);
   let db: PGlite;
   try {
     db = await PGlite.create(dataDir);
@@ -281,7 +353,10 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
   const root = new PgliteExecutor(db);
   return {
     kind: "pglite",
-    location: dataDir === undefined ? "embedded PGlite (in memory)" : `embedded PGlite at ${dataDir}`,
+    location:
+      dataDir === undefined
+        ? "embedded PGlite (in memory)"
+        : `embedded PGlite at ${dataDir}`,
     query: (sql, params) => root.query(sql, params),
     execute: (sql, params) => root.execute(sql, params),
     exec: (sql) => root.exec(sql),

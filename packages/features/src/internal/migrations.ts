@@ -6,7 +6,11 @@ import { FeaturesError } from "../errors.ts";
  * Kept as literal SQL (not generated from schema.ts) for that reason; a test checks that the
  * migrated tables match the declarations in schema.ts.
  */
-export const MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
+export const MIGRATIONS: readonly {
+  version: number;
+  name: string;
+  sql: string;
+}[] = [
   {
     version: 1,
     name: "live tables, snapshots with labels, online store",
@@ -197,10 +201,10 @@ export async function migrate(db: Database): Promise<MigrateResult> {
     for (const m of MIGRATIONS) {
       if (done.has(m.version)) continue;
       await tx.exec(m.sql);
-      await tx.execute("INSERT INTO streamflow_schema_migrations (version, name) VALUES ($1, $2)", [
-        m.version,
-        m.name,
-      ]);
+      await tx.execute(
+        "INSERT INTO streamflow_schema_migrations (version, name) VALUES ($1, $2)",
+        [m.version, m.name],
+      );
       applied.push(m.version);
     }
     return { applied, version: LATEST_SCHEMA_VERSION };

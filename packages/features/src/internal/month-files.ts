@@ -14,23 +14,52 @@ function kindOf(st: Stats): string {
 }
 
 /** What is wrong with one CSV path, or undefined when it is a regular file (possibly through a symlink). */
-async function fileProblem(path: string): Promise<Pick<ValidationIssue, "rule" | "message"> | undefined> {
+async function fileProblem(
+  path: string,
+): Promise<Pick<ValidationIssue, "rule" | "message"> | undefined> {
   let link: Stats;
   try {
     link = await lstat(path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return { rule: "file_missing", message: "is missing" };
-    return { rule: "readable", message: `cannot be read (${(error as Error).message})` };
+    if ((error as NodeJS.ErrnoException).code === "ENOENT")
+      return { rule: "file_missing", message: "is missing" };
+    return {
+      rule: "readable",
+      message: `cannot be read (${(error as Error).message})`,
+    };
   }
-  if (!link.isSymbolicLink()) return link.isFile() ? undefined : { rule: "regular_file", message: `is ${kindOf(link)}, not a regular file` };
+  if (!link.isSymbolicLink())
+    return link.isFile()
+      ? undefined
+      : {
+          rule: "regular_file",
+          message: `is ${kindOf(link)}, not a regular file`,
+        };
   try {
     const target = await stat(path);
-    return target.isFile() ? undefined : { rule: "regular_file", message: `is a symbolic link to ${kindOf(target)}, not a regular file` };
+    return target.isFile()
+      ? undefined
+      : {
+          rule: "regular_file",
+          message: `is a symbolic link to ${kindOf(target)}, not a regular file`,
+        };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ELOOP") return { rule: "regular_file", message: "is a symbolic link loop, not a regular file" };
-    if (code === "ENOENT") return { rule: "regular_file", message: "is a symbolic link to nothing (its target does not exist), not a regular file" };
-    return { rule: "readable", message: `cannot be read (${(error as Error).message})` };
+    if (code === "ELOOP")
+      return {
+        rule: "regular_file",
+        message: "is a symbolic link loop, not a regular file",
+      };
+    if (code === "ENOENT")
+      return {
+        rule: "regular_file",
+        message:
+          "is a symbolic link to nothing (its target does not exist), not a regular file",
+      };
+    return {
+      rule: "readable",
+      message: `cannot be read (${(error as Error).message})`,
+    };
   }
 }
 
@@ -47,22 +76,39 @@ export async function checkMonthDirectory(dir: string): Promise<void> {
     () => "does not exist",
   );
   if (found !== "ok") {
-    throw new FeaturesError("INPUT_NOT_FOUND", `month directory '${dir}' ${found}`, {
-      hint: "Pass the directory that holds the six CSVs of one month, e.g. --month-dir data/month_000.",
-      details: { dir },
-    });
+    throw new FeaturesError(
+      "INPUT_NOT_FOUND",
+      `month directory '${dir}' ${found}`,
+      {
+        hint: "Pass the directory that holds the six CSVs of one month, e.g. --month-dir data/month_000.",
+        details: { dir },
+      },
+    );
   }
   const issues: ValidationIssue[] = [];
   for (const spec of SOURCE_FILES) {
     const file = `${spec.name}.csv`;
     const problem = await fileProblem(join(dir, file));
-    if (problem !== undefined) issues.push({ file, line: 0, column: "(file)", value: join(dir, file), ...problem });
+    if (problem !== undefined)
+      issues.push({
+        file,
+        line: 0,
+        column: "(file)",
+        value: join(dir, file),
+        ...problem,
+      });
   }
   if (issues.length === 0) return;
   const first = issues[0]!;
   throw new FeaturesError(
     "INPUT_INVALID",
-    `${first.file} ${first.message} in ${dir} [rule ${first.rule}]` + (issues.length > 1 ? ` (and ${issues.length - 1} more: ${issues.slice(1).map((i) => `${i.file} ${i.message}`).join("; ")})` : ""),
+    `${first.file} ${first.message} in ${dir} [rule ${first.rule}]` +
+      (issues.length > 1
+        ? ` (and ${issues.length - 1} more: ${issues
+            .slice(1)
+            .map((i) => `${i.file} ${i.message}`)
+            .join("; ")})`
+        : ""),
     {
       hint: "A month directory holds users.csv, subscriptions.csv, usage_agg_30d.csv, payments_agg_90d.csv, support_agg_90d.csv and labels.csv, each a regular file. Nothing was written.",
       details: { dir, errors: issues },

@@ -3,7 +3,12 @@ import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { ProgressListener } from "@streamflow/core";
 import { FeaturesError } from "../errors.ts";
-import { MAX_USER_ID_LENGTH, SOURCE_FILES, type ColumnSpec, type SourceFileName } from "../schema.ts";
+import {
+  MAX_USER_ID_LENGTH,
+  SOURCE_FILES,
+  type ColumnSpec,
+  type SourceFileName,
+} from "../schema.ts";
 import { forEachCsvRecord, type CsvProblem } from "./csv-records.ts";
 import { ChunkQueue } from "./chunk-queue.ts";
 import { checkMonthDirectory } from "./month-files.ts";
@@ -61,7 +66,10 @@ export interface ValidatedFile extends MonthFile {
  * Receives a file's rows as COPY text (tab-separated, `\N` for NULL) while they are validated, so
  * a month never has to sit in memory whole. It stops receiving rows once any problem is found.
  */
-export type LoadFile = (file: MonthFile, chunks: AsyncIterable<string>) => Promise<void>;
+export type LoadFile = (
+  file: MonthFile,
+  chunks: AsyncIterable<string>,
+) => Promise<void>;
 
 export interface ReadMonthOptions {
   onProgress?: ProgressListener | undefined;
@@ -83,7 +91,10 @@ const MAX_SHOWN_VALUE = 256;
 // C0 controls and DEL: never part of an id (serve refuses them too); NUL cannot be stored at all.
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL_RE = /[\u0000-\u001f\u007f]/;
-const NUL_PROBLEM = { rule: "nul", message: "contains a NUL character, which PostgreSQL text cannot hold" } as const;
+const NUL_PROBLEM = {
+  rule: "nul",
+  message: "contains a NUL character, which PostgreSQL text cannot hold",
+} as const;
 const INT32_MAX = 2_147_483_647;
 const INTEGER_RE = /^[+-]?\d+$/;
 const NUMBER_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
@@ -94,17 +105,27 @@ function isCalendarDate(text: string): boolean {
   if (!m) return false;
   const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
   const date = new Date(Date.UTC(y, mo - 1, d));
-  return date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d;
+  return (
+    date.getUTCFullYear() === y &&
+    date.getUTCMonth() === mo - 1 &&
+    date.getUTCDate() === d
+  );
 }
 
 function copyEscape(text: string): string {
   return /[\\\t\n\r]/.test(text)
-    ? text.replace(/\\/g, "\\\\").replace(/\t/g, "\\t").replace(/\n/g, "\\n").replace(/\r/g, "\\r")
+    ? text
+        .replace(/\\/g, "\\\\")
+        .replace(/\t/g, "\\t")
+        .replace(/\n/g, "\\n")
+        .replace(/\r/g, "\\r")
     : text;
 }
 
 function clip(value: string): string {
-  return value.length > MAX_SHOWN_VALUE ? `${value.slice(0, MAX_SHOWN_VALUE)}...` : value;
+  return value.length > MAX_SHOWN_VALUE
+    ? `${value.slice(0, MAX_SHOWN_VALUE)}...`
+    : value;
 }
 
 /** A value as a message shows it: short, and control characters spelled out so a terminal shows them. */
@@ -114,41 +135,73 @@ function quote(value: string): string {
   return `'${shown.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`)}'`;
 }
 
-function checkUserId(id: string, mayHoldNul: boolean): { rule: ValidationRule; message: string } | undefined {
-  if (id.trim() === "") return { rule: "user_id_required", message: "must not be empty" };
-  if (id.length > MAX_USER_ID_LENGTH) return { rule: "max_length", message: `is longer than ${MAX_USER_ID_LENGTH} characters, the limit for user_id` };
+function checkUserId(
+  id: string,
+  mayHoldNul: boolean,
+): { rule: ValidationRule; message: string } | undefined {
+  if (id.trim() === "")
+    return { rule: "user_id_required", message: "must not be empty" };
+  if (id.length > MAX_USER_ID_LENGTH)
+    return {
+      rule: "max_length",
+      message: `is longer than ${MAX_USER_ID_LENGTH} characters, the limit for user_id`,
+    };
   if (mayHoldNul && id.includes("\0")) return NUL_PROBLEM;
-  if (CONTROL_RE.test(id)) return { rule: "user_id_chars", message: "contains a control character (tab, line break, ...); ids are printable text" };
+  if (CONTROL_RE.test(id))
+    return {
+      rule: "user_id_chars",
+      message:
+        "contains a control character (tab, line break, ...); ids are printable text",
+    };
   return undefined;
 }
 
 /** Converts one cell to COPY text, or returns the rule it breaks. */
-function convertCell(spec: ColumnSpec, raw: string): string | { rule: ValidationRule; message: string } {
-  if (raw.length > spec.maxLength) return { rule: "max_length", message: `is longer than ${spec.maxLength} characters, the limit for ${spec.name}` };
+function convertCell(
+  spec: ColumnSpec,
+  raw: string,
+): string | { rule: ValidationRule; message: string } {
+  if (raw.length > spec.maxLength)
+    return {
+      rule: "max_length",
+      message: `is longer than ${spec.maxLength} characters, the limit for ${spec.name}`,
+    };
   if (raw === "") {
     return spec.nullable
       ? "\\N"
-      : { rule: "not_null", message: `must not be empty (${spec.type} column without NULLs)` };
+      : {
+          rule: "not_null",
+          message: `must not be empty (${spec.type} column without NULLs)`,
+        };
   }
   switch (spec.type) {
     case "boolean": {
       const lower = raw.toLowerCase();
       if (lower === "true") return "t";
       if (lower === "false") return "f";
-      return { rule: "boolean", message: "must be True or False" + (spec.nullable ? " or empty" : "") };
+      return {
+        rule: "boolean",
+        message: "must be True or False" + (spec.nullable ? " or empty" : ""),
+      };
     }
     case "integer": {
-      if (!INTEGER_RE.test(raw)) return { rule: "integer", message: "must be a whole number" };
+      if (!INTEGER_RE.test(raw))
+        return { rule: "integer", message: "must be a whole number" };
       const n = Number(raw);
-      if (Math.abs(n) > INT32_MAX) return { rule: "integer", message: "must fit a 32-bit integer" };
-      if (spec.nonNegative && n < 0) return { rule: "non_negative", message: "must be >= 0" };
+      if (Math.abs(n) > INT32_MAX)
+        return { rule: "integer", message: "must fit a 32-bit integer" };
+      if (spec.nonNegative && n < 0)
+        return { rule: "non_negative", message: "must be >= 0" };
       return String(n);
     }
     case "double": {
-      if (!NUMBER_RE.test(raw)) return { rule: "number", message: "must be a decimal number" };
+      if (!NUMBER_RE.test(raw))
+        return { rule: "number", message: "must be a decimal number" };
       const n = Number(raw);
-      if (!Number.isFinite(n)) return { rule: "number", message: "must be a finite number" };
-      if (spec.nonNegative && n < 0) return { rule: "non_negative", message: "must be >= 0" };
+      if (!Number.isFinite(n))
+        return { rule: "number", message: "must be a finite number" };
+      if (spec.nonNegative && n < 0)
+        return { rule: "non_negative", message: "must be >= 0" };
       // The shortest round-trip spelling: float8 stores the very same double, and equal data hashes equal.
       return String(n);
     }
@@ -178,7 +231,8 @@ async function validateFile(
   const path = join(dir, fileName);
   const columns = ["user_id", ...spec.columns.map((c) => c.name)];
   const issue = (found: Omit<ValidationIssue, "file">) => {
-    if (ctx.issues.length < MAX_ISSUES) ctx.issues.push({ file: fileName, ...found, value: clip(found.value) });
+    if (ctx.issues.length < MAX_ISSUES)
+      ctx.issues.push({ file: fileName, ...found, value: clip(found.value) });
   };
 
   // checkMonthDirectory has established that the file exists; the size drives progress.
@@ -206,93 +260,161 @@ async function validateFile(
   }
   const onProblem = (p: CsvProblem) => {
     const c = order === undefined ? -1 : order.indexOf(p.field);
-    const column = order === undefined ? "(header)" : c === -1 ? "(line)" : columns[c]!;
-    const limit = c === 0 ? MAX_USER_ID_LENGTH : c > 0 ? specs[c - 1]!.maxLength : Infinity;
-    const message = p.rule === "max_length" && p.value.length > limit ? `is longer than ${limit} characters, the limit for ${column}` : p.message;
+    const column =
+      order === undefined ? "(header)" : c === -1 ? "(line)" : columns[c]!;
+    const limit =
+      c === 0 ? MAX_USER_ID_LENGTH : c > 0 ? specs[c - 1]!.maxLength : Infinity;
+    const message =
+      p.rule === "max_length" && p.value.length > limit
+        ? `is longer than ${limit} characters, the limit for ${column}`
+        : p.message;
     issue({ line: p.line, column, value: p.value, rule: p.rule, message });
   };
 
-  const read = forEachCsvRecord(path, {
-    onProblem,
-    afterBuffer: flush,
-    onRecord(record) {
-      const lineNo = record.line;
-      chars += record.text.length + 1;
-      if (++lines % 65_536 === 0) ctx.onProgress?.({ phase: `validate ${fileName}`, done: Math.min(chars, total), total });
-      if (ctx.issues.length >= MAX_ISSUES) return false;
-      const fields = record.fields;
-      if (order === undefined) {
-        const header = fields.map((h) => h.trim());
-        const missing = columns.filter((c) => !header.includes(c));
-        const extra = header.filter((h, i) => !columns.includes(h) || header.indexOf(h) !== i);
-        if (missing.length > 0 || extra.length > 0) {
-          const parts = [
-            missing.length > 0 ? `missing ${missing.join(", ")}` : "",
-            extra.length > 0 ? `unexpected or repeated ${extra.join(", ")}` : "",
-          ].filter(Boolean);
-          issue({ line: lineNo, column: "(header)", value: record.text, rule: "header_columns", message: `header must name exactly ${columns.join(", ")}: ${parts.join("; ")}` });
-          return false;
+  const read = forEachCsvRecord(
+    path,
+    {
+      onProblem,
+      afterBuffer: flush,
+      onRecord(record) {
+        const lineNo = record.line;
+        chars += record.text.length + 1;
+        if (++lines % 65_536 === 0)
+          ctx.onProgress?.({
+            phase: `validate ${fileName}`,
+            done: Math.min(chars, total),
+            total,
+          });
+        if (ctx.issues.length >= MAX_ISSUES) return false;
+        const fields = record.fields;
+        if (order === undefined) {
+          const header = fields.map((h) => h.trim());
+          const missing = columns.filter((c) => !header.includes(c));
+          const extra = header.filter(
+            (h, i) => !columns.includes(h) || header.indexOf(h) !== i,
+          );
+          if (missing.length > 0 || extra.length > 0) {
+            const parts = [
+              missing.length > 0 ? `missing ${missing.join(", ")}` : "",
+              extra.length > 0
+                ? `unexpected or repeated ${extra.join(", ")}`
+                : "",
+            ].filter(Boolean);
+            issue({
+              line: lineNo,
+              column: "(header)",
+              value: record.text,
+              rule: "header_columns",
+              message: `header must name exactly ${columns.join(", ")}: ${parts.join("; ")}`,
+            });
+            return false;
+          }
+          order = columns.map((c) => header.indexOf(c));
+          specs = spec.columns as ColumnSpec[];
+          return true;
         }
-        order = columns.map((c) => header.indexOf(c));
-        specs = spec.columns as ColumnSpec[];
-        return true;
-      }
-      if (record.text === "") {
-        blankRun++;
-        return true;
-      }
-      if (blankRun > 0) {
-        issue({ line: lineNo - blankRun, column: "(line)", value: "", rule: "empty_line", message: "empty line inside the data" });
-        blankRun = 0;
-      }
-      if (fields.length !== columns.length) {
-        issue({ line: lineNo, column: "(line)", value: record.text, rule: "field_count", message: `has ${fields.length} fields, the header has ${columns.length} (a field holding a comma must be quoted)` });
-        return true;
-      }
-      rows++;
-      const lineOf = (c: number) => record.fieldLines?.[order![c]!] ?? lineNo;
-      const userId = fields[order[0]!]!;
-      const idProblem = checkUserId(userId, record.mayHoldNul);
-      if (idProblem !== undefined) {
-        issue({ line: lineOf(0), column: "user_id", value: userId, ...idProblem });
-        return true;
-      }
-      if (users.has(userId)) {
-        issue({ line: lineOf(0), column: "user_id", value: userId, rule: "user_id_unique", message: "appears more than once in the file" });
-        return true;
-      }
-      users.add(userId);
-      if (ctx.knownUsers !== undefined && !ctx.knownUsers.has(userId)) {
-        issue({ line: lineOf(0), column: "user_id", value: userId, rule: "user_exists", message: "is not in users.csv of this month" });
-      }
-      let out = copyEscape(userId);
-      for (let c = 0; c < specs.length; c++) {
-        const colSpec = specs[c]!;
-        const raw = fields[order[c + 1]!]!;
-        const converted = record.mayHoldNul && raw.includes("\0") ? NUL_PROBLEM : convertCell(colSpec, raw);
-        if (typeof converted === "string") {
-          out += "\t" + converted;
-        } else {
-          issue({ line: lineOf(c + 1), column: colSpec.name, value: raw, rule: converted.rule, message: converted.message });
+        if (record.text === "") {
+          blankRun++;
+          return true;
         }
-      }
-      pending.push(out);
-      if (pending.length === CHUNK_LINES) {
-        const chunk = pending.join("\n") + "\n";
-        ctx.hash.update(chunk);
-        ready.push(chunk);
-        pending = [];
-      }
-      return true;
+        if (blankRun > 0) {
+          issue({
+            line: lineNo - blankRun,
+            column: "(line)",
+            value: "",
+            rule: "empty_line",
+            message: "empty line inside the data",
+          });
+          blankRun = 0;
+        }
+        if (fields.length !== columns.length) {
+          issue({
+            line: lineNo,
+            column: "(line)",
+            value: record.text,
+            rule: "field_count",
+            message: `has ${fields.length} fields, the header has ${columns.length} (a field holding a comma must be quoted)`,
+          });
+          return true;
+        }
+        rows++;
+        const lineOf = (c: number) => record.fieldLines?.[order![c]!] ?? lineNo;
+        const userId = fields[order[0]!]!;
+        const idProblem = checkUserId(userId, record.mayHoldNul);
+        if (idProblem !== undefined) {
+          issue({
+            line: lineOf(0),
+            column: "user_id",
+            value: userId,
+            ...idProblem,
+          });
+          return true;
+        }
+        if (users.has(userId)) {
+          issue({
+            line: lineOf(0),
+            column: "user_id",
+            value: userId,
+            rule: "user_id_unique",
+            message: "appears more than once in the file",
+          });
+          return true;
+        }
+        users.add(userId);
+        if (ctx.knownUsers !== undefined && !ctx.knownUsers.has(userId)) {
+          issue({
+            line: lineOf(0),
+            column: "user_id",
+            value: userId,
+            rule: "user_exists",
+            message: "is not in users.csv of this month",
+          });
+        }
+        let out = copyEscape(userId);
+        for (let c = 0; c < specs.length; c++) {
+          const colSpec = specs[c]!;
+          const raw = fields[order[c + 1]!]!;
+          const converted =
+            record.mayHoldNul && raw.includes("\0")
+              ? NUL_PROBLEM
+              : convertCell(colSpec, raw);
+          if (typeof converted === "string") {
+            out += "\t" + converted;
+          } else {
+            issue({
+              line: lineOf(c + 1),
+              column: colSpec.name,
+              value: raw,
+              rule: converted.rule,
+              message: converted.message,
+            });
+          }
+        }
+        pending.push(out);
+        if (pending.length === CHUNK_LINES) {
+          const chunk = pending.join("\n") + "\n";
+          ctx.hash.update(chunk);
+          ready.push(chunk);
+          pending = [];
+        }
+        return true;
+      },
     },
-  }, { maxRecordChars: MAX_RECORD_CHARS });
+    { maxRecordChars: MAX_RECORD_CHARS },
+  );
   try {
     await read;
   } catch (error) {
     // Replaced or made unreadable between the check and the read: a bad month, not a bug.
     const code = (error as NodeJS.ErrnoException).code;
     if (typeof code !== "string" || !/^E[A-Z]+$/.test(code)) throw error;
-    issue({ line: 0, column: "(file)", value: path, rule: "readable", message: `cannot be read (${(error as Error).message})` });
+    issue({
+      line: 0,
+      column: "(file)",
+      value: path,
+      rule: "readable",
+      message: `cannot be read (${(error as Error).message})`,
+    });
   }
   if (pending.length > 0) {
     const chunk = pending.join("\n") + "\n";
@@ -301,9 +423,21 @@ async function validateFile(
   }
   await flush();
   if (order === undefined && ctx.issues.length === 0) {
-    issue({ line: 1, column: "(header)", value: "", rule: "header_columns", message: `file is empty; the header must name ${columns.join(", ")}` });
+    issue({
+      line: 1,
+      column: "(header)",
+      value: "",
+      rule: "header_columns",
+      message: `file is empty; the header must name ${columns.join(", ")}`,
+    });
   } else if (order !== undefined && rows === 0 && ctx.issues.length === 0) {
-    issue({ line: 2, column: "(line)", value: "", rule: "rows_required", message: "has a header but no data rows" });
+    issue({
+      line: 2,
+      column: "(line)",
+      value: "",
+      rule: "rows_required",
+      message: "has a header but no data rows",
+    });
   }
   ctx.onProgress?.({ phase: `validate ${fileName}`, done: total, total });
   return { file: { name, columns, rows, copyChunks: chunks }, users };
@@ -316,9 +450,17 @@ async function validateFile(
  *
  * @throws FeaturesError INPUT_NOT_FOUND when the directory is missing, INPUT_INVALID listing every broken rule (first 50).
  */
-export async function readMonthDirectory(dir: string, options: ReadMonthOptions = {}): Promise<ValidatedMonth> {
+export async function readMonthDirectory(
+  dir: string,
+  options: ReadMonthOptions = {},
+): Promise<ValidatedMonth> {
   await checkMonthDirectory(dir);
-  const ctx: FileContext = { issues: [], knownUsers: undefined, hash: createHash("sha256"), onProgress: options.onProgress };
+  const ctx: FileContext = {
+    issues: [],
+    knownUsers: undefined,
+    hash: createHash("sha256"),
+    onProgress: options.onProgress,
+  };
   const files: ValidatedFile[] = [];
   // Loads run behind validation: while the database loads one file, the next one is read.
   const loads: Promise<void>[] = [];
@@ -327,10 +469,16 @@ export async function readMonthDirectory(dir: string, options: ReadMonthOptions 
   let firstLoadError: { error: unknown } | undefined;
   try {
     for (const spec of SOURCE_FILES) {
-      const target: MonthFile = { name: spec.name, columns: ["user_id", ...spec.columns.map((c) => c.name)] };
+      const target: MonthFile = {
+        name: spec.name,
+        columns: ["user_id", ...spec.columns.map((c) => c.name)],
+      };
       let result: { file: ValidatedFile; users: Set<string> };
       if (options.load === undefined) {
-        result = await validateFile(dir, spec.name, { ...ctx, emit: undefined });
+        result = await validateFile(dir, spec.name, {
+          ...ctx,
+          emit: undefined,
+        });
       } else {
         const queue = new ChunkQueue();
         const loading = options.load(target, queue);
@@ -340,7 +488,10 @@ export async function readMonthDirectory(dir: string, options: ReadMonthOptions 
           queue.fail(error);
         });
         try {
-          result = await validateFile(dir, spec.name, { ...ctx, emit: (chunk) => queue.push(chunk) });
+          result = await validateFile(dir, spec.name, {
+            ...ctx,
+            emit: (chunk) => queue.push(chunk),
+          });
         } finally {
           queue.end();
         }
@@ -352,16 +503,25 @@ export async function readMonthDirectory(dir: string, options: ReadMonthOptions 
     readError = { error };
   }
   // Settle every load before returning or throwing: the caller's transaction outlives none of them.
-  const loadErrors = (await Promise.allSettled(loads)).flatMap((r) => (r.status === "rejected" ? [r.reason as unknown] : []));
-  if (readError !== undefined && !loadErrors.includes(readError.error)) throw readError.error;
-  if (ctx.issues.length === 0 && firstLoadError !== undefined) throw firstLoadError.error;
+  const loadErrors = (await Promise.allSettled(loads)).flatMap((r) =>
+    r.status === "rejected" ? [r.reason as unknown] : [],
+  );
+  if (readError !== undefined && !loadErrors.includes(readError.error))
+    throw readError.error;
+  if (ctx.issues.length === 0 && firstLoadError !== undefined)
+    throw firstLoadError.error;
   if (ctx.issues.length > 0) {
     const first = ctx.issues[0]!;
-    const more = ctx.issues.length >= MAX_ISSUES ? `${MAX_ISSUES}+` : String(ctx.issues.length);
+    const more =
+      ctx.issues.length >= MAX_ISSUES
+        ? `${MAX_ISSUES}+`
+        : String(ctx.issues.length);
     throw new FeaturesError(
       "INPUT_INVALID",
       `${first.file} line ${first.line}, column ${first.column}: value ${quote(first.value)} ${first.message} [rule ${first.rule}]` +
-        (ctx.issues.length > 1 ? ` (and ${ctx.issues.length - 1} more; ${more} problems in all)` : ""),
+        (ctx.issues.length > 1
+          ? ` (and ${ctx.issues.length - 1} more; ${more} problems in all)`
+          : ""),
       {
         hint: "Nothing was written. Fix the file(s) and ingest again; --json lists every problem.",
         details: { errors: ctx.issues },

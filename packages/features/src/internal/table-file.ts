@@ -38,7 +38,11 @@ export class TableFileWriter {
   readonly #stream: WriteStream | undefined;
   readonly #parquet: unknown[][] | undefined;
 
-  private constructor(out: string, format: TableFileFormat, columns: readonly FileColumn[]) {
+  private constructor(
+    out: string,
+    format: TableFileFormat,
+    columns: readonly FileColumn[],
+  ) {
     this.out = out;
     this.format = format;
     this.#columns = columns;
@@ -55,34 +59,57 @@ export class TableFileWriter {
    * @param example an output name to show in the hint, e.g. "train.csv"
    * @throws FeaturesError OUTPUT_INVALID for another extension or a missing directory.
    */
-  static async open(path: string, columns: readonly FileColumn[], example: string): Promise<TableFileWriter> {
+  static async open(
+    path: string,
+    columns: readonly FileColumn[],
+    example: string,
+  ): Promise<TableFileWriter> {
     const out = resolve(path);
     const ext = extname(out).toLowerCase();
     const stem = example.replace(/\.[a-z]+$/, "");
     if (ext !== ".csv" && ext !== ".parquet") {
-      throw new FeaturesError("OUTPUT_INVALID", `output file must end in .csv or .parquet, got '${path}'`, {
-        hint: `e.g. --out ${stem}.csv or --out ${stem}.parquet`,
-      });
+      throw new FeaturesError(
+        "OUTPUT_INVALID",
+        `output file must end in .csv or .parquet, got '${path}'`,
+        {
+          hint: `e.g. --out ${stem}.csv or --out ${stem}.parquet`,
+        },
+      );
     }
     try {
-      if (!(await stat(dirname(out))).isDirectory()) throw new Error("not a directory");
+      if (!(await stat(dirname(out))).isDirectory())
+        throw new Error("not a directory");
     } catch {
-      throw new FeaturesError("OUTPUT_INVALID", `output directory '${dirname(out)}' does not exist`, {
-        hint: "Create it first or pick another --out path.",
-      });
+      throw new FeaturesError(
+        "OUTPUT_INVALID",
+        `output directory '${dirname(out)}' does not exist`,
+        {
+          hint: "Create it first or pick another --out path.",
+        },
+      );
     }
-    return new TableFileWriter(out, ext === ".csv" ? "csv" : "parquet", columns);
+    return new TableFileWriter(
+      out,
+      ext === ".csv" ? "csv" : "parquet",
+      columns,
+    );
   }
 
   /** Appends rows (one value per column); `csv`, when the caller already has their CSV lines, is written as is. */
-  async append(rows: readonly (readonly unknown[])[], csv?: string): Promise<void> {
+  async append(
+    rows: readonly (readonly unknown[])[],
+    csv?: string,
+  ): Promise<void> {
     if (this.#stream !== undefined) {
-      const text = csv ?? rows.map((r) => r.map(csvCell).join(",") + "\n").join("");
+      const text =
+        csv ?? rows.map((r) => r.map(csvCell).join(",") + "\n").join("");
       if (!this.#stream.write(text)) await once(this.#stream, "drain");
       return;
     }
     const columns = this.#parquet!;
-    for (const values of rows) for (let i = 0; i < columns.length; i++) columns[i]!.push(values[i] ?? null);
+    for (const values of rows)
+      for (let i = 0; i < columns.length; i++)
+        columns[i]!.push(values[i] ?? null);
   }
 
   async commit(): Promise<void> {
@@ -105,9 +132,22 @@ export class TableFileWriter {
   }
 }
 
-async function writeParquet(path: string, columns: readonly FileColumn[], values: unknown[][]): Promise<void> {
+async function writeParquet(
+  path: string,
+  columns: readonly FileColumn[],
+  values: unknown[][],
+): Promise<void> {
   // Loaded lazily: the native Polars binding is only needed for Parquet output.
   const { default: pl } = await import("nodejs-polars");
-  const dtype = (t: ColumnType) => (t === "integer" ? pl.Int32 : t === "double" ? pl.Float64 : t === "boolean" ? pl.Bool : pl.Utf8);
-  pl.DataFrame(columns.map((c, i) => pl.Series(c.name, values[i]!, dtype(c.type)))).writeParquet(path);
+  const dtype = (t: ColumnType) =>
+    t === "integer"
+      ? pl.Int32
+      : t === "double"
+        ? pl.Float64
+        : t === "boolean"
+          ? pl.Bool
+          : pl.Utf8;
+  pl.DataFrame(
+    columns.map((c, i) => pl.Series(c.name, values[i]!, dtype(c.type))),
+  ).writeParquet(path);
 }

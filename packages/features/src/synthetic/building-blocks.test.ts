@@ -118,7 +118,13 @@ describe("number formats", () => {
     expect(formatFloat(1.5e-7)).toBe("0.00000015");
     expect(formatFloat(1.25e-9)).toBe("0.00000000125");
     expect(formatFloat(2e21)).toBe("2000000000000000000000.0");
-    for (const x of [1.5e-7, Number("1.2345678901234567e-9"), -4.2e-8, 2e21, 3.3e25]) {
+    for (const x of [
+      1.5e-7,
+      Number("1.2345678901234567e-9"),
+      -4.2e-8,
+      2e21,
+      3.3e25,
+    ]) {
       expect(formatFloat(x)).toMatch(/^-?[0-9]+\.[0-9]+$/);
       expect(Number(formatFloat(x))).toBe(x);
     }

@@ -529,7 +529,11 @@ describe("generateData: options", () => {
       { firstAsOf: parseCalendarDay("2024-02-28") },
       "2024-02-28",
     ],
-    ["an invalid date", { firstAsOf: "2024-02-30" as CalendarDay }, "got '2024-02-30'"],
+    [
+      "an invalid date",
+      { firstAsOf: "2024-02-30" as CalendarDay },
+      "got '2024-02-30'",
+    ],
     [
       "a date past 9999",
       { firstAsOf: parseCalendarDay("9999-12-31"), months: 2 },

@@ -4,7 +4,13 @@
  */
 import { copyFile, mkdir, rename, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { calendarDayOf, CoreError, startOfDay, type CalendarDay, type ProgressListener } from "@streamflow/core";
+import {
+  calendarDayOf,
+  CoreError,
+  startOfDay,
+  type CalendarDay,
+  type ProgressListener,
+} from "@streamflow/core";
 import { AtomicFileWriter } from "./atomic-file.ts";
 import { Sfc32, streamKeys } from "./prng.ts";
 import {
@@ -138,7 +144,11 @@ export async function generateData(
       onProgress,
     });
     files += generatedLayouts.length;
-    generated.push({ dir, asOf: calendarDayOf(monthEnd(firstAsOf, m)), rows: users });
+    generated.push({
+      dir,
+      asOf: calendarDayOf(monthEnd(firstAsOf, m)),
+      rows: users,
+    });
   }
 
   const index = JSON.stringify({
@@ -301,7 +311,9 @@ function monthEnd(firstAsOf: Date, offset: number): Date {
 function signupDates(firstAsOf: Date): string[] {
   const anchor = firstAsOf.getTime() - SIGNUP_ANCHOR_DAYS_BEFORE_AS_OF * DAY_MS;
   return Array.from({ length: MAX_MONTHS_ACTIVE + 1 }, (_, months) =>
-    calendarDayOf(new Date(anchor - Math.min(months, SIGNUP_WINDOW_DAYS) * DAY_MS)),
+    calendarDayOf(
+      new Date(anchor - Math.min(months, SIGNUP_WINDOW_DAYS) * DAY_MS),
+    ),
   );
 }
 
@@ -350,8 +362,11 @@ function validateOptions(o: GenerateDataOptions): void {
     );
   }
   const shown = String(o.firstAsOf);
-  const d = /^\d{4}-\d{2}-\d{2}$/.test(shown) ? new Date(`${shown}T00:00:00Z`) : new Date(Number.NaN);
-  const valid = !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === shown;
+  const d = /^\d{4}-\d{2}-\d{2}$/.test(shown)
+    ? new Date(`${shown}T00:00:00Z`)
+    : new Date(Number.NaN);
+  const valid =
+    !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === shown;
   if (
     !valid ||
     d.getTime() % DAY_MS !== 0 ||

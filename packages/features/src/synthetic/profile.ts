@@ -220,7 +220,12 @@ export function churnProbability(staticLogit: number, r: UserRecord): number {
 /** Normal draw truncated to [min, max] by rejection, so no value piles up on a bound. */
 function truncatedNormal(
   rng: Sfc32,
-  { mean, sd, min, max }: { mean: number; sd: number; min: number; max: number },
+  {
+    mean,
+    sd,
+    min,
+    max,
+  }: { mean: number; sd: number; min: number; max: number },
 ): number {
   for (let attempt = 0; attempt < 64; attempt++) {
     const x = mean + sd * rng.nextNormal();
@@ -244,7 +249,12 @@ function drawFeeCents(rng: Sfc32, r: UserRecord): number {
   const shape = FEE_BY_NET[r.net]!;
   const plans =
     r.net === NET_NONE ? 0 : Number(r.streamTv) + Number(r.streamMovies);
-  const fee = truncatedNormal(rng, { mean: shape.base + shape.perStreamingPlan * plans, sd: shape.sd, min: shape.min, max: shape.max });
+  const fee = truncatedNormal(rng, {
+    mean: shape.base + shape.perStreamingPlan * plans,
+    sd: shape.sd,
+    min: shape.min,
+    max: shape.max,
+  });
   // Telco fees are multiples of 5 cents.
   return Math.round(fee * 20) * 5;
 }
@@ -281,7 +291,12 @@ export function drawFirstMonth(rng: Sfc32, r: UserRecord): number {
   r.feeCents = drawFeeCents(rng, r);
   r.totalPaidCents = drawTotalPaidCents(rng, r);
 
-  r.watchHours = truncatedNormal(rng, { mean: WATCH.mean, sd: WATCH.sd, min: WATCH.min, max: WATCH.max });
+  r.watchHours = truncatedNormal(rng, {
+    mean: WATCH.mean,
+    sd: WATCH.sd,
+    min: WATCH.min,
+    max: WATCH.max,
+  });
   r.uniqueDevices = 1 + rng.nextInt(3);
   r.skips = rng.pick(SKIPS);
   r.rebuffers = rng.pick(REBUFFERS);

@@ -14,7 +14,10 @@ export interface ProxyLocation {
  * Where the artifact proxy serves an `mlflow-artifacts:` URI (MlflowArtifactsRepository.resolve_uri):
  * scheme from the tracking URI, host from the artifact URI when it names one, path under the proxy.
  */
-export function resolveProxyLocation(trackingUri: string, artifactUri: string): ProxyLocation {
+export function resolveProxyLocation(
+  trackingUri: string,
+  artifactUri: string,
+): ProxyLocation {
   const match = /^mlflow-artifacts:(?:\/\/([^/]*))?(\/.*)?$/.exec(artifactUri);
   if (match === null) {
     throw new RegistryError(
@@ -28,9 +31,13 @@ export function resolveProxyLocation(trackingUri: string, artifactUri: string): 
   }
   const tracking = new URL(trackingUri);
   const authority = match[1];
-  const host = authority !== undefined && authority !== "" ? authority : tracking.host;
+  const host =
+    authority !== undefined && authority !== "" ? authority : tracking.host;
   const trackingPath = tracking.pathname.replace(/\/+$/, "");
-  return { endpoint: `${tracking.protocol}//${host}${trackingPath}${PROXY_PREFIX}`, path: joinArtifactPath(match[2]) };
+  return {
+    endpoint: `${tracking.protocol}//${host}${trackingPath}${PROXY_PREFIX}`,
+    path: joinArtifactPath(match[2]),
+  };
 }
 
 /** URL of one file behind the proxy; each segment is percent-encoded, '/' kept. */

@@ -43,19 +43,28 @@ export function fromWireValue(value: unknown): number {
   return Number(value);
 }
 
-type Item = { kind: "params" | "tags"; entry: WireKeyValue } | { kind: "metrics"; entry: WireMetric };
+type Item =
+  | { kind: "params" | "tags"; entry: WireKeyValue }
+  | { kind: "metrics"; entry: WireMetric };
 
 /**
  * Packs params, tags and metrics into as few requests as the limits allow. Params and tags go
  * first, like the Python client, so a failure part-way leaves the run's identity logged.
  */
-export function chunkLogBatch(batch: BatchChunk, limits: LogBatchLimits = LOG_BATCH_LIMITS): BatchChunk[] {
+export function chunkLogBatch(
+  batch: BatchChunk,
+  limits: LogBatchLimits = LOG_BATCH_LIMITS,
+): BatchChunk[] {
   const items: Item[] = [
     ...batch.params.map((entry): Item => ({ kind: "params", entry })),
     ...batch.tags.map((entry): Item => ({ kind: "tags", entry })),
     ...batch.metrics.map((entry): Item => ({ kind: "metrics", entry })),
   ];
-  const caps = { params: limits.maxParams, tags: limits.maxTags, metrics: limits.maxMetrics };
+  const caps = {
+    params: limits.maxParams,
+    tags: limits.maxTags,
+    metrics: limits.maxMetrics,
+  };
   const chunks: BatchChunk[] = [];
   let current: BatchChunk = { metrics: [], params: [], tags: [] };
   let entities = 0;
@@ -63,7 +72,9 @@ export function chunkLogBatch(batch: BatchChunk, limits: LogBatchLimits = LOG_BA
   for (const item of items) {
     const size = Buffer.byteLength(JSON.stringify(item.entry)) + 1;
     const full =
-      current[item.kind].length >= caps[item.kind] || entities >= limits.maxEntities || (entities > 0 && bytes + size > limits.maxBytes);
+      current[item.kind].length >= caps[item.kind] ||
+      entities >= limits.maxEntities ||
+      (entities > 0 && bytes + size > limits.maxBytes);
     if (full) {
       chunks.push(current);
       current = { metrics: [], params: [], tags: [] };

@@ -1,6 +1,15 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { link, mkdir, readFile, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
+import {
+  link,
+  mkdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  unlink,
+  writeFile,
+} from "node:fs/promises";
 import { dirname } from "node:path";
 import { RegistryError } from "../errors.ts";
 import { tempSibling } from "./files.ts";
@@ -36,7 +45,8 @@ async function readOwner(path: string): Promise<LockOwner | undefined> {
   }
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const sleep = (ms: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Runs `fn` while holding an exclusive lock file. The file is created complete and atomically
@@ -44,8 +54,15 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  * half-written owner. A lock whose owner process is gone (same host) or that is older than
  * `staleMs` is taken over.
  */
-export async function withFileLock<T>(options: FileLockOptions, fn: () => Promise<T>): Promise<T> {
-  const owner: LockOwner = { pid: process.pid, host: hostname(), nonce: randomBytes(8).toString("hex") };
+export async function withFileLock<T>(
+  options: FileLockOptions,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const owner: LockOwner = {
+    pid: process.pid,
+    host: hostname(),
+    nonce: randomBytes(8).toString("hex"),
+  };
   await mkdir(dirname(options.path), { recursive: true });
   const temp = tempSibling(options.path);
   await writeFile(temp, JSON.stringify(owner));
@@ -67,7 +84,10 @@ export async function withFileLock<T>(options: FileLockOptions, fn: () => Promis
         throw new RegistryError(
           "REGISTRY_LOCK_TIMEOUT",
           `The local registry is locked by ${holder === undefined ? "another process" : `process ${holder.pid} on ${holder.host}`}; waited ${options.timeoutMs / 1000} s.`,
-          { hint: `If no StreamFlow process is running, delete ${options.path}.`, details: { lockFile: options.path } },
+          {
+            hint: `If no StreamFlow process is running, delete ${options.path}.`,
+            details: { lockFile: options.path },
+          },
         );
       }
       // Critical sections last milliseconds: poll briefly, with jitter so waiters do not move in step.
@@ -80,11 +100,15 @@ export async function withFileLock<T>(options: FileLockOptions, fn: () => Promis
     return await fn();
   } finally {
     const still = await readOwner(options.path);
-    if (still?.nonce === owner.nonce) await unlink(options.path).catch(() => undefined);
+    if (still?.nonce === owner.nonce)
+      await unlink(options.path).catch(() => undefined);
   }
 }
 
-async function isStale(options: FileLockOptions, holder: LockOwner): Promise<boolean> {
+async function isStale(
+  options: FileLockOptions,
+  holder: LockOwner,
+): Promise<boolean> {
   if (holder.host === hostname()) return !isAlive(holder.pid);
   try {
     return Date.now() - (await stat(options.path)).mtimeMs > options.staleMs;
@@ -105,6 +129,7 @@ async function breakLock(path: string, stale: LockOwner): Promise<void> {
     return; // someone else broke it first
   }
   const moved = await readOwner(aside);
-  if (moved !== undefined && moved.nonce !== stale.nonce) await link(aside, path).catch(() => undefined);
+  if (moved !== undefined && moved.nonce !== stale.nonce)
+    await link(aside, path).catch(() => undefined);
   await rm(aside, { force: true });
 }

@@ -13,11 +13,17 @@ export async function listFilesRecursive(dir: string): Promise<string[]> {
 
 /** A sibling temp name: same folder, so the final rename stays on one file system and is atomic. */
 export function tempSibling(path: string): string {
-  return join(dirname(path), `.tmp-${process.pid}-${randomBytes(6).toString("hex")}`);
+  return join(
+    dirname(path),
+    `.tmp-${process.pid}-${randomBytes(6).toString("hex")}`,
+  );
 }
 
 /** Writes through a temp file and a rename, so readers see the old file or the whole new one. */
-export async function writeFileAtomic(path: string, content: string | Uint8Array): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  content: string | Uint8Array,
+): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const temp = tempSibling(path);
   try {
@@ -30,7 +36,11 @@ export async function writeFileAtomic(path: string, content: string | Uint8Array
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight; rejects with the first failure. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -39,7 +49,9 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
       results[index] = await fn(items[index]!);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, worker),
+  );
   return results;
 }
 
@@ -60,5 +72,8 @@ const CONTENT_TYPES: Record<string, string> = {
 /** Content type by extension, as the Python client guesses it, so the UI previews images and text. */
 export function contentTypeFor(path: string): string {
   const ext = /\.([a-z0-9]+)$/i.exec(path)?.[1]?.toLowerCase();
-  return (ext !== undefined ? CONTENT_TYPES[ext] : undefined) ?? "application/octet-stream";
+  return (
+    (ext !== undefined ? CONTENT_TYPES[ext] : undefined) ??
+    "application/octet-stream"
+  );
 }

@@ -14,7 +14,8 @@ import {
   type RetryPolicy,
 } from "./retry.ts";
 
-export type QueryValue = string | number | boolean | readonly string[] | undefined;
+export type QueryValue =
+  string | number | boolean | readonly string[] | undefined;
 
 export interface RequestSpec {
   method: "GET" | "POST" | "PATCH" | "PUT" | "DELETE";
@@ -60,14 +61,21 @@ export interface TransportOptions {
 
 /** A network failure reduced to what is safe to show: axios errors carry the request config, headers included. */
 function sanitizedCause(error: unknown): Error & { code?: string } {
-  const code = axios.isAxiosError(error) ? error.code : (error as { code?: unknown } | null)?.code;
+  const code = axios.isAxiosError(error)
+    ? error.code
+    : (error as { code?: unknown } | null)?.code;
   const message = error instanceof Error ? error.message : String(error);
-  return Object.assign(new Error(message), typeof code === "string" ? { code } : {});
+  return Object.assign(
+    new Error(message),
+    typeof code === "string" ? { code } : {},
+  );
 }
 
 function headerRecord(response: AxiosResponse): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(response.headers as Record<string, unknown>)) {
+  for (const [key, value] of Object.entries(
+    response.headers as Record<string, unknown>,
+  )) {
     if (typeof value === "string") out[key.toLowerCase()] = value;
     else if (Array.isArray(value)) out[key.toLowerCase()] = value.join(", ");
     else if (typeof value === "number") out[key.toLowerCase()] = String(value);
@@ -77,17 +85,22 @@ function headerRecord(response: AxiosResponse): Record<string, string> {
 
 async function readText(stream: Readable): Promise<string> {
   const parts: Buffer[] = [];
-  for await (const part of stream) parts.push(Buffer.isBuffer(part) ? part : Buffer.from(part as string));
+  for await (const part of stream)
+    parts.push(Buffer.isBuffer(part) ? part : Buffer.from(part as string));
   return Buffer.concat(parts).toString("utf8");
 }
 
-export function withQuery(url: string, query: Record<string, QueryValue> | undefined): string {
+export function withQuery(
+  url: string,
+  query: Record<string, QueryValue> | undefined,
+): string {
   if (query === undefined) return url;
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(query)) {
     if (value === undefined) continue;
     // MLflow reads repeated fields as repeated keys (stages=Production&stages=Staging).
-    if (Array.isArray(value)) for (const item of value as readonly string[]) params.append(key, item);
+    if (Array.isArray(value))
+      for (const item of value as readonly string[]) params.append(key, item);
     else params.append(key, String(value));
   }
   const text = params.toString();
@@ -108,7 +121,10 @@ export class HttpTransport {
     this.displayUrl = options.displayUrl;
     this.#agents = {
       http: new http.Agent({ keepAlive: true }),
-      https: new https.Agent({ keepAlive: true, rejectUnauthorized: !options.insecureTls }),
+      https: new https.Agent({
+        keepAlive: true,
+        rejectUnauthorized: !options.insecureTls,
+      }),
     };
     this.#axios = axios.create({
       timeout: options.timeoutMs,
@@ -121,7 +137,10 @@ export class HttpTransport {
       maxContentLength: Infinity,
       validateStatus: () => true,
       transformResponse: [(data: unknown) => data],
-      headers: options.authorization === undefined ? {} : { Authorization: options.authorization },
+      headers:
+        options.authorization === undefined
+          ? {}
+          : { Authorization: options.authorization },
     });
   }
 
@@ -151,31 +170,57 @@ export class HttpTransport {
         const headers = headerRecord(response);
         const ok = response.status >= 200 && response.status < 300;
         if (spec.stream === true && !ok) {
-          return { status: response.status, headers, data: await readText(response.data as Readable), retries: attempt };
+          return {
+            status: response.status,
+            headers,
+            data: await readText(response.data as Readable),
+            retries: attempt,
+          };
         }
-        return { status: response.status, headers, data: response.data as string | Readable, retries: attempt };
+        return {
+          status: response.status,
+          headers,
+          data: response.data as string | Readable,
+          retries: attempt,
+        };
       }
 
       const retryable =
         response !== undefined
           ? spec.idempotent || NOT_PROCESSED_STATUSES.has(response.status)
-          : failure?.code !== undefined && (spec.idempotent ? RETRY_NETWORK_ERRORS : NOT_SENT_ERRORS).has(failure.code);
+          : failure?.code !== undefined &&
+            (spec.idempotent ? RETRY_NETWORK_ERRORS : NOT_SENT_ERRORS).has(
+              failure.code,
+            );
       if (!retryable || attempt >= retry.maxRetries) {
         if (response !== undefined) {
           const headers = headerRecord(response);
-          const data = spec.stream === true ? await readText(response.data as Readable) : (response.data as string);
+          const data =
+            spec.stream === true
+              ? await readText(response.data as Readable)
+              : (response.data as string);
           return { status: response.status, headers, data, retries: attempt };
         }
         throw this.#networkError(spec, failure, attempt);
       }
-      if (response !== undefined && spec.stream === true) (response.data as Readable).destroy();
+      if (response !== undefined && spec.stream === true)
+        (response.data as Readable).destroy();
 
       const retryAfter =
         response !== undefined && this.#options.respectRetryAfter
-          ? parseRetryAfterMs(headerRecord(response)["retry-after"], this.#options.now())
+          ? parseRetryAfterMs(
+              headerRecord(response)["retry-after"],
+              this.#options.now(),
+            )
           : undefined;
-      const delay = retryAfter !== undefined ? Math.min(retryAfter, retry.backoffMaxMs) : backoffDelayMs(retry, attempt + 1, this.#options.random);
-      const reason = response !== undefined ? `HTTP ${response.status}` : (failure?.code ?? failure?.message ?? "network error");
+      const delay =
+        retryAfter !== undefined
+          ? Math.min(retryAfter, retry.backoffMaxMs)
+          : backoffDelayMs(retry, attempt + 1, this.#options.random);
+      const reason =
+        response !== undefined
+          ? `HTTP ${response.status}`
+          : (failure?.code ?? failure?.message ?? "network error");
       logger.warn(
         `MLflow ${this.describe(spec)} failed (${reason}); retry ${attempt + 1}/${retry.maxRetries} in ${(delay / 1000).toFixed(1)} s`,
       );
@@ -183,22 +228,36 @@ export class HttpTransport {
     }
   }
 
-  #networkError(spec: RequestSpec, failure: (Error & { code?: string }) | undefined, retries: number): RegistryError {
+  #networkError(
+    spec: RequestSpec,
+    failure: (Error & { code?: string }) | undefined,
+    retries: number,
+  ): RegistryError {
     const code = failure?.code;
     const where = this.displayUrl;
-    const after = retries > 0 ? ` after ${retries} ${retries === 1 ? "retry" : "retries"}` : "";
-    const timedOut = code === "ECONNABORTED" || code === "ETIMEDOUT" || code === "ERR_SOCKET_CONNECTION_TIMEOUT";
+    const after =
+      retries > 0
+        ? ` after ${retries} ${retries === 1 ? "retry" : "retries"}`
+        : "";
+    const timedOut =
+      code === "ECONNABORTED" ||
+      code === "ETIMEDOUT" ||
+      code === "ERR_SOCKET_CONNECTION_TIMEOUT";
     const tls = code !== undefined && /CERT|SSL|TLS|SELF_SIGNED/.test(code);
     const what = timedOut
       ? `timed out after ${this.#options.timeoutMs / 1000} s (MLFLOW_HTTP_REQUEST_TIMEOUT)`
       : `failed: ${failure?.message ?? "network error"}`;
-    return new RegistryError("REGISTRY_UNAVAILABLE", `MLflow at ${where} is unreachable: ${this.describe(spec)} ${what}${after}`, {
-      cause: failure,
-      hint: tls
-        ? "The server's TLS certificate was refused; fix it, or set MLFLOW_TRACKING_INSECURE_TLS=true for a test server."
-        : `Check that the MLflow server at ${where} is running (curl ${where}/health) and MLFLOW_TRACKING_URI is right.`,
-      details: { trackingUri: where, networkCode: code, retries },
-    });
+    return new RegistryError(
+      "REGISTRY_UNAVAILABLE",
+      `MLflow at ${where} is unreachable: ${this.describe(spec)} ${what}${after}`,
+      {
+        cause: failure,
+        hint: tls
+          ? "The server's TLS certificate was refused; fix it, or set MLFLOW_TRACKING_INSECURE_TLS=true for a test server."
+          : `Check that the MLflow server at ${where} is running (curl ${where}/health) and MLFLOW_TRACKING_URI is right.`,
+        details: { trackingUri: where, networkCode: code, retries },
+      },
+    );
   }
 
   async close(): Promise<void> {

@@ -16,7 +16,15 @@ describe("redactUrl", () => {
 
 describe("splitCredentials", () => {
   it("takes decoded credentials out of the URL", () => {
-    expect(splitCredentials("http://a%40b:p%3Aw@host:5000/x")).toEqual({ url: "http://host:5000/x", username: "a@b", password: "p:w" });
-    expect(splitCredentials("http://host:5000")).toEqual({ url: "http://host:5000", username: undefined, password: undefined });
+    expect(splitCredentials("http://a%40b:p%3Aw@host:5000/x")).toEqual({
+      url: "http://host:5000/x",
+      username: "a@b",
+      password: "p:w",
+    });
+    expect(splitCredentials("http://host:5000")).toEqual({
+      url: "http://host:5000",
+      username: undefined,
+      password: undefined,
+    });
   });
 });

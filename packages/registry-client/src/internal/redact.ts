@@ -7,15 +7,24 @@ export function redactUrl(url: string): string {
 }
 
 /** The URL without user-info, and the credentials it carried (decoded), if any. */
-export function splitCredentials(url: string): { url: string; username: string | undefined; password: string | undefined } {
+export function splitCredentials(url: string): {
+  url: string;
+  username: string | undefined;
+  password: string | undefined;
+} {
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
     return { url, username: undefined, password: undefined };
   }
-  if (parsed.username === "" && parsed.password === "") return { url, username: undefined, password: undefined };
+  if (parsed.username === "" && parsed.password === "")
+    return { url, username: undefined, password: undefined };
   const username = decodeURIComponent(parsed.username);
   const password = decodeURIComponent(parsed.password);
-  return { url: url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, "$1"), username, password };
+  return {
+    url: url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, "$1"),
+    username,
+    password,
+  };
 }

@@ -17,7 +17,9 @@ function tryParse(text: string): unknown {
 }
 
 function contentType(response: RawResponse): string {
-  return (response.headers["content-type"] ?? "no content type").split(";")[0]!.trim();
+  return (response.headers["content-type"] ?? "no content type")
+    .split(";")[0]!
+    .trim();
 }
 
 export interface ResponseContext {
@@ -33,7 +35,10 @@ function snippet(text: string): string {
 }
 
 /** The JSON body of a 2xx answer; an empty body is `{}` as in the Python client. */
-export function parseJsonBody(context: ResponseContext, response: RawResponse): unknown {
+export function parseJsonBody(
+  context: ResponseContext,
+  response: RawResponse,
+): unknown {
   const text = typeof response.data === "string" ? response.data : "";
   if (text.trim() === "") return {};
   const parsed = tryParse(text);
@@ -43,7 +48,11 @@ export function parseJsonBody(context: ResponseContext, response: RawResponse): 
   return parsed;
 }
 
-function notMlflow(context: ResponseContext, response: RawResponse, text: string): RegistryError {
+function notMlflow(
+  context: ResponseContext,
+  response: RawResponse,
+  text: string,
+): RegistryError {
   const where = context.displayUrl;
   return new RegistryError(
     "REGISTRY_PROTOCOL",
@@ -59,16 +68,29 @@ function notMlflow(context: ResponseContext, response: RawResponse, text: string
 }
 
 /** Turns a non-2xx answer into the RegistryError callers branch on. */
-export function responseError(context: ResponseContext, response: RawResponse): RegistryError {
+export function responseError(
+  context: ResponseContext,
+  response: RawResponse,
+): RegistryError {
   const where = context.displayUrl;
   const text = typeof response.data === "string" ? response.data : "";
   const parsed = tryParse(text);
-  const body = typeof parsed === "object" && parsed !== null ? (parsed as MlflowErrorBody) : undefined;
-  const mlflowErrorCode = typeof body?.error_code === "string" ? body.error_code : undefined;
-  const serverMessage = typeof body?.message === "string" ? body.message : undefined;
+  const body =
+    typeof parsed === "object" && parsed !== null
+      ? (parsed as MlflowErrorBody)
+      : undefined;
+  const mlflowErrorCode =
+    typeof body?.error_code === "string" ? body.error_code : undefined;
+  const serverMessage =
+    typeof body?.message === "string" ? body.message : undefined;
   const status = response.status;
   const base = { httpStatus: status, mlflowErrorCode };
-  const said = serverMessage !== undefined ? `: ${serverMessage}` : mlflowErrorCode !== undefined ? `: ${mlflowErrorCode}` : "";
+  const said =
+    serverMessage !== undefined
+      ? `: ${serverMessage}`
+      : mlflowErrorCode !== undefined
+        ? `: ${mlflowErrorCode}`
+        : "";
 
   if (status === 401 || status === 403) {
     return new RegistryError(
@@ -90,43 +112,71 @@ export function responseError(context: ResponseContext, response: RawResponse): 
       "REGISTRY_PROTOCOL",
       `MLflow at ${where} answered ${context.request} with a redirect (HTTP ${status})` +
         (location !== undefined ? ` to ${redactUrl(location)}` : ""),
-      { ...base, hint: "Set MLFLOW_TRACKING_URI to the address the server redirects to." },
+      {
+        ...base,
+        hint: "Set MLFLOW_TRACKING_URI to the address the server redirects to.",
+      },
     );
   }
   if (mlflowErrorCode === undefined) {
     if (RETRY_STATUSES.has(status) || status >= 500) {
-      return unavailable(context, response, { base, said: text === "" ? "" : ` ("${snippet(text)}")` });
+      return unavailable(context, response, {
+        base,
+        said: text === "" ? "" : ` ("${snippet(text)}")`,
+      });
     }
     return notMlflow(context, response, text);
   }
   switch (mlflowErrorCode) {
     case "RESOURCE_DOES_NOT_EXIST":
     case "NOT_FOUND":
-      return new RegistryError("REGISTRY_NOT_FOUND", `Not found in MLflow at ${where}${said}`, base);
+      return new RegistryError(
+        "REGISTRY_NOT_FOUND",
+        `Not found in MLflow at ${where}${said}`,
+        base,
+      );
     case "ENDPOINT_NOT_FOUND":
       return new RegistryError(
         "REGISTRY_PROTOCOL",
         `MLflow at ${where} does not serve ${context.request}${said}`,
-        { ...base, hint: "The server may be older than this client needs (MLflow 2.x or 3.x)." },
+        {
+          ...base,
+          hint: "The server may be older than this client needs (MLflow 2.x or 3.x).",
+        },
       );
     case "RESOURCE_ALREADY_EXISTS":
     case "ALREADY_EXISTS":
     case "RESOURCE_CONFLICT":
-      return new RegistryError("REGISTRY_CONFLICT", `Already exists in MLflow at ${where}${said}`, base);
+      return new RegistryError(
+        "REGISTRY_CONFLICT",
+        `Already exists in MLflow at ${where}${said}`,
+        base,
+      );
     default:
-      if (RETRY_STATUSES.has(status) || status >= 500) return unavailable(context, response, { base, said });
-      return new RegistryError("REGISTRY_INVALID_REQUEST", `MLflow at ${where} rejected ${context.request}${said}`, base);
+      if (RETRY_STATUSES.has(status) || status >= 500)
+        return unavailable(context, response, { base, said });
+      return new RegistryError(
+        "REGISTRY_INVALID_REQUEST",
+        `MLflow at ${where} rejected ${context.request}${said}`,
+        base,
+      );
   }
 }
 
 function unavailable(
   context: ResponseContext,
   response: RawResponse,
-  extra: { base: { httpStatus: number; mlflowErrorCode: string | undefined }; said: string },
+  extra: {
+    base: { httpStatus: number; mlflowErrorCode: string | undefined };
+    said: string;
+  },
 ): RegistryError {
   const { base, said } = extra;
   const where = context.displayUrl;
-  const after = response.retries > 0 ? ` after ${response.retries} ${response.retries === 1 ? "retry" : "retries"}` : "";
+  const after =
+    response.retries > 0
+      ? ` after ${response.retries} ${response.retries === 1 ? "retry" : "retries"}`
+      : "";
   return new RegistryError(
     "REGISTRY_UNAVAILABLE",
     `MLflow at ${where} answered ${context.request} with HTTP ${response.status}${after}${said}`,

@@ -1,11 +1,30 @@
 import swagger from "@fastify/swagger";
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from "fastify";
 import type { Logger as PinoLogger } from "pino";
-import { describeOnlineStore, getOnlineFeatures, type Database, type OnlineFeatures } from "@streamflow/features";
+import {
+  describeOnlineStore,
+  getOnlineFeatures,
+  type Database,
+  type OnlineFeatures,
+} from "@streamflow/features";
 import { DECISION_THRESHOLD, TOOLKIT_VERSION } from "@streamflow/core";
 import { createTokenCheck } from "./auth.ts";
-import { answerClientError, answerExpectation, RouteMethods } from "./http-errors.ts";
-import { isDatabaseUnavailable, type DatabaseHealth } from "./database-health.ts";
+import {
+  answerClientError,
+  answerExpectation,
+  RouteMethods,
+} from "./http-errors.ts";
+import {
+  isDatabaseUnavailable,
+  type DatabaseHealth,
+} from "./database-health.ts";
 import { FeatureLoader } from "./feature-loader.ts";
 import type { CachedFeatures, FeatureCache } from "./feature-cache.ts";
 import type { ServingMetrics } from "./metrics.ts";
@@ -34,7 +53,6 @@ const FOREST_SLICE_MS = 2;
  */
 const PGLITE_READ_IDS = 100;
 
-
 export interface AppDeps {
   db: Database;
   models: ModelManager;
@@ -55,7 +73,11 @@ class ApiProblem extends Error {
   readonly status: number;
   readonly body: Record<string, unknown>;
   readonly headers: Record<string, string>;
-  constructor(status: number, body: { error: string; message: string } & Record<string, unknown>, headers: Record<string, string> = {}) {
+  constructor(
+    status: number,
+    body: { error: string; message: string } & Record<string, unknown>,
+    headers: Record<string, string> = {},
+  ) {
     super(body.message);
     this.status = status;
     this.body = body;
@@ -64,10 +86,19 @@ class ApiProblem extends Error {
 }
 
 function modelJson(ref: ModelRef) {
-  return { name: ref.name, version: ref.version, stage: ref.stage, alias: ref.alias, run_id: ref.runId };
+  return {
+    name: ref.name,
+    version: ref.version,
+    stage: ref.stage,
+    alias: ref.alias,
+    run_id: ref.runId,
+  };
 }
 
-function missingViews(features: OnlineFeatures, views: readonly string[]): string[] {
+function missingViews(
+  features: OnlineFeatures,
+  views: readonly string[],
+): string[] {
   return views.filter((v) => features.asOf[v] === null);
 }
 
@@ -80,15 +111,26 @@ function notFound(features: OnlineFeatures, views: readonly string[]) {
   };
 }
 
-function usedFeatures(loaded: LoadedModel, features: OnlineFeatures): Record<string, unknown> {
+function usedFeatures(
+  loaded: LoadedModel,
+  features: OnlineFeatures,
+): Record<string, unknown> {
   const used: Record<string, unknown> = {};
-  for (const name of loaded.features) used[name] = features.values[name] ?? null;
+  for (const name of loaded.features)
+    used[name] = features.values[name] ?? null;
   return used;
 }
 
 /** 503 for a database known or found to be down; the breaker and its probe take it from there. */
 function databaseUnavailable(detail: string): ApiProblem {
-  return new ApiProblem(503, { error: "database_unavailable", message: `the feature store database is unavailable: ${detail}` }, { "Retry-After": "1" });
+  return new ApiProblem(
+    503,
+    {
+      error: "database_unavailable",
+      message: `the feature store database is unavailable: ${detail}`,
+    },
+    { "Retry-After": "1" },
+  );
 }
 
 function prediction(p: number) {
@@ -116,12 +158,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Errors Fastify raises before routing (a malformed URL) get the same JSON shape as the rest.
     frameworkErrors: (error, _request, reply) => {
       // Typed for a generic route in Fastify 5; this reply is a plain one.
-      void (reply as unknown as FastifyReply).code(400).send({ error: "bad_request", message: error.message });
+      void (reply as unknown as FastifyReply)
+        .code(400)
+        .send({ error: "bad_request", message: error.message });
     },
     ajv: {
       // Fastify's defaults coerce "123" ↔ 123 and drop unknown fields; a client sending either should hear about it.
       // First error only: with allErrors a 250 KB body of 100k wrong items made a 13 MB answer.
-      customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false },
+      customOptions: {
+        coerceTypes: false,
+        removeAdditional: false,
+        allErrors: false,
+      },
     },
   });
 
@@ -133,12 +181,25 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // JSON only: Fastify would otherwise accept text/plain bodies and answer them with a schema error.
   app.removeContentTypeParser("text/plain");
 
-  const requireToken = deps.apiToken === undefined ? undefined : createTokenCheck(deps.apiToken);
-  const secured = deps.apiToken === undefined ? {} : { security: [{ bearer: [] }] };
-  const checkToken = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    if (requireToken === undefined || requireToken(request.headers.authorization)) return;
+  const requireToken =
+    deps.apiToken === undefined ? undefined : createTokenCheck(deps.apiToken);
+  const secured =
+    deps.apiToken === undefined ? {} : { security: [{ bearer: [] }] };
+  const checkToken = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<void> => {
+    if (
+      requireToken === undefined ||
+      requireToken(request.headers.authorization)
+    )
+      return;
     reply.header("WWW-Authenticate", 'Bearer realm="streamflow"');
-    throw new ApiProblem(401, { error: "unauthorized", message: "send Authorization: Bearer <token> (the value of the server's token environment variable)" });
+    throw new ApiProblem(401, {
+      error: "unauthorized",
+      message:
+        "send Authorization: Bearer <token> (the value of the server's token environment variable)",
+    });
   };
   // Without a token there is no hook at all: an empty async hook still costs a promise per request.
   const auth = requireToken === undefined ? {} : { onRequest: checkToken };
@@ -149,29 +210,53 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       info: {
         title: "StreamFlow prediction service",
         version: TOOLKIT_VERSION,
-        description: "Churn predictions from the online feature store and the registered model. Errors are JSON objects with a stable `error` code.",
+        description:
+          "Churn predictions from the online feature store and the registered model. Errors are JSON objects with a stable `error` code.",
       },
-      components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+      components: {
+        securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
+      },
     },
   });
 
   // One pair of labelled children per route, method and status, looked up by a string key: prom-client
   // would otherwise hash the label object on every request.
-  const children = new Map<string, { count: () => void; observe: (seconds: number) => void }>();
+  const children = new Map<
+    string,
+    { count: () => void; observe: (seconds: number) => void }
+  >();
   app.addHook("onResponse", (request, reply, done) => {
     const endpoint = request.routeOptions.url ?? "unmatched";
     const key = `${endpoint} ${request.method} ${reply.statusCode}`;
     let child = children.get(key);
     if (child === undefined) {
-      const counter = metrics.requests.labels({ endpoint, method: request.method, status: String(reply.statusCode) });
-      const histogram = metrics.latency.labels({ endpoint, method: request.method });
-      child = { count: () => counter.inc(), observe: (seconds) => histogram.observe(seconds) };
+      const counter = metrics.requests.labels({
+        endpoint,
+        method: request.method,
+        status: String(reply.statusCode),
+      });
+      const histogram = metrics.latency.labels({
+        endpoint,
+        method: request.method,
+      });
+      child = {
+        count: () => counter.inc(),
+        observe: (seconds) => histogram.observe(seconds),
+      };
       children.set(key, child);
     }
     child.count();
     child.observe(reply.elapsedTime / 1000);
     if (deps.logger.isLevelEnabled("debug")) {
-      request.log.debug({ method: request.method, endpoint, status: reply.statusCode, ms: Number(reply.elapsedTime.toFixed(3)) }, "request");
+      request.log.debug(
+        {
+          method: request.method,
+          endpoint,
+          status: reply.statusCode,
+          ms: Number(reply.elapsedTime.toFixed(3)),
+        },
+        "request",
+      );
     }
     done();
   });
@@ -191,61 +276,106 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return reply
         .code(405)
         .header("Allow", allowed.join(", "))
-        .send({ error: "method_not_allowed", message: `${path} does not take ${request.method}; it takes ${allowed.join(", ")}`, allow: allowed });
+        .send({
+          error: "method_not_allowed",
+          message: `${path} does not take ${request.method}; it takes ${allowed.join(", ")}`,
+          allow: allowed,
+        });
     }
-    return reply.code(404).send({ error: "not_found", message: `no route ${request.method} ${path}; see GET /openapi.json` });
+    return reply.code(404).send({
+      error: "not_found",
+      message: `no route ${request.method} ${path}; see GET /openapi.json`,
+    });
   });
 
-  app.setErrorHandler(async (error: FastifyError | ApiProblem, request, reply) => {
-    if (error instanceof ApiProblem) return reply.code(error.status).headers(error.headers).send(error.body);
-    if (error.validation !== undefined) {
-      return reply.code(422).send({
-        error: "invalid_request",
-        message: `request ${error.validationContext ?? "body"} is invalid: ${error.message}`,
-        details: error.validation.slice(0, 10).map((v) => ({ path: v.instancePath || "/", message: v.message ?? "invalid", keyword: v.keyword })),
+  app.setErrorHandler(
+    async (error: FastifyError | ApiProblem, request, reply) => {
+      if (error instanceof ApiProblem)
+        return reply.code(error.status).headers(error.headers).send(error.body);
+      if (error.validation !== undefined) {
+        return reply.code(422).send({
+          error: "invalid_request",
+          message: `request ${error.validationContext ?? "body"} is invalid: ${error.message}`,
+          details: error.validation.slice(0, 10).map((v) => ({
+            path: v.instancePath || "/",
+            message: v.message ?? "invalid",
+            keyword: v.keyword,
+          })),
+        });
+      }
+      switch (error.code) {
+        case "FST_ERR_CTP_BODY_TOO_LARGE":
+          return reply.code(413).send({
+            error: "payload_too_large",
+            message: `request body is over ${deps.bodyLimitBytes} bytes`,
+            limit_bytes: deps.bodyLimitBytes,
+          });
+        case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+          return reply.code(415).send({
+            error: "unsupported_media_type",
+            message:
+              "send the body as JSON with Content-Type: application/json",
+          });
+        case "FST_ERR_CTP_EMPTY_JSON_BODY":
+        case "FST_ERR_CTP_INVALID_JSON_BODY":
+          return reply.code(400).send({
+            error: "malformed_json",
+            message: `request body is not valid JSON: ${error.message}`,
+          });
+        default:
+          break;
+      }
+      const status = error.statusCode ?? 500;
+      if (status >= 400 && status < 500) {
+        // JSON syntax errors and other client errors Fastify raises before the handler runs.
+        const malformed =
+          error instanceof SyntaxError ||
+          error.code === "FST_ERR_CTP_INVALID_CONTENT_LENGTH";
+        return reply.code(400).send({
+          error: malformed ? "malformed_json" : "bad_request",
+          message: error.message,
+        });
+      }
+      request.log.error({ err: error }, "unexpected failure");
+      return reply.code(500).send({
+        error: "internal_error",
+        message: `internal error (request ${request.id}); see the server log`,
       });
-    }
-    switch (error.code) {
-      case "FST_ERR_CTP_BODY_TOO_LARGE":
-        return reply.code(413).send({ error: "payload_too_large", message: `request body is over ${deps.bodyLimitBytes} bytes`, limit_bytes: deps.bodyLimitBytes });
-      case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
-        return reply.code(415).send({ error: "unsupported_media_type", message: "send the body as JSON with Content-Type: application/json" });
-      case "FST_ERR_CTP_EMPTY_JSON_BODY":
-      case "FST_ERR_CTP_INVALID_JSON_BODY":
-        return reply.code(400).send({ error: "malformed_json", message: `request body is not valid JSON: ${error.message}` });
-      default:
-        break;
-    }
-    const status = error.statusCode ?? 500;
-    if (status >= 400 && status < 500) {
-      // JSON syntax errors and other client errors Fastify raises before the handler runs.
-      const malformed = error instanceof SyntaxError || error.code === "FST_ERR_CTP_INVALID_CONTENT_LENGTH";
-      return reply.code(400).send({ error: malformed ? "malformed_json" : "bad_request", message: error.message });
-    }
-    request.log.error({ err: error }, "unexpected failure");
-    return reply.code(500).send({ error: "internal_error", message: `internal error (request ${request.id}); see the server log` });
-  });
+    },
+  );
 
   const currentModel = (): LoadedModel => {
     const loaded = models.current;
     if (loaded === undefined) {
       throw new ApiProblem(
         503,
-        { error: "model_unavailable", message: `no model is loaded from ${models.uri}${models.status.lastError ? `: ${models.status.lastError}` : ""}` },
+        {
+          error: "model_unavailable",
+          message: `no model is loaded from ${models.uri}${models.status.lastError ? `: ${models.status.lastError}` : ""}`,
+        },
         { "Retry-After": String(deps.modelRetryAfterS) },
       );
     }
     return loaded;
   };
 
-  const read = async (userIds: readonly string[], kind: "single" | "batch"): Promise<OnlineFeatures[]> => {
+  const read = async (
+    userIds: readonly string[],
+    kind: "single" | "batch",
+  ): Promise<OnlineFeatures[]> => {
     const end = metrics.featureLookup.startTimer({ kind });
     try {
-      if (db.kind !== "pglite" || userIds.length <= PGLITE_READ_IDS) return await getOnlineFeatures(db, userIds);
+      if (db.kind !== "pglite" || userIds.length <= PGLITE_READ_IDS)
+        return await getOnlineFeatures(db, userIds);
       const features: OnlineFeatures[] = [];
       for (let at = 0; at < userIds.length; at += PGLITE_READ_IDS) {
         if (at > 0) await new Promise((resolve) => setImmediate(resolve));
-        features.push(...(await getOnlineFeatures(db, userIds.slice(at, at + PGLITE_READ_IDS))));
+        features.push(
+          ...(await getOnlineFeatures(
+            db,
+            userIds.slice(at, at + PGLITE_READ_IDS),
+          )),
+        );
       }
       return features;
     } catch (error) {
@@ -255,7 +385,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         throw databaseUnavailable((error as Error).message);
       }
       deps.logger.error({ err: error }, "online-store read failed");
-      throw new ApiProblem(503, { error: "database_error", message: `the online store could not be read: ${(error as Error).message}` }, { "Retry-After": "1" });
+      throw new ApiProblem(
+        503,
+        {
+          error: "database_error",
+          message: `the online store could not be read: ${(error as Error).message}`,
+        },
+        { "Retry-After": "1" },
+      );
     } finally {
       end();
     }
@@ -264,7 +401,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (!health.up) throw databaseUnavailable(health.lastError ?? "no answer");
   };
   // PGlite runs one query at a time in this process: a second in flight would only queue.
-  const loader = new FeatureLoader({ load: (ids) => read(ids, "single"), maxInFlight: db.kind === "pglite" ? 1 : 4, maxBatch: MAX_BATCH_USERS });
+  const loader = new FeatureLoader({
+    load: (ids) => read(ids, "single"),
+    maxInFlight: db.kind === "pglite" ? 1 : 4,
+    maxBatch: MAX_BATCH_USERS,
+  });
   const cache = deps.cache;
   const countCache = (hits: number, misses: number) => {
     if (!cache.enabled) return;
@@ -279,7 +420,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return hit ?? cache.set(await loader.get(userId));
   };
   /** Every id's entry; the ids the cache lacks are read in one query. */
-  const lookupMany = async (userIds: readonly string[]): Promise<Map<string, CachedFeatures>> => {
+  const lookupMany = async (
+    userIds: readonly string[],
+  ): Promise<Map<string, CachedFeatures>> => {
     requireDatabase();
     const entries = new Map<string, CachedFeatures>();
     const misses: string[] = [];
@@ -289,35 +432,72 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       else entries.set(id, hit);
     }
     countCache(entries.size, misses.length);
-    if (misses.length > 0) for (const features of await read(misses, "batch")) entries.set(features.userId, cache.set(features));
+    if (misses.length > 0)
+      for (const features of await read(misses, "batch"))
+        entries.set(features.userId, cache.set(features));
     return entries;
   };
-  const probabilityOf = (entry: CachedFeatures, loaded: LoadedModel): number => {
-    if (entry.prediction?.model !== loaded) entry.prediction = { model: loaded, probability: loaded.model.predictProbaRow(entry.features.values) };
+  const probabilityOf = (
+    entry: CachedFeatures,
+    loaded: LoadedModel,
+  ): number => {
+    if (entry.prediction?.model !== loaded)
+      entry.prediction = {
+        model: loaded,
+        probability: loaded.model.predictProbaRow(entry.features.values),
+      };
     return entry.prediction.probability;
   };
 
-  app.get("/health", { schema: { summary: "Liveness: the process is up", tags: ["operations"], response: { 200: healthResponseSchema } } }, () => ({ status: "ok" }));
+  app.get(
+    "/health",
+    {
+      schema: {
+        summary: "Liveness: the process is up",
+        tags: ["operations"],
+        response: { 200: healthResponseSchema },
+      },
+    },
+    () => ({ status: "ok" }),
+  );
 
   app.get(
     "/ready",
-    { schema: { summary: "Readiness: a model is loaded, the database answers, the online store covers the model", tags: ["operations"], response: { 200: readyResponseSchema, 503: readyResponseSchema } } },
+    {
+      schema: {
+        summary:
+          "Readiness: a model is loaded, the database answers, the online store covers the model",
+        tags: ["operations"],
+        response: { 200: readyResponseSchema, 503: readyResponseSchema },
+      },
+    },
     async (_request, reply) => {
       const reasons: string[] = [];
       const loaded = models.current;
-      if (loaded === undefined) reasons.push(`no model loaded from ${models.uri}${models.status.lastError ? `: ${models.status.lastError}` : ""}`);
+      if (loaded === undefined)
+        reasons.push(
+          `no model loaded from ${models.uri}${models.status.lastError ? `: ${models.status.lastError}` : ""}`,
+        );
       const dbOk = await health.ping();
-      if (!dbOk) reasons.push(`database unavailable: ${health.lastError ?? "no answer"}`);
+      if (!dbOk)
+        reasons.push(
+          `database unavailable: ${health.lastError ?? "no answer"}`,
+        );
       let materializedAsOf: Record<string, string | null> = {};
       if (dbOk) {
         try {
           const store = await describeOnlineStore(db);
           materializedAsOf = store.materializedAsOf;
           for (const view of loaded?.featureViews ?? []) {
-            if (store.materializedAsOf[view] === null) reasons.push(`online store has no materialized data for feature view ${view}; run streamflow materialize --as-of YYYY-MM-DD`);
+            if (store.materializedAsOf[view] === null)
+              reasons.push(
+                `online store has no materialized data for feature view ${view}; run streamflow materialize --as-of YYYY-MM-DD`,
+              );
           }
         } catch (error) {
-          reasons.push(`cannot read the online store: ${(error as Error).message}`);
+          reasons.push(
+            `cannot read the online store: ${(error as Error).message}`,
+          );
         }
       }
       const ready = reasons.length === 0;
@@ -328,7 +508,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         model: loaded === undefined ? null : modelJson(loaded.ref),
         model_uri: models.uri,
         model_loaded_at: loaded?.loadedAt.toISOString() ?? null,
-        database: { ok: dbOk, engine: db.kind, location: db.location, error: dbOk ? null : health.lastError },
+        database: {
+          ok: dbOk,
+          engine: db.kind,
+          location: db.location,
+          error: dbOk ? null : health.lastError,
+        },
         online_store: { materialized_as_of: materializedAsOf },
         registry: {
           reachable: models.status.reachable ?? null,
@@ -344,11 +529,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     {
       ...auth,
       schema: {
-        summary: "Churn probability of one user, from the user's online features",
+        summary:
+          "Churn probability of one user, from the user's online features",
         tags: ["predictions"],
         ...secured,
         body: predictBodySchema,
-        response: { 200: predictResponseSchema, 404: userNotFoundSchema, "4xx": errorSchema, 503: errorSchema },
+        response: {
+          200: predictResponseSchema,
+          404: userNotFoundSchema,
+          "4xx": errorSchema,
+          503: errorSchema,
+        },
       },
     },
     async (request) => {
@@ -378,11 +569,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     {
       ...auth,
       schema: {
-        summary: "Churn probabilities of up to 1,000 users; those not in the feature cache are read in one database round trip",
+        summary:
+          "Churn probabilities of up to 1,000 users; those not in the feature cache are read in one database round trip",
         tags: ["predictions"],
         ...secured,
         body: batchBodySchema,
-        response: { 200: batchResponseSchema, "4xx": errorSchema, 503: errorSchema },
+        response: {
+          200: batchResponseSchema,
+          "4xx": errorSchema,
+          503: errorSchema,
+        },
       },
     },
     async (request) => {
@@ -395,24 +591,48 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       // ~20 ms, and every other request (GET /health included) waited for it.
       const unscored = found.filter((e) => e.prediction?.model !== loaded);
       const { preprocessor, forest } = loaded.model;
-      const probabilities = await forest.predictProbaInSlices(preprocessor.transform(unscored.map((e) => e.features.values)), { sliceMs: FOREST_SLICE_MS });
-      unscored.forEach((e, i) => (e.prediction = { model: loaded, probability: probabilities[i]! }));
+      const probabilities = await forest.predictProbaInSlices(
+        preprocessor.transform(unscored.map((e) => e.features.values)),
+        { sliceMs: FOREST_SLICE_MS },
+      );
+      unscored.forEach(
+        (e, i) =>
+          (e.prediction = { model: loaded, probability: probabilities[i]! }),
+      );
       const answers = new Map<string, Record<string, unknown>>();
       for (const e of found) {
         const f = e.features;
-        answers.set(f.userId, { user_id: f.userId, ...prediction(probabilityOf(e, loaded)), features_used: usedFeatures(loaded, f), features_as_of: f.asOf });
+        answers.set(f.userId, {
+          user_id: f.userId,
+          ...prediction(probabilityOf(e, loaded)),
+          features_used: usedFeatures(loaded, f),
+          features_as_of: f.asOf,
+        });
       }
       let notFoundCount = 0;
       const results = userIds.map((id) => {
         const answer = answers.get(id);
         if (answer !== undefined) return answer;
         notFoundCount++;
-        const { error, user_id, missing_feature_views } = notFound(entries.get(id)!.features, loaded.featureViews);
+        const { error, user_id, missing_feature_views } = notFound(
+          entries.get(id)!.features,
+          loaded.featureViews,
+        );
         return { error, user_id, missing_feature_views };
       });
-      metrics.predictions.labels({ outcome: "predicted" }).inc(userIds.length - notFoundCount);
-      metrics.predictions.labels({ outcome: "user_not_found" }).inc(notFoundCount);
-      return { model: modelJson(loaded.ref), threshold: DECISION_THRESHOLD, predicted: userIds.length - notFoundCount, not_found: notFoundCount, results };
+      metrics.predictions
+        .labels({ outcome: "predicted" })
+        .inc(userIds.length - notFoundCount);
+      metrics.predictions
+        .labels({ outcome: "user_not_found" })
+        .inc(notFoundCount);
+      return {
+        model: modelJson(loaded.ref),
+        threshold: DECISION_THRESHOLD,
+        predicted: userIds.length - notFoundCount,
+        not_found: notFoundCount,
+        results,
+      };
     },
   );
 
@@ -421,25 +641,49 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     {
       ...auth,
       schema: {
-        summary: "A user's online feature values, per-feature status and snapshot dates",
+        summary:
+          "A user's online feature values, per-feature status and snapshot dates",
         tags: ["features"],
         ...secured,
         params: featuresParamsSchema,
-        response: { 200: featuresResponseSchema, 404: userNotFoundSchema, "4xx": errorSchema, 503: errorSchema },
+        response: {
+          200: featuresResponseSchema,
+          404: userNotFoundSchema,
+          "4xx": errorSchema,
+          503: errorSchema,
+        },
       },
     },
     async (request) => {
       const { user_id: userId } = request.params as { user_id: string };
       const { features } = await lookupOne(userId);
-      if (!features.found) throw new ApiProblem(404, notFound(features, Object.keys(features.asOf)));
-      return { user_id: userId, features: features.values, statuses: features.statuses, as_of: features.asOf };
+      if (!features.found)
+        throw new ApiProblem(
+          404,
+          notFound(features, Object.keys(features.asOf)),
+        );
+      return {
+        user_id: userId,
+        features: features.values,
+        statuses: features.statuses,
+        as_of: features.asOf,
+      };
     },
   );
 
-  app.get("/metrics", { schema: { summary: "Prometheus metrics (text format)", tags: ["operations"] } }, async (_request, reply) => {
-    reply.header("Content-Type", metrics.registry.contentType);
-    return metrics.registry.metrics();
-  });
+  app.get(
+    "/metrics",
+    {
+      schema: {
+        summary: "Prometheus metrics (text format)",
+        tags: ["operations"],
+      },
+    },
+    async (_request, reply) => {
+      reply.header("Content-Type", metrics.registry.contentType);
+      return metrics.registry.metrics();
+    },
+  );
 
   app.get("/openapi.json", { schema: { hide: true } }, () => app.swagger());
 

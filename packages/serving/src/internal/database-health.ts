@@ -4,7 +4,8 @@ import { FeaturesError } from "@streamflow/features";
 import type { ServingMetrics } from "./metrics.ts";
 
 export function isDatabaseUnavailable(error: unknown): boolean {
-  if (error instanceof FeaturesError && error.code === "DATABASE_UNAVAILABLE") return true;
+  if (error instanceof FeaturesError && error.code === "DATABASE_UNAVAILABLE")
+    return true;
   // A statement cancelled by its timeout: the server is there but not answering in time.
   const code = (error as { code?: unknown } | null)?.code;
   return code === "57014";
@@ -27,7 +28,12 @@ export class DatabaseHealth {
   #heartbeat: NodeJS.Timeout | undefined;
   #stopped = false;
 
-  constructor(options: { db: SqlExecutor; metrics: ServingMetrics; logger: PinoLogger; probeIntervalMs: number }) {
+  constructor(options: {
+    db: SqlExecutor;
+    metrics: ServingMetrics;
+    logger: PinoLogger;
+    probeIntervalMs: number;
+  }) {
     this.#db = options.db;
     this.#metrics = options.metrics;
     this.#logger = options.logger;
@@ -48,7 +54,10 @@ export class DatabaseHealth {
     this.#up = false;
     this.#since = new Date();
     this.#metrics.databaseUp.set(0);
-    this.#logger.error({ err: error }, `database unavailable, answering 503 until it is back: ${this.#lastError}`);
+    this.#logger.error(
+      { err: error },
+      `database unavailable, answering 503 until it is back: ${this.#lastError}`,
+    );
     this.#scheduleProbe();
   }
 
@@ -109,6 +118,9 @@ export class DatabaseHealth {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#metrics.databaseUp.set(1);
-    this.#logger.info({ down_ms: downMs }, `database is back after ${(downMs / 1000).toFixed(1)} s`);
+    this.#logger.info(
+      { down_ms: downMs },
+      `database is back after ${(downMs / 1000).toFixed(1)} s`,
+    );
   }
 }

@@ -2,12 +2,22 @@ import { describe, expect, it } from "vitest";
 import type { OnlineFeatures } from "@streamflow/features";
 import { FeatureCache } from "./feature-cache.ts";
 
-const features = (userId: string): OnlineFeatures => ({ userId, found: true, values: {}, statuses: {}, asOf: {} });
+const features = (userId: string): OnlineFeatures => ({
+  userId,
+  found: true,
+  values: {},
+  statuses: {},
+  asOf: {},
+});
 
 describe("FeatureCache", () => {
   it("answers within the ttl and forgets after it", () => {
     let now = 1_000;
-    const cache = new FeatureCache({ ttlMs: 500, maxEntries: 10, now: () => now });
+    const cache = new FeatureCache({
+      ttlMs: 500,
+      maxEntries: 10,
+      now: () => now,
+    });
     cache.set(features("a"));
     now += 499;
     expect(cache.get("a")?.features.userId).toBe("a");
@@ -22,7 +32,11 @@ describe("FeatureCache", () => {
     cache.set(features("b"));
     cache.set(features("a"));
     cache.set(features("c"));
-    expect([cache.get("a") !== undefined, cache.get("b") !== undefined, cache.get("c") !== undefined]).toEqual([true, false, true]);
+    expect([
+      cache.get("a") !== undefined,
+      cache.get("b") !== undefined,
+      cache.get("c") !== undefined,
+    ]).toEqual([true, false, true]);
   });
 
   it("stores nothing with a ttl of 0, yet still hands back an entry for the request", () => {

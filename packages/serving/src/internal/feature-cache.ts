@@ -23,7 +23,11 @@ export class FeatureCache {
   readonly #now: () => number;
   readonly #entries = new Map<string, CachedFeatures>();
 
-  constructor(options: { ttlMs: number; maxEntries: number; now?: () => number }) {
+  constructor(options: {
+    ttlMs: number;
+    maxEntries: number;
+    now?: () => number;
+  }) {
     this.#ttlMs = options.ttlMs;
     this.#maxEntries = options.maxEntries;
     this.#now = options.now ?? Date.now;
@@ -43,7 +47,10 @@ export class FeatureCache {
 
   /** Stores freshly read features (unless the cache is off) and returns their entry. */
   set(features: OnlineFeatures): CachedFeatures {
-    const entry: CachedFeatures = { features, expiresAt: this.#now() + this.#ttlMs };
+    const entry: CachedFeatures = {
+      features,
+      expiresAt: this.#now() + this.#ttlMs,
+    };
     if (!this.enabled) return entry;
     // Re-inserting moves the id to the end, so the first key is always the oldest write.
     this.#entries.delete(features.userId);

@@ -19,7 +19,11 @@ export class FeatureLoader {
   #scheduled = false;
   #inFlight = 0;
 
-  constructor(options: { load: (userIds: readonly string[]) => Promise<OnlineFeatures[]>; maxInFlight: number; maxBatch: number }) {
+  constructor(options: {
+    load: (userIds: readonly string[]) => Promise<OnlineFeatures[]>;
+    maxInFlight: number;
+    maxBatch: number;
+  }) {
     this.#load = options.load;
     this.#maxInFlight = options.maxInFlight;
     this.#maxBatch = options.maxBatch;
@@ -28,14 +32,20 @@ export class FeatureLoader {
   get(userId: string): Promise<OnlineFeatures> {
     return new Promise((resolve, reject) => {
       const waiters = this.#pending.get(userId);
-      if (waiters === undefined) this.#pending.set(userId, [{ resolve, reject }]);
+      if (waiters === undefined)
+        this.#pending.set(userId, [{ resolve, reject }]);
       else waiters.push({ resolve, reject });
       this.#schedule();
     });
   }
 
   #schedule(): void {
-    if (this.#scheduled || this.#inFlight >= this.#maxInFlight || this.#pending.size === 0) return;
+    if (
+      this.#scheduled ||
+      this.#inFlight >= this.#maxInFlight ||
+      this.#pending.size === 0
+    )
+      return;
     this.#scheduled = true;
     setImmediate(() => {
       this.#scheduled = false;
@@ -56,9 +66,11 @@ export class FeatureLoader {
     this.#inFlight++;
     try {
       const rows = await this.#load([...batch.keys()]);
-      for (const features of rows) for (const w of batch.get(features.userId) ?? []) w.resolve(features);
+      for (const features of rows)
+        for (const w of batch.get(features.userId) ?? []) w.resolve(features);
     } catch (error) {
-      for (const waiters of batch.values()) for (const w of waiters) w.reject(error);
+      for (const waiters of batch.values())
+        for (const w of waiters) w.reject(error);
     } finally {
       this.#inFlight--;
       this.#schedule();

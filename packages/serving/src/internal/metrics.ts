@@ -1,8 +1,17 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import {
+  Counter,
+  Gauge,
+  Histogram,
+  Registry,
+  collectDefaultMetrics,
+} from "prom-client";
 
 // Sub-millisecond buckets first: a prediction here takes about a millisecond, and the lab's default
 // buckets (5 ms and up) would put every request in the first one.
-const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const LATENCY_BUCKETS = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+  10,
+];
 
 /**
  * The server's Prometheus metrics, in a registry of its own (several servers can share a process).
@@ -79,8 +88,10 @@ export class ServingMetrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
-    for (const result of ["success", "failure"]) this.reloads.labels({ result }).inc(0);
-    for (const outcome of ["predicted", "user_not_found"]) this.predictions.labels({ outcome }).inc(0);
+    for (const result of ["success", "failure"])
+      this.reloads.labels({ result }).inc(0);
+    for (const outcome of ["predicted", "user_not_found"])
+      this.predictions.labels({ outcome }).inc(0);
     this.databaseUp.set(1);
   }
 }

@@ -2,7 +2,14 @@ import type { Logger as PinoLogger } from "pino";
 import { isStreamflowError } from "@streamflow/core";
 import type { OnlineStoreDescription } from "@streamflow/features";
 import { isRegistryError, type Registry } from "@streamflow/registry-client";
-import { checkModelAgainstStore, describeTarget, loadVerifiedModel, modelFeatures, resolveTarget, type ModelTarget } from "@streamflow/lifecycle";
+import {
+  checkModelAgainstStore,
+  describeTarget,
+  loadVerifiedModel,
+  modelFeatures,
+  resolveTarget,
+  type ModelTarget,
+} from "@streamflow/lifecycle";
 import type { LoadedModel } from "./loaded-model.ts";
 import type { ServingMetrics } from "./metrics.ts";
 
@@ -24,7 +31,11 @@ export interface ModelManagerOptions {
   logger: PinoLogger;
 }
 
-const UNREACHABLE = new Set(["REGISTRY_UNAVAILABLE", "REGISTRY_LOCK_TIMEOUT", "REGISTRY_PROTOCOL"]);
+const UNREACHABLE = new Set([
+  "REGISTRY_UNAVAILABLE",
+  "REGISTRY_LOCK_TIMEOUT",
+  "REGISTRY_PROTOCOL",
+]);
 
 /**
  * Holds the model being served and follows the registry. A new version is downloaded, verified,
@@ -39,7 +50,11 @@ export class ModelManager {
   #timer: NodeJS.Timeout | undefined;
   /** The error of the last failed check, for callers that treat some failures as fatal. */
   lastFailure: unknown;
-  readonly status: RegistryStatus = { reachable: undefined, lastCheckAt: undefined, lastError: null };
+  readonly status: RegistryStatus = {
+    reachable: undefined,
+    lastCheckAt: undefined,
+    lastError: null,
+  };
 
   constructor(options: ModelManagerOptions) {
     this.#options = options;
@@ -89,7 +104,11 @@ export class ModelManager {
       const version = await resolveTarget(registry, target);
       this.#markReachable(true);
       const current = this.#current;
-      if (current !== undefined && current.ref.name === version.name && current.ref.version === version.version) {
+      if (
+        current !== undefined &&
+        current.ref.name === version.name &&
+        current.ref.version === version.version
+      ) {
         // The stage can change without the version changing (e.g. Staging → Production).
         if (current.ref.stage !== version.currentStage) {
           current.ref.stage = version.currentStage;
@@ -100,7 +119,10 @@ export class ModelManager {
       }
       const started = performance.now();
       const { model, sha256 } = await loadVerifiedModel({ registry, version });
-      const featureViews = checkModelAgainstStore(model, await this.#options.describeStore());
+      const featureViews = checkModelAgainstStore(
+        model,
+        await this.#options.describeStore(),
+      );
       const features = modelFeatures(model);
       // One prediction before going live: the first real request should not pay for JIT warm-up.
       model.predictProbaRow(Object.fromEntries(features.map((f) => [f, null])));
@@ -123,8 +145,15 @@ export class ModelManager {
       metrics.reloads.labels({ result: "success" }).inc();
       this.#publish(loaded);
       logger.info(
-        { model: loaded.ref, sha256, ms: Math.round(performance.now() - started), previous: current?.ref.version ?? null },
-        current === undefined ? `serving ${loaded.ref.name} version ${loaded.ref.version}` : `switched ${loaded.ref.name} from version ${current.ref.version} to ${loaded.ref.version}`,
+        {
+          model: loaded.ref,
+          sha256,
+          ms: Math.round(performance.now() - started),
+          previous: current?.ref.version ?? null,
+        },
+        current === undefined
+          ? `serving ${loaded.ref.name} version ${loaded.ref.version}`
+          : `switched ${loaded.ref.name} from version ${current.ref.version} to ${loaded.ref.version}`,
       );
       return "loaded";
     } catch (error) {
@@ -135,10 +164,18 @@ export class ModelManager {
       this.status.lastError = message;
       this.lastFailure = error;
       metrics.reloads.labels({ result: "failure" }).inc();
-      const keeping = this.#current === undefined ? "no model is loaded" : `still serving version ${this.#current.ref.version}`;
+      const keeping =
+        this.#current === undefined
+          ? "no model is loaded"
+          : `still serving version ${this.#current.ref.version}`;
       // Expected failures (nothing promoted yet, registry down) get one line; anything else its stack too.
-      const detail = isStreamflowError(error) ? { code: error.code } : { err: error };
-      logger.warn({ ...detail, uri: this.uri }, `model check failed (${keeping}): ${message}`);
+      const detail = isStreamflowError(error)
+        ? { code: error.code }
+        : { err: error };
+      logger.warn(
+        { ...detail, uri: this.uri },
+        `model check failed (${keeping}): ${message}`,
+      );
       return "failed";
     }
   }
@@ -146,7 +183,15 @@ export class ModelManager {
   #publish({ ref }: LoadedModel): void {
     const { modelInfo, modelVersion } = this.#options.metrics;
     modelInfo.reset();
-    modelInfo.labels({ name: ref.name, version: ref.version, stage: ref.stage, alias: ref.alias ?? "", run_id: ref.runId ?? "" }).set(1);
+    modelInfo
+      .labels({
+        name: ref.name,
+        version: ref.version,
+        stage: ref.stage,
+        alias: ref.alias ?? "",
+        run_id: ref.runId ?? "",
+      })
+      .set(1);
     modelVersion.set(Number(ref.version));
   }
 

@@ -1,5 +1,9 @@
 /** JSON schemas of the HTTP API: Fastify validates requests with them, serialises responses, and writes the OpenAPI document from them. */
-import { FEATURE_COLUMNS, FEATURE_VIEWS, type ColumnType } from "@streamflow/features";
+import {
+  FEATURE_COLUMNS,
+  FEATURE_VIEWS,
+  type ColumnType,
+} from "@streamflow/features";
 
 /** The lab's ids are 10 characters; 64 leaves room for other id schemes and none for abuse. */
 export const MAX_USER_ID_LENGTH = 64;
@@ -15,19 +19,36 @@ export const userIdSchema = {
   examples: ["7590-VHVEG"],
 } as const;
 
-const JSON_TYPES: Record<ColumnType, string> = { text: "string", date: "string", boolean: "boolean", integer: "number", double: "number" };
+const JSON_TYPES: Record<ColumnType, string> = {
+  text: "string",
+  date: "string",
+  boolean: "boolean",
+  integer: "number",
+  double: "number",
+};
 
 // Every online column by name and type: the serialiser writes known properties without inspecting
 // each value, and a model can only use online columns (checked when it is loaded).
 const featureValuesSchema = {
   type: "object",
-  properties: Object.fromEntries(FEATURE_COLUMNS.map((c) => [c.name, { type: [JSON_TYPES[c.type], "null"] }])),
+  properties: Object.fromEntries(
+    FEATURE_COLUMNS.map((c) => [
+      c.name,
+      { type: [JSON_TYPES[c.type], "null"] },
+    ]),
+  ),
   additionalProperties: false,
 };
 const featureStatusesSchema = {
   type: "object",
-  description: "PRESENT, NULL_VALUE (stored NULL) or NOT_FOUND (the view has no row)",
-  properties: Object.fromEntries(FEATURE_COLUMNS.map((c) => [c.name, { type: "string", enum: ["PRESENT", "NULL_VALUE", "NOT_FOUND"] }])),
+  description:
+    "PRESENT, NULL_VALUE (stored NULL) or NOT_FOUND (the view has no row)",
+  properties: Object.fromEntries(
+    FEATURE_COLUMNS.map((c) => [
+      c.name,
+      { type: "string", enum: ["PRESENT", "NULL_VALUE", "NOT_FOUND"] },
+    ]),
+  ),
   additionalProperties: false,
 };
 
@@ -38,24 +59,45 @@ const modelSchema = {
   properties: {
     name: { type: "string" },
     version: { type: "string" },
-    stage: { type: "string", description: "The version's registry stage when it was loaded (None when it has none)" },
-    alias: { type: ["string", "null"], description: "The alias the server follows, if --model-uri names one" },
+    stage: {
+      type: "string",
+      description:
+        "The version's registry stage when it was loaded (None when it has none)",
+    },
+    alias: {
+      type: ["string", "null"],
+      description: "The alias the server follows, if --model-uri names one",
+    },
     run_id: { type: ["string", "null"] },
   },
 } as const;
 
 const asOfSchema = {
   type: "object",
-  description: "Per feature view, the snapshot date the values come from (null: the view has no row for the user)",
-  properties: Object.fromEntries(FEATURE_VIEWS.map((v) => [v.name, { type: ["string", "null"] }])),
+  description:
+    "Per feature view, the snapshot date the values come from (null: the view has no row for the user)",
+  properties: Object.fromEntries(
+    FEATURE_VIEWS.map((v) => [v.name, { type: ["string", "null"] }]),
+  ),
   additionalProperties: false,
 };
 
 const predictionProperties = {
   user_id: { type: "string" },
-  churn_probability: { type: "number", description: "Share of the forest's trees voting churn, 0..1" },
-  prediction: { type: "integer", enum: [0, 1], description: "1 when churn_probability > threshold" },
-  features_used: { ...featureValuesSchema, description: "The model's input features as read online (null = stored NULL or view missing)" },
+  churn_probability: {
+    type: "number",
+    description: "Share of the forest's trees voting churn, 0..1",
+  },
+  prediction: {
+    type: "integer",
+    enum: [0, 1],
+    description: "1 when churn_probability > threshold",
+  },
+  features_used: {
+    ...featureValuesSchema,
+    description:
+      "The model's input features as read online (null = stored NULL or view missing)",
+  },
   features_as_of: asOfSchema,
 } as const;
 
@@ -63,7 +105,11 @@ export const errorSchema = {
   type: "object",
   required: ["error", "message"],
   properties: {
-    error: { type: "string", description: "Stable machine-readable code, e.g. user_not_found, invalid_request" },
+    error: {
+      type: "string",
+      description:
+        "Stable machine-readable code, e.g. user_not_found, invalid_request",
+    },
     message: { type: "string" },
   },
   additionalProperties: true,
@@ -89,8 +135,20 @@ export const predictBodySchema = {
 
 export const predictResponseSchema = {
   type: "object",
-  required: ["user_id", "churn_probability", "prediction", "threshold", "model", "features_used", "features_as_of"],
-  properties: { ...predictionProperties, threshold: { type: "number" }, model: modelSchema },
+  required: [
+    "user_id",
+    "churn_probability",
+    "prediction",
+    "threshold",
+    "model",
+    "features_used",
+    "features_as_of",
+  ],
+  properties: {
+    ...predictionProperties,
+    threshold: { type: "number" },
+    model: modelSchema,
+  },
 } as const;
 
 export const batchBodySchema = {
@@ -98,7 +156,13 @@ export const batchBodySchema = {
   required: ["user_ids"],
   additionalProperties: false,
   properties: {
-    user_ids: { type: "array", minItems: 1, maxItems: MAX_BATCH_USERS, items: userIdSchema, description: `1 to ${MAX_BATCH_USERS} user ids; duplicates are answered once per occurrence` },
+    user_ids: {
+      type: "array",
+      minItems: 1,
+      maxItems: MAX_BATCH_USERS,
+      items: userIdSchema,
+      description: `1 to ${MAX_BATCH_USERS} user ids; duplicates are answered once per occurrence`,
+    },
   },
 } as const;
 
@@ -112,7 +176,8 @@ export const batchResponseSchema = {
     not_found: { type: "integer" },
     results: {
       type: "array",
-      description: "One entry per requested id, in request order: a prediction, or error user_not_found",
+      description:
+        "One entry per requested id, in request order: a prediction, or error user_not_found",
       items: {
         type: "object",
         required: ["user_id"],
@@ -154,13 +219,22 @@ export const readyResponseSchema = {
   required: ["ready", "reasons"],
   properties: {
     ready: { type: "boolean" },
-    reasons: { type: "array", items: { type: "string" }, description: "Why the service is not ready (empty when ready)" },
+    reasons: {
+      type: "array",
+      items: { type: "string" },
+      description: "Why the service is not ready (empty when ready)",
+    },
     model: { anyOf: [modelSchema, { type: "null" }] },
     model_uri: { type: "string" },
     model_loaded_at: { type: ["string", "null"] },
     database: {
       type: "object",
-      properties: { ok: { type: "boolean" }, engine: { type: "string" }, location: { type: "string" }, error: { type: ["string", "null"] } },
+      properties: {
+        ok: { type: "boolean" },
+        engine: { type: "string" },
+        location: { type: "string" },
+        error: { type: ["string", "null"] },
+      },
     },
     online_store: {
       type: "object",

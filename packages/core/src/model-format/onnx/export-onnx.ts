@@ -60,7 +60,6 @@ export const ONNX_OUTPUTS = Object.freeze({
   probability: "p_churn",
 });
 
-
 export interface ExportOnnxOptions {
   /**
    * Column types as the feature store gives them (`featureSchemaFromColumns`'s input). A numeric

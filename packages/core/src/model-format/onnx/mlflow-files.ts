@@ -36,7 +36,9 @@ export interface MlflowOnnxFilesOptions extends ExportOnnxOptions {
    * More flavours beside `onnx` and `python_function`, e.g. the toolkit's own over its model
    * file in the same directory; values are written as quoted YAML scalars.
    */
-  extraFlavors?: Readonly<Record<string, Readonly<Record<string, string | number>>>>;
+  extraFlavors?: Readonly<
+    Record<string, Readonly<Record<string, string | number>>>
+  >;
 }
 
 /** File name → content, every name directly in the model directory. */
@@ -108,10 +110,15 @@ export function mlflowOnnxFiles(
     "      virtualenv: python_env.yaml",
     "    loader_module: mlflow.onnx",
     `    python_version: ${quoted(python)}`,
-    ...Object.entries(options.extraFlavors ?? {}).flatMap(([flavor, fields]) => [
-      `  ${flavor}:`,
-      ...Object.entries(fields).map(([key, value]) => `    ${key}: ${typeof value === "number" ? String(value) : quoted(value)}`),
-    ]),
+    ...Object.entries(options.extraFlavors ?? {}).flatMap(
+      ([flavor, fields]) => [
+        `  ${flavor}:`,
+        ...Object.entries(fields).map(
+          ([key, value]) =>
+            `    ${key}: ${typeof value === "number" ? String(value) : quoted(value)}`,
+        ),
+      ],
+    ),
     ...(mlflowPin === undefined
       ? []
       : [`mlflow_version: ${quoted(mlflowPin.slice("mlflow==".length))}`]),
