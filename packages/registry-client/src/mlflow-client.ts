@@ -1107,7 +1107,10 @@ class MlflowClient implements Registry {
           },
         },
       );
-      return toModelVersion(res.model_version);
+      const moved = toModelVersion(res.model_version);
+      if (options.archiveExistingVersions === true)
+        await this.#settleStage(options.name, stage);
+      return moved;
     } catch (error) {
       if (
         error instanceof RegistryError &&
@@ -1120,6 +1123,40 @@ class MlflowClient implements Registry {
         );
       }
       throw error;
+    }
+  }
+
+  /**
+   * MLflow 3.x serves requests concurrently and its archive_existing_versions is not atomic: two
+   * promotions racing can both leave their version in the stage (measured: about one full test
+   * run in four under load). After each such promotion the stage is read back and every version
+   * but the last one moved there (latest update, then highest number) is archived. Every racer
+   * picks the same winner from the same final state, and the last to commit reads that state.
+   */
+  async #settleStage(name: string, stage: ModelStage): Promise<void> {
+    const inStage = (await this.searchModelVersions({ name })).filter(
+      (v) => v.currentStage === stage,
+    );
+    if (inStage.length < 2) return;
+    const rank = (v: ModelVersion) => [
+      v.lastUpdatedTime?.getTime() ?? 0,
+      Number(v.version),
+    ];
+    const winner = inStage.reduce((best, v) => {
+      const [bt, bv] = rank(best);
+      const [t, n] = rank(v);
+      return t! > bt! || (t === bt && n! > bv!) ? v : best;
+    });
+    for (const v of inStage) {
+      if (v.version === winner.version) continue;
+      await this.#call("POST", "model-versions/transition-stage", {
+        body: {
+          name,
+          version: v.version,
+          stage: "Archived",
+          archive_existing_versions: false,
+        },
+      });
     }
   }
 
