@@ -97,3 +97,9 @@ export type {
   OpenPredictionsFileOptions,
   PredictionsFile,
 } from "./prediction-file.ts";
+export { latestDriftReport, recordDriftReport } from "./drift-reports.ts";
+export type {
+  DriftFeatureScore,
+  DriftReportRecord,
+  StoredDriftReport,
+} from "./drift-reports.ts";

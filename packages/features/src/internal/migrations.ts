@@ -164,6 +164,28 @@ CREATE TABLE churn_predictions (
 );
 `,
   },
+  {
+    version: 3,
+    name: "drift reports",
+    sql: `
+-- One row per drift run: the summary a service or a dashboard reads as "the latest report", and
+-- the whole result (per-feature scores, target, prediction, performance) as the command printed it.
+CREATE TABLE drift_reports (
+  id BIGSERIAL PRIMARY KEY,
+  reference DATE NOT NULL,
+  current DATE NOT NULL,
+  model_name TEXT,
+  model_version TEXT,
+  features_tested INTEGER NOT NULL CHECK (features_tested >= 0),
+  drifted_features INTEGER NOT NULL CHECK (drifted_features >= 0),
+  drift_share DOUBLE PRECISION NOT NULL,
+  dataset_drift BOOLEAN NOT NULL,
+  run_id TEXT,
+  result JSONB NOT NULL,
+  created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+`,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
