@@ -143,3 +143,24 @@ export { renderFeatureImportancesSvg } from "./plots/feature-importances.ts";
 export type { FeatureImportancesSvgOptions } from "./plots/feature-importances.ts";
 export { renderRocCurveSvg } from "./plots/roc-curve.ts";
 export type { RocCurveSvgOptions } from "./plots/roc-curve.ts";
+
+/** Data-drift statistics reproducing Evidently 0.7.15 (KS, chi-square, z, normed Wasserstein, Jensen–Shannon, PSI) from value counts. */
+export {
+  DEFAULT_DRIFT_THRESHOLDS,
+  DRIFT_METHODS,
+  chooseDriftMethod,
+  driftTest,
+  methodApplies,
+} from "./drift/drift-test.ts";
+export type { DriftMethod, DriftTestResult } from "./drift/drift-test.ts";
+export { DistributionBuilder, distributionOf } from "./drift/distribution.ts";
+export type { Distribution, DriftValue } from "./drift/distribution.ts";
+export {
+  chiSquarePValue,
+  jensenShannonDistance,
+  ksTwoSamplePValue,
+  normedWassersteinDistance,
+  populationStabilityIndex,
+  zTestPValue,
+} from "./drift/statistics.ts";
+export type { DriftColumnKind } from "./drift/statistics.ts";
