@@ -23,9 +23,9 @@ import {
 import type { Registry } from "@streamflow/registry-client";
 import {
   trainAndRegister,
-  type PendingRunJournal,
   type TrainAndRegisterResult,
 } from "./registration.ts";
+import type { PendingRunJournal } from "./tracked-run.ts";
 import type { TrainingRecipe } from "./training.ts";
 
 export interface QuickstartOptions {

@@ -8,14 +8,10 @@ import {
 } from "@streamflow/core";
 import type { Database } from "@streamflow/features";
 import {
-  ATTEMPT_ID_TAG,
   RegistryError,
   isRegistryError,
-  newAttemptId,
   type ModelVersion,
-  type PendingRunStore,
   type Registry,
-  type Run,
 } from "@streamflow/registry-client";
 import {
   MODEL_ARTIFACT_PATH,
@@ -29,13 +25,7 @@ import {
   type TrainingOutcome,
   type TrainingRecipe,
 } from "./training.ts";
-
-/** Where runs this process could not end are journaled, so the next command ends them FAILED. */
-export interface PendingRunJournal {
-  store: PendingRunStore;
-  /** The journal's key: the tracking server (credentials removed) or the local registry folder. */
-  server: string;
-}
+import { withTrackedRun, type PendingRunJournal } from "./tracked-run.ts";
 
 export interface TrainAndRegisterOptions {
   db: Database;
@@ -68,43 +58,6 @@ export interface TrainAndRegisterResult {
   registered: RegisteredRun;
 }
 
-interface OpenRun {
-  experimentId: string;
-  attemptId: string;
-  runId: string | undefined;
-}
-
-/**
- * Records a run this process could not end, so the next command that reaches the same server ends
- * it FAILED; says so. When even the journal cannot be written, says what is left open.
- */
-async function leavePending(
-  { journal, logger }: { journal: PendingRunJournal; logger: Logger },
-  run: OpenRun,
-  cause: unknown,
-): Promise<void> {
-  const which =
-    run.runId === undefined
-      ? `the run tagged ${ATTEMPT_ID_TAG}=${run.attemptId}`
-      : `run ${run.runId}`;
-  const reason = (cause as Error).message;
-  try {
-    await journal.store.add({
-      server: journal.server,
-      ...run,
-      recordedAt: new Date().toISOString(),
-      reason,
-    });
-    logger.warn(
-      `could not end ${which} (${reason}); the next streamflow command that reaches ${journal.server} ends it FAILED`,
-    );
-  } catch (error) {
-    logger.warn(
-      `could not end ${which} (${reason}), nor record it for later (${(error as Error).message}): end it FAILED in MLflow yourself`,
-    );
-  }
-}
-
 /**
  * Trains on the store as an MLflow run (or a local-registry run), in an order that keeps run and
  * version states consistent whichever request fails: the run is created first (tagged with an
@@ -118,51 +71,31 @@ export async function trainAndRegister(
   const { registry, pendingRuns, experiment, modelName } = options;
   const logger = options.logger ?? SILENT_LOGGER;
   const runName = trainingRunName(options.asOf, options.labelAsOf);
-  const info = await registry.describe();
-  const exp = await registry.getOrCreateExperiment(experiment);
-  const attemptId = newAttemptId();
-  let run: Run;
-  try {
-    run = await registry.createRun({
-      experimentId: exp.experimentId,
+  const {
+    value: training,
+    run,
+    experimentId,
+    trackingUri,
+  } = await withTrackedRun(
+    {
+      registry,
+      pendingRuns,
+      experiment,
       runName,
       tags: {
         "mlflow.source.type": "LOCAL",
         "mlflow.source.name": "streamflow train",
         ...options.tags,
-        [ATTEMPT_ID_TAG]: attemptId,
       },
-    });
-  } catch (error) {
-    // The server may have created the run and the answer been lost: an orphan only the attempt id finds.
-    await leavePending(
-      { journal: pendingRuns, logger },
-      { experimentId: exp.experimentId, attemptId, runId: undefined },
-      error,
-    );
-    throw error;
-  }
-  const runId = run.info.runId;
-  logger.info(
-    `tracking run ${runId} (${runName}) in experiment '${experiment}' on ${info.location}`,
+      logger,
+    },
+    async (run) => {
+      const training = await trainOnStore(options);
+      await logTraining(registry, run.info.runId, training);
+      return training;
+    },
   );
-  let training: TrainingOutcome;
-  try {
-    training = await trainOnStore(options);
-    await logTraining(registry, runId, training);
-    await registry.terminateRun(runId, "FINISHED");
-  } catch (error) {
-    try {
-      await registry.terminateRun(runId, "FAILED");
-    } catch {
-      await leavePending(
-        { journal: pendingRuns, logger },
-        { experimentId: exp.experimentId, attemptId, runId },
-        error,
-      );
-    }
-    throw error;
-  }
+  const runId = run.info.runId;
   let version: ModelVersion;
   try {
     await registry.getOrCreateRegisteredModel(modelName);
@@ -199,10 +132,10 @@ export async function trainAndRegister(
     training,
     registered: {
       runId,
-      experimentId: exp.experimentId,
+      experimentId,
       modelName,
       modelVersion: version.version,
-      trackingUri: info.location,
+      trackingUri,
     },
   };
 }

@@ -9,7 +9,6 @@ import {
 } from "@streamflow/core";
 import {
   FEATURE_COLUMNS,
-  FEATURE_VIEWS,
   openPredictionsFile,
   preparePredictionsTable,
   readScoringRows,
@@ -21,11 +20,8 @@ import {
 } from "@streamflow/features";
 import type { Registry } from "@streamflow/registry-client";
 import { resolveTarget, type ModelTarget } from "./model-target.ts";
-import {
-  checkModelAgainstStore,
-  loadVerifiedModel,
-  type StoreColumn,
-} from "./verified-model.ts";
+import { offlineColumns } from "./store-columns.ts";
+import { checkModelAgainstStore, loadVerifiedModel } from "./verified-model.ts";
 
 export interface ScoreUsersOptions {
   db: Database;
@@ -137,17 +133,6 @@ async function openSink(
     commit: () => Promise.resolve(),
     discard: () => Promise.resolve(),
   };
-}
-
-/** Every declared feature with the view it comes from: what the offline store offers a model. */
-function offlineColumns(): StoreColumn[] {
-  return FEATURE_VIEWS.flatMap((v) =>
-    v.features.map((f) => ({
-      name: f.name,
-      type: f.type,
-      featureView: v.name,
-    })),
-  );
 }
 
 /** Linear interpolation between order statistics, numpy's default. */

@@ -1,4 +1,5 @@
-import { mkdir, rename, writeFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
+import { writeAtomically } from "./write-atomically.ts";
 import { join } from "node:path";
 import {
   featureSchemaFromColumns,
@@ -78,12 +79,6 @@ export function trainingRunName(
 ): string {
   const l = labelAsOf ?? asOf;
   return `rf_baseline_${asOf}` + (l === asOf ? "" : `_labels_${l}`);
-}
-
-async function writeAtomically(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, text);
-  await rename(tmp, path);
 }
 
 /** Point-in-time dataset from the store → the training recipe → model and report files in one folder. */
