@@ -197,6 +197,60 @@ async function streamDataset(
   return { asOf, labelAsOf, rows, positives, fingerprint: hash.digest("hex") };
 }
 
+/** One fetched slice of a point-in-time dataset, columnar. */
+export interface DatasetBatch {
+  userIds: string[];
+  /** One array per feature column (the dataset's `featureColumns` order), each `userIds.length` long. */
+  features: FeatureValue[][];
+  /** churn_label as 0/1. */
+  labels: Uint8Array;
+}
+
+/** What a scan saw: the dataset without its rows. */
+export interface ScannedDataset {
+  asOf: CalendarDay;
+  labelAsOf: CalendarDay;
+  featureColumns: DatasetColumn[];
+  rows: number;
+  positives: number;
+  fingerprint: string;
+}
+
+const DATASET_COLUMNS: DatasetColumn[] = FEATURE_COLUMNS.map((c) => ({
+  name: c.name,
+  type: c.type,
+}));
+
+/**
+ * Streams the point-in-time dataset batch by batch (bounded memory, one transaction), for work
+ * that summarises it instead of holding it, such as drift statistics over a million users.
+ *
+ * @throws FeaturesError NO_DATA_AS_OF when a cutoff precedes every snapshot.
+ */
+export async function scanDataset(
+  options: DatasetOptions,
+  onBatch: (batch: DatasetBatch) => void | Promise<void>,
+): Promise<ScannedDataset> {
+  const width = DATASET_COLUMNS.length;
+  const result = await streamDataset(options, {
+    rows(batch) {
+      const n = batch.length;
+      const userIds = new Array<string>(n);
+      const features = DATASET_COLUMNS.map(() => new Array<FeatureValue>(n));
+      const labels = new Uint8Array(n);
+      for (let r = 0; r < n; r++) {
+        const values = batch[r]!;
+        userIds[r] = values[0] as string;
+        for (let i = 0; i < width; i++)
+          features[i]![r] = (values[i + 1] ?? null) as FeatureValue;
+        labels[r] = values[width + 1] === true ? 1 : 0;
+      }
+      return onBatch({ userIds, features, labels });
+    },
+  });
+  return { ...result, featureColumns: DATASET_COLUMNS };
+}
+
 /**
  * Builds the point-in-time training set in memory, for training.
  *
@@ -204,25 +258,20 @@ async function streamDataset(
  */
 export async function loadDataset(options: DatasetOptions): Promise<Dataset> {
   const userIds: string[] = [];
-  const features: FeatureValue[][] = FEATURE_COLUMNS.map(() => []);
+  const features: FeatureValue[][] = DATASET_COLUMNS.map(() => []);
   const labels: number[] = [];
-  const result = await streamDataset(options, {
-    rows(batch) {
-      for (const values of batch) {
-        userIds.push(values[0] as string);
-        for (let i = 0; i < features.length; i++)
-          features[i]!.push((values[i + 1] ?? null) as FeatureValue);
-        labels.push(values[values.length - 1] === true ? 1 : 0);
-      }
-    },
+  const result = await scanDataset(options, (batch) => {
+    userIds.push(...batch.userIds);
+    batch.features.forEach((column, i) => {
+      const target = features[i]!;
+      for (const v of column) target.push(v);
+    });
+    for (const l of batch.labels) labels.push(l);
   });
   return {
     asOf: result.asOf,
     labelAsOf: result.labelAsOf,
-    featureColumns: FEATURE_COLUMNS.map((c) => ({
-      name: c.name,
-      type: c.type,
-    })),
+    featureColumns: result.featureColumns,
     userIds,
     features,
     labels: Uint8Array.from(labels),

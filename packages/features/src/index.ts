@@ -33,14 +33,16 @@ export { openFeatureStore } from "./store.ts";
 export type { OpenFeatureStoreOptions } from "./store.ts";
 export { ingestMonth } from "./ingest.ts";
 export type { IngestMonthOptions, IngestMonthResult } from "./ingest.ts";
-export { buildDataset, loadDataset } from "./dataset.ts";
+export { buildDataset, loadDataset, scanDataset } from "./dataset.ts";
 export type {
   BuildDatasetOptions,
   BuildDatasetResult,
   Dataset,
+  DatasetBatch,
   DatasetColumn,
   DatasetOptions,
   FeatureValue,
+  ScannedDataset,
 } from "./dataset.ts";
 export {
   checkOnline,
