@@ -60,6 +60,7 @@ export const EXIT_CODE: Record<ErrorCode, ExitCode> = {
   MODEL_INTEGRITY: EXIT.DATA_INVALID,
   MODEL_SCHEMA_MISMATCH: EXIT.DATA_INVALID,
   PROMOTION_TARGET_MISSING: EXIT.USAGE,
+  DRIFT_OPTION_INVALID: EXIT.USAGE,
   // Port taken or not permitted: the operator picks another --host/--port.
   LISTEN_FAILED: EXIT.USAGE,
   USAGE: EXIT.USAGE,

@@ -86,3 +86,39 @@ export function parseTestSize(value: string): number {
   }
   return n;
 }
+
+/** A drift threshold: a p-value or a distance, so any finite number >= 0. */
+export function parseThreshold(value: string): number {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || n < 0) {
+    throw new InvalidArgumentError(
+      `expected a number >= 0 (a p-value or a distance), got '${value}'`,
+    );
+  }
+  return n;
+}
+
+export interface FeatureMethodFlag {
+  feature: string;
+  method: string;
+  threshold?: number;
+}
+
+/** `NAME=METHOD[:THRESHOLD]`, repeatable: commander hands each one with the ones before. */
+export function collectFeatureMethod(
+  value: string,
+  previous: FeatureMethodFlag[] | undefined,
+): FeatureMethodFlag[] {
+  const m = /^([^=\s]+)=([a-z]+)(?::(.+))?$/.exec(value);
+  if (m === null)
+    throw new InvalidArgumentError(
+      `expected NAME=METHOD or NAME=METHOD:THRESHOLD (e.g. watch_hours_30d=psi:0.2), got '${value}'`,
+    );
+  const setting: FeatureMethodFlag = { feature: m[1]!, method: m[2]! };
+  if (m[3] !== undefined) setting.threshold = parseThreshold(m[3]);
+  if ((previous ?? []).some((p) => p.feature === setting.feature))
+    throw new InvalidArgumentError(
+      `--feature ${setting.feature} is given twice; keep one`,
+    );
+  return [...(previous ?? []), setting];
+}

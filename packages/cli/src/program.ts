@@ -1,6 +1,7 @@
 import { Command, Option } from "commander";
 import { PROMOTION_METRICS } from "@streamflow/lifecycle";
 import { EXIT_CODES_HELP } from "./exit-codes.ts";
+import { addDriftCommand } from "./program-drift.ts";
 import {
   parseDay,
   parseIdList,
@@ -419,6 +420,8 @@ Example:
   curl -s localhost:8000/predict -H 'Content-Type: application/json' -d '{"user_id":"7590-VHVEG"}'`,
       ),
   ).action(act(async () => (await import("./commands/serve.ts")).runServe));
+
+  addDriftCommand(program, common, act);
 
   const models = program
     .command("models")

@@ -23,7 +23,7 @@ export interface TrainRequest {
   modelName: string;
 }
 
-async function gitCommit(cwd: string): Promise<string | undefined> {
+export async function gitCommit(cwd: string): Promise<string | undefined> {
   try {
     const { stdout } = await promisify(execFile)("git", ["rev-parse", "HEAD"], {
       cwd,

@@ -63,7 +63,7 @@ export async function recordDriftReport(options: {
   return { id: Number(row.id), createdAt: new Date(row.created_at) };
 }
 
-interface DriftReportRow {
+type DriftReportRow = {
   id: string;
   reference: string;
   current: string;
@@ -76,7 +76,7 @@ interface DriftReportRow {
   run_id: string | null;
   result: Record<string, unknown> | string;
   created_at: Date | string;
-}
+};
 
 const finiteOrNull = (v: unknown): number | null =>
   typeof v === "number" && Number.isFinite(v) ? v : null;

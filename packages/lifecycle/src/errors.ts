@@ -11,6 +11,8 @@ export const LIFECYCLE_ERROR_CODES = {
   MODEL_SCHEMA_MISMATCH: "MODEL_SCHEMA_MISMATCH",
   /** A promotion that names neither a stage nor an alias. */
   PROMOTION_TARGET_MISSING: "PROMOTION_TARGET_MISSING",
+  /** A drift setting names an unknown column, or a method that cannot test that column's kind. */
+  DRIFT_OPTION_INVALID: "DRIFT_OPTION_INVALID",
 } as const;
 export type LifecycleErrorCode = keyof typeof LIFECYCLE_ERROR_CODES;
 

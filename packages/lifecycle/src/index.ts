@@ -39,8 +39,8 @@ export type {
   TrainOnStoreOptions,
 } from "./training.ts";
 export { trainAndRegister } from "./registration.ts";
+export type { PendingRunJournal } from "./tracked-run.ts";
 export type {
-  PendingRunJournal,
   RegisteredRun,
   TrainAndRegisterOptions,
   TrainAndRegisterResult,
@@ -73,3 +73,37 @@ export type {
   ScoreUsersOptions,
   ScoreUsersResult,
 } from "./scoring.ts";
+
+/** Monitoring: drift between two months over the declared features, target, scores and performance; a report; a tracked run. */
+export { DRIFT_METHOD_CHOICES, driftKindOf } from "./drift/column-tests.ts";
+export type {
+  ColumnDrift,
+  DriftMethodChoice,
+  DriftTestPlan,
+  FeatureDriftSetting,
+} from "./drift/column-tests.ts";
+export { detectDrift } from "./drift/detect-drift.ts";
+export type {
+  DetectDriftOptions,
+  DriftOutcome,
+  DriftPeriod,
+  FeatureDrift,
+  PerformanceFigures,
+  RealisedPerformance,
+  TargetDrift,
+  WatchedModel,
+} from "./drift/detect-drift.ts";
+export { driftJson } from "./drift/drift-json.ts";
+export type { DriftJson } from "./drift/drift-json.ts";
+export { renderDriftReportHtml } from "./drift/report-html.ts";
+export {
+  DRIFT_JSON_ARTIFACT,
+  DRIFT_REPORT_ARTIFACT,
+  driftRunName,
+  monitorDrift,
+  MONITORING_EXPERIMENT,
+} from "./drift/monitor-drift.ts";
+export type {
+  MonitorDriftOptions,
+  MonitorDriftResult,
+} from "./drift/monitor-drift.ts";
