@@ -387,6 +387,12 @@ export function buildProgram(dispatch: Dispatch, version: string): Command {
         5,
       )
       .option(
+        "--drift-refresh-s <s>",
+        "how often the latest drift report (streamflow drift) is read into /metrics' drift gauges (0 = at start only)",
+        parseNonNegativeInt,
+        60,
+      )
+      .option(
         "--api-token-env <name>",
         "environment variable holding the bearer token /predict* and /features* require (default STREAMFLOW_API_TOKEN, if set)",
       )
@@ -407,7 +413,8 @@ Endpoints:
   POST /predict               {"user_id": "7590-VHVEG"}
   POST /predict/batch         {"user_ids": ["7590-VHVEG", "5575-GNVDE"]}  (up to 1,000, at most one database round trip)
   GET  /features/:user_id     online values, per-feature status (PRESENT, NULL_VALUE, NOT_FOUND) and snapshot dates
-  GET  /metrics               Prometheus
+  GET  /metrics               Prometheus: requests, latency, cache, model, served scores, latest drift report
+                              (deploy/prometheus and deploy/grafana hold a scrape config, alerts and a dashboard)
   GET  /openapi.json          OpenAPI 3.1 document
 
 Statuses: 404 user_not_found · 400 malformed JSON · 422 schema · 413 too large · 401 bad token · 503 no model or database down (Retry-After).

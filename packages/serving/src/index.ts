@@ -6,6 +6,7 @@ export type { ServingErrorCode } from "./errors.ts";
 export {
   createPredictionService,
   DEFAULT_BODY_LIMIT_BYTES,
+  DEFAULT_DRIFT_REFRESH_INTERVAL_MS,
   DEFAULT_FEATURE_CACHE_TTL_MS,
   DEFAULT_MODEL_URI,
   DEFAULT_RELOAD_INTERVAL_MS,

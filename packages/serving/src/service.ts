@@ -5,6 +5,7 @@ import { isRegistryError, type Registry } from "@streamflow/registry-client";
 import { ServingError } from "./errors.ts";
 import { buildApp } from "./internal/app.ts";
 import { DatabaseHealth } from "./internal/database-health.ts";
+import { DriftGauges } from "./internal/drift-gauges.ts";
 import { FeatureCache } from "./internal/feature-cache.ts";
 import { ServingMetrics } from "./internal/metrics.ts";
 import { parseModelTarget } from "@streamflow/lifecycle";
@@ -14,6 +15,7 @@ import { ModelManager, type ReloadOutcome } from "./internal/model-manager.ts";
 export const DEFAULT_MODEL_URI = "models:/streamflow_churn/Production";
 export const DEFAULT_RELOAD_INTERVAL_MS = 30_000;
 export const DEFAULT_FEATURE_CACHE_TTL_MS = 5_000;
+export const DEFAULT_DRIFT_REFRESH_INTERVAL_MS = 60_000;
 /** A full batch of 1,000 ids of 64 characters is about 70 KB. */
 export const DEFAULT_BODY_LIMIT_BYTES = 256 * 1024;
 
@@ -43,6 +45,11 @@ export interface PredictionServiceOptions {
   featureCacheTtlMs?: number | undefined;
   /** Users kept in the feature cache at most. @default 100000 */
   featureCacheSize?: number | undefined;
+  /**
+   * How often the latest drift report is read into the drift gauges of /metrics; 0 reads it only
+   * at start. @default 60000
+   */
+  driftRefreshIntervalMs?: number | undefined;
 }
 
 export interface ListenOptions {
@@ -107,6 +114,11 @@ export async function createPredictionService(
   ) {
     throw models.lastFailure;
   }
+  const drift = new DriftGauges({ db: options.db, metrics, logger });
+  await drift.refresh();
+  drift.start(
+    options.driftRefreshIntervalMs ?? DEFAULT_DRIFT_REFRESH_INTERVAL_MS,
+  );
   // Cached answers must stop when the database goes away: a heartbeat notices within a second.
   if (cache.enabled) health.startHeartbeat(1_000);
   let closing = false;
@@ -171,7 +183,10 @@ export async function createPredictionService(
         const budget = new Promise<void>((resolve) =>
           setTimeout(resolve, drainMs).unref(),
         );
-        await Promise.race([models.settle(), budget]);
+        await Promise.race([
+          Promise.all([models.settle(), drift.stop()]),
+          budget,
+        ]);
         health.stop();
       })();
       return closed;

@@ -17,6 +17,7 @@ export interface ServeFlags {
   modelUri: string;
   reloadIntervalS: number;
   featureCacheTtlS: number;
+  driftRefreshS: number;
   apiTokenEnv?: string;
   logLevel: LogLevel;
 }
@@ -52,6 +53,7 @@ export async function runServe(
             modelUri: flags.modelUri,
             reloadIntervalMs: flags.reloadIntervalS * 1000,
             featureCacheTtlMs: flags.featureCacheTtlS * 1000,
+            driftRefreshIntervalMs: flags.driftRefreshS * 1000,
             apiToken,
             logger,
           });
@@ -81,6 +83,7 @@ export async function runServe(
               auth: apiToken !== undefined,
               reload_interval_s: flags.reloadIntervalS,
               feature_cache_ttl_s: flags.featureCacheTtlS,
+              drift_refresh_s: flags.driftRefreshS,
             },
             () =>
               [

@@ -553,6 +553,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       }
       const p = probabilityOf(entry, loaded);
       metrics.predictions.labels({ outcome: "predicted" }).inc();
+      metrics.churnProbability
+        .labels({ model_version: loaded.ref.version })
+        .observe(p);
       return {
         user_id: userId,
         ...prediction(p),
@@ -600,6 +603,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
           (e.prediction = { model: loaded, probability: probabilities[i]! }),
       );
       const answers = new Map<string, Record<string, unknown>>();
+      const served = metrics.churnProbability.labels({
+        model_version: loaded.ref.version,
+      });
       for (const e of found) {
         const f = e.features;
         answers.set(f.userId, {
@@ -612,7 +618,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       let notFoundCount = 0;
       const results = userIds.map((id) => {
         const answer = answers.get(id);
-        if (answer !== undefined) return answer;
+        if (answer !== undefined) {
+          // Per answer, duplicates included, as the predictions counter counts.
+          served.observe(answer["churn_probability"] as number);
+          return answer;
+        }
         notFoundCount++;
         const { error, user_id, missing_feature_views } = notFound(
           entries.get(id)!.features,

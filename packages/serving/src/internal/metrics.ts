@@ -13,6 +13,12 @@ const LATENCY_BUCKETS = [
   10,
 ];
 
+/** Twenty equal bins over [0, 1]: fine enough to see a score distribution move between two days. */
+export const PROBABILITY_BUCKETS = Array.from(
+  { length: 19 },
+  (_, i) => Math.round((i + 1) * 5) / 100,
+);
+
 /**
  * The server's Prometheus metrics, in a registry of its own (several servers can share a process).
  * Labels are routes, methods, statuses and model facts, never a user id.
@@ -83,6 +89,55 @@ export class ServingMetrics {
   readonly databaseUp = new Gauge({
     name: "streamflow_database_up",
     help: "1 while the database answers, 0 during an outage",
+    registers: [this.registry],
+  });
+
+  /** Every score served, cached or fresh, so the histogram is what clients received. */
+  readonly churnProbability = new Histogram({
+    name: "streamflow_churn_probability",
+    help: "Churn probabilities served, by the model version that produced them",
+    labelNames: ["model_version"] as const,
+    buckets: PROBABILITY_BUCKETS,
+    registers: [this.registry],
+  });
+  // From the latest `streamflow drift` report in the store (drift_reports), refreshed on a timer.
+  readonly featureDriftScore = new Gauge({
+    name: "streamflow_feature_drift_score",
+    help: "Per-feature drift score of the latest drift report (method as the report chose it)",
+    labelNames: ["feature", "method"] as const,
+    registers: [this.registry],
+  });
+  readonly featureDrifted = new Gauge({
+    name: "streamflow_feature_drifted",
+    help: "1 for a feature the latest drift report found drifted, 0 otherwise",
+    labelNames: ["feature"] as const,
+    registers: [this.registry],
+  });
+  readonly driftShare = new Gauge({
+    name: "streamflow_drift_share",
+    help: "Share of tested features that drifted, in the latest drift report",
+    registers: [this.registry],
+  });
+  readonly datasetDrift = new Gauge({
+    name: "streamflow_dataset_drift",
+    help: "1 when the latest drift report found dataset drift (drift share at or above its --drift-share)",
+    registers: [this.registry],
+  });
+  readonly predictionDriftScore = new Gauge({
+    name: "streamflow_prediction_drift_score",
+    help: "Prediction-drift score of the latest drift report, when it compared a model, by that model's version",
+    labelNames: ["model_version"] as const,
+    registers: [this.registry],
+  });
+  readonly driftReportTimestamp = new Gauge({
+    name: "streamflow_drift_report_timestamp_seconds",
+    help: "Unix time the latest drift report was recorded",
+    registers: [this.registry],
+  });
+  readonly driftReportInfo = new Gauge({
+    name: "streamflow_drift_report_info",
+    help: "1 for the latest drift report, labelled by the two periods it compared",
+    labelNames: ["reference", "current"] as const,
     registers: [this.registry],
   });
 
