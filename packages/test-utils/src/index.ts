@@ -17,3 +17,6 @@ export { startPrivatePostgres } from "./private-postgres.ts";
 export type { PrivatePostgres } from "./private-postgres.ts";
 export { startFaultProxy } from "./fault-proxy.ts";
 export type { FaultMode, FaultProxy } from "./fault-proxy.ts";
+export { freePort } from "./ports.ts";
+export { prometheusBinary, startPrometheus } from "./prometheus.ts";
+export type { PrometheusServer, PromSample } from "./prometheus.ts";
