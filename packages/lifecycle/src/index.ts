@@ -54,6 +54,7 @@ export {
   promote,
   PROMOTION_METRICS,
 } from "./promotion.ts";
+export { shouldPromote } from "./promotion-rule.ts";
 export type {
   CandidateSpec,
   Comparison,

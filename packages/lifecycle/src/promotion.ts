@@ -14,6 +14,7 @@ import {
   type Registry,
 } from "@streamflow/registry-client";
 import { LifecycleError } from "./errors.ts";
+import { shouldPromote } from "./promotion-rule.ts";
 import { loadVerifiedModel } from "./verified-model.ts";
 
 export const PROMOTION_METRICS = [
@@ -235,7 +236,7 @@ export async function promote(
   const refused =
     comparison !== undefined &&
     ifBetter !== undefined &&
-    !(comparison.candidate > comparison.current + ifBetter.minDelta);
+    !shouldPromote(comparison.candidate, comparison.current, ifBetter.minDelta);
   const changes: PromotionResult["changes"] = [];
   if (!refused) {
     if (stage !== undefined) {
