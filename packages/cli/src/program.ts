@@ -2,15 +2,15 @@ import { Command, Option } from "commander";
 import { PROMOTION_METRICS } from "@streamflow/lifecycle";
 import { EXIT_CODES_HELP } from "./exit-codes.ts";
 import { addDriftCommand } from "./program-drift.ts";
+import { addRetrainCommand } from "./program-retrain.ts";
+import { addTrainingOptions } from "./program-training.ts";
 import {
   parseDay,
   parseIdList,
-  parseMaxFeatures,
   parseNonNegativeInt,
   parsePort,
   parsePositiveInt,
   parseShare,
-  parseTestSize,
 } from "./parsers.ts";
 
 import type { CommandContext } from "./context.ts";
@@ -160,66 +160,26 @@ export function buildProgram(dispatch: Dispatch, version: string): Command {
   );
 
   common(
-    program
-      .command("train")
-      .description(
-        "Train the churn model (random forest) on the point-in-time dataset and write model, metrics and plots",
-      )
-      .requiredOption("--as-of <date>", "feature cutoff, YYYY-MM-DD", parseDay)
-      .option(
-        "--label-as-of <date>",
-        "label cutoff, YYYY-MM-DD (default: --as-of)",
-        parseDay,
-      )
-      .option("--n-estimators <n>", "trees", parsePositiveInt, 300)
-      .option(
-        "--max-features <m>",
-        "features tried per split: sqrt, log2, all, a count or a share",
-        parseMaxFeatures,
-        "sqrt",
-      )
-      .addOption(
-        new Option("--class-weight <w>", "class weighting")
-          .choices(["balanced", "none"])
-          .default("balanced"),
-      )
-      .option(
-        "--max-depth <n>",
-        "deepest tree level (default: grow until pure)",
-        parsePositiveInt,
-      )
-      .option(
-        "--seed <n>",
-        "seed of the split and the forest",
-        parseNonNegativeInt,
-        42,
-      )
-      .option(
-        "--test-size <share>",
-        "stratified validation share",
-        parseTestSize,
-        0.25,
-      )
-      .option(
-        "--jobs <n>",
-        "worker threads (default: all cores; the model does not depend on it)",
-        parsePositiveInt,
-      )
-      .option(
-        "--out-dir <dir>",
-        "where model.json, feature_schema.json, metrics.json and the SVG plots go (default: $STREAMFLOW_HOME/runs/<run name>)",
-      )
-      .option("--experiment <name>", "MLflow experiment", "streamflow")
-      .addOption(
-        new Option(
-          "--model-name <name>",
-          "registered model the run is added to as a new version",
-        ).default("streamflow_churn"),
-      )
-      .addHelpText(
-        "after",
-        "\nThe defaults are the lab's recipe: 300 trees, sqrt, balanced, seed 42, stratified 25% validation.\nSame data, options and seed give a byte-identical model.json (whatever --jobs).\nThe run is logged to MLflow (MLFLOW_TRACKING_URI / --tracking-uri) or, when unset, to the local\nregistry in --home, and registered as a new version of --model-name.\n\nExample:\n  streamflow train --as-of 2024-01-31\n  streamflow train --as-of 2024-01-31 --label-as-of 2024-02-29 --json",
-      ),
+    addTrainingOptions(
+      program
+        .command("train")
+        .description(
+          "Train the churn model (random forest) on the point-in-time dataset and write model, metrics and plots",
+        )
+        .requiredOption(
+          "--as-of <date>",
+          "feature cutoff, YYYY-MM-DD",
+          parseDay,
+        )
+        .option(
+          "--label-as-of <date>",
+          "label cutoff, YYYY-MM-DD (default: --as-of)",
+          parseDay,
+        ),
+    ).addHelpText(
+      "after",
+      "\nThe defaults are the lab's recipe: 300 trees, sqrt, balanced, seed 42, stratified 25% validation.\nSame data, options and seed give a byte-identical model.json (whatever --jobs).\nThe run is logged to MLflow (MLFLOW_TRACKING_URI / --tracking-uri) or, when unset, to the local\nregistry in --home, and registered as a new version of --model-name.\n\nExample:\n  streamflow train --as-of 2024-01-31\n  streamflow train --as-of 2024-01-31 --label-as-of 2024-02-29 --json",
+    ),
   ).action(act(async () => (await import("./commands/train.ts")).runTrain));
 
   common(
@@ -429,6 +389,7 @@ Example:
   ).action(act(async () => (await import("./commands/serve.ts")).runServe));
 
   addDriftCommand(program, common, act);
+  addRetrainCommand(program, common, act);
 
   const models = program
     .command("models")

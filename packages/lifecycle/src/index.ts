@@ -55,6 +55,14 @@ export {
   PROMOTION_METRICS,
 } from "./promotion.ts";
 export { shouldPromote } from "./promotion-rule.ts";
+
+/** Retrain-and-compare: a candidate trained on a month, promoted only when it beats the current holder. */
+export { candidateRunName, retrain } from "./retraining.ts";
+export type {
+  RetrainDecision,
+  RetrainOptions,
+  RetrainResult,
+} from "./retraining.ts";
 export type {
   CandidateSpec,
   Comparison,

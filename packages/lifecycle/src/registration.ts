@@ -38,6 +38,8 @@ export interface TrainAndRegisterOptions {
   outDir: string;
   experiment: string;
   modelName: string;
+  /** @default the lab's, `rf_baseline_<as_of>` */
+  runName?: string | undefined;
   /** Extra run tags, e.g. `mlflow.source.git.commit`. */
   tags?: Readonly<Record<string, string>>;
   logger?: Logger;
@@ -70,7 +72,8 @@ export async function trainAndRegister(
 ): Promise<TrainAndRegisterResult> {
   const { registry, pendingRuns, experiment, modelName } = options;
   const logger = options.logger ?? SILENT_LOGGER;
-  const runName = trainingRunName(options.asOf, options.labelAsOf);
+  const runName =
+    options.runName ?? trainingRunName(options.asOf, options.labelAsOf);
   const {
     value: training,
     run,
@@ -90,7 +93,7 @@ export async function trainAndRegister(
       logger,
     },
     async (run) => {
-      const training = await trainOnStore(options);
+      const training = await trainOnStore({ ...options, runName });
       await logTraining(registry, run.info.runId, training);
       return training;
     },

@@ -43,6 +43,8 @@ export interface TrainOnStoreOptions {
   recipe: TrainingRecipe;
   /** Folder that receives the model and report files (created). */
   outDir: string;
+  /** @default the lab's, `rf_baseline_<as_of>` (see {@link trainingRunName}) */
+  runName?: string | undefined;
   logger?: Logger;
   onProgress?: ProgressListener;
 }
@@ -163,7 +165,8 @@ export async function trainOnStore(
     await writeAtomically(join(outDir, name), text);
 
   return {
-    runName: trainingRunName(options.asOf, options.labelAsOf),
+    runName:
+      options.runName ?? trainingRunName(options.asOf, options.labelAsOf),
     asOf: dataset.asOf,
     labelAsOf: dataset.labelAsOf,
     metrics: m,
