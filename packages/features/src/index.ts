@@ -105,3 +105,15 @@ export type {
   DriftReportRecord,
   StoredDriftReport,
 } from "./drift-reports.ts";
+export {
+  beginPipelineStep,
+  endPipelineStep,
+  isStepSettled,
+  latestPipelineRun,
+  PIPELINE_STEP_STATUSES,
+  pipelineHistory,
+} from "./pipeline-runs.ts";
+export type {
+  PipelineStepRecord,
+  PipelineStepStatus,
+} from "./pipeline-runs.ts";

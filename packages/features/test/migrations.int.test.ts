@@ -25,7 +25,7 @@ describe.each(TEST_ENGINES)("migrations on %s", (engine) => {
     const db = await openDatabase({ url: target.url });
     try {
       expect(await migrate(db)).toEqual({
-        applied: [1, 2, 3],
+        applied: [1, 2, 3, 4],
         version: LATEST_SCHEMA_VERSION,
       });
       expect(await migrate(db)).toEqual({
@@ -89,7 +89,7 @@ describe.each(TEST_ENGINES)("migrations on %s", (engine) => {
     }
   });
 
-  it("brings a version-1 database to the latest version without touching its data, adding the predictions and drift-report tables", async () => {
+  it("brings a version-1 database to the latest version without touching its data, adding the predictions, drift-report and pipeline-run tables", async () => {
     await using target = await createTestDatabase(engine);
     const db = await openDatabase({ url: target.url });
     try {
@@ -105,7 +105,7 @@ describe.each(TEST_ENGINES)("migrations on %s", (engine) => {
         "INSERT INTO labels_snapshots (user_id, as_of, churn_label) VALUES ('u1', '2024-01-31', true)",
       );
 
-      expect(await migrate(db)).toEqual({ applied: [2, 3], version: 3 });
+      expect(await migrate(db)).toEqual({ applied: [2, 3, 4], version: 4 });
       expect(
         await db.query(
           "SELECT user_id, as_of::text AS as_of, churn_label FROM labels_snapshots",
@@ -141,6 +141,12 @@ describe.each(TEST_ENGINES)("migrations on %s", (engine) => {
       await expect(db.execute(insert, [0])).rejects.toThrow(
         /duplicate key|unique/i,
       );
+      // Migration 4: a step status outside the closed set is refused.
+      await expect(
+        db.execute(
+          "INSERT INTO pipeline_runs (run_id, as_of, step, position, status) VALUES ('r', '2024-01-31', 'ingest', 0, 'half-done')",
+        ),
+      ).rejects.toThrow(/check/i);
     } finally {
       await db.close();
     }
@@ -170,7 +176,7 @@ describe("migrations on postgres, concurrently", () => {
     const b = await openDatabase({ url: target.url });
     try {
       const results = await Promise.all([migrate(a), migrate(b)]);
-      expect(results.map((r) => r.applied).sort()).toEqual([[], [1, 2, 3]]);
+      expect(results.map((r) => r.applied).sort()).toEqual([[], [1, 2, 3, 4]]);
     } finally {
       await Promise.all([a.close(), b.close()]);
     }

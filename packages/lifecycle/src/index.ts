@@ -58,6 +58,14 @@ export { shouldPromote } from "./promotion-rule.ts";
 
 /** Retrain-and-compare: a candidate trained on a month, promoted only when it beats the current holder. */
 export { candidateRunName, retrain } from "./retraining.ts";
+/** The monthly flow's runner: each step recorded in pipeline_runs, a crashed run resumed at its first unfinished step. */
+export { runPipeline } from "./pipeline-runner.ts";
+export type {
+  PipelineRunResult,
+  PipelineStep,
+  PipelineStepOutcome,
+  RunPipelineOptions,
+} from "./pipeline-runner.ts";
 export type {
   RetrainDecision,
   RetrainOptions,

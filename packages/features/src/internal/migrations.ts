@@ -186,6 +186,28 @@ CREATE TABLE drift_reports (
 );
 `,
   },
+  {
+    version: 4,
+    name: "pipeline runs",
+    sql: `
+-- One row per step of a monthly pipeline run: what pipeline run resumes from after a crash (the
+-- first step of the month's latest run that is not done, noop or skipped) and what
+-- pipeline status shows. A step is written 'running' before it starts and finished after.
+CREATE TABLE pipeline_runs (
+  run_id TEXT NOT NULL,
+  as_of DATE NOT NULL,
+  step TEXT NOT NULL,
+  position INTEGER NOT NULL CHECK (position >= 0),
+  status TEXT NOT NULL CHECK (status IN ('running', 'done', 'noop', 'skipped', 'failed')),
+  started_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(),
+  finished_at TIMESTAMPTZ,
+  duration_ms INTEGER CHECK (duration_ms >= 0),
+  result JSONB,
+  PRIMARY KEY (run_id, step)
+);
+CREATE INDEX pipeline_runs_as_of ON pipeline_runs (as_of, started_at);
+`,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

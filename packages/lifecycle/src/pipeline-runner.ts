@@ -1,0 +1,143 @@
+import { randomUUID } from "node:crypto";
+import type { CalendarDay } from "@streamflow/core";
+import {
+  beginPipelineStep,
+  endPipelineStep,
+  isStepSettled,
+  latestPipelineRun,
+  type Database,
+  type PipelineStepRecord,
+} from "@streamflow/features";
+
+export interface PipelineStepOutcome {
+  status: "done" | "noop" | "skipped";
+  /** The step's own JSON, as its command prints it. */
+  result: unknown;
+}
+
+export interface PipelineStep {
+  name: string;
+  /**
+   * Does the step's work. It must be idempotent — a crash between the work and the record
+   * reruns it — and may read the recorded outcomes of the steps before it in this run, which
+   * is how a resumed run still knows what an earlier step found.
+   */
+  run(
+    earlier: ReadonlyMap<string, PipelineStepRecord>,
+  ): Promise<PipelineStepOutcome>;
+}
+
+export interface PipelineRunResult {
+  asOf: CalendarDay;
+  runId: string;
+  /** True when this call continued a run that a crash or a failure had left unfinished. */
+  resumed: boolean;
+  /** True when the month's newest run had already finished every step: nothing was run. */
+  alreadyDone: boolean;
+  steps: PipelineStepRecord[];
+}
+
+export interface RunPipelineOptions {
+  db: Database;
+  asOf: CalendarDay;
+  steps: readonly PipelineStep[];
+  /** Called as each step starts and ends, for progress lines. */
+  onStep?: (
+    event:
+      | { kind: "start"; step: string; position: number }
+      | { kind: "kept"; record: PipelineStepRecord }
+      | { kind: "end"; record: PipelineStepRecord },
+  ) => void;
+  /** @default crypto.randomUUID */
+  newRunId?: () => string;
+}
+
+/**
+ * Runs a month's steps in order, recording each in `pipeline_runs` before and after it runs. The
+ * month's newest run decides what happens: finished → nothing (and it says so); unfinished →
+ * resumed under its run id at the first step not done, noop or skipped; none → a new run. A step
+ * that throws is recorded failed with the error and the error is rethrown: the flow stops there.
+ */
+export async function runPipeline(
+  options: RunPipelineOptions,
+): Promise<PipelineRunResult> {
+  const { db, asOf, steps } = options;
+  const latest = await latestPipelineRun({ db, asOf });
+  const recorded = new Map(latest?.steps.map((s) => [s.step, s]) ?? []);
+  const finished =
+    latest !== null &&
+    steps.every((s) => {
+      const r = recorded.get(s.name);
+      return r !== undefined && isStepSettled(r.status);
+    });
+  if (finished)
+    return {
+      asOf,
+      runId: latest.runId,
+      resumed: false,
+      alreadyDone: true,
+      steps: steps.map((s) => recorded.get(s.name)!),
+    };
+  const resumed = latest !== null;
+  const runId = latest?.runId ?? (options.newRunId ?? randomUUID)();
+  const earlier = new Map<string, PipelineStepRecord>();
+  const done: PipelineStepRecord[] = [];
+  for (const [position, step] of steps.entries()) {
+    const kept = recorded.get(step.name);
+    if (kept !== undefined && isStepSettled(kept.status)) {
+      options.onStep?.({ kind: "kept", record: kept });
+      earlier.set(step.name, kept);
+      done.push(kept);
+      continue;
+    }
+    await beginPipelineStep({ db, runId, asOf, step: step.name, position });
+    options.onStep?.({ kind: "start", step: step.name, position });
+    const started = performance.now();
+    let outcome: PipelineStepOutcome;
+    try {
+      outcome = await step.run(earlier);
+    } catch (error) {
+      await endPipelineStep({
+        db,
+        runId,
+        step: step.name,
+        status: "failed",
+        durationMs: performance.now() - started,
+        result: failureJson(error),
+      }).catch(() => undefined);
+      throw error;
+    }
+    const durationMs = performance.now() - started;
+    await endPipelineStep({
+      db,
+      runId,
+      step: step.name,
+      status: outcome.status,
+      durationMs,
+      result: outcome.result,
+    });
+    const record: PipelineStepRecord = {
+      runId,
+      asOf,
+      step: step.name,
+      position,
+      status: outcome.status,
+      startedAt: new Date(Date.now() - durationMs),
+      finishedAt: new Date(),
+      durationMs: Math.round(durationMs),
+      result: outcome.result,
+    };
+    options.onStep?.({ kind: "end", record });
+    earlier.set(step.name, record);
+    done.push(record);
+  }
+  return { asOf, runId, resumed, alreadyDone: false, steps: done };
+}
+
+function failureJson(error: unknown): Record<string, unknown> {
+  const e = error as { code?: unknown; message?: unknown };
+  return {
+    error: typeof e.code === "string" ? e.code : "INTERNAL",
+    message: typeof e.message === "string" ? e.message : String(error),
+  };
+}
