@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import { type CalendarDay } from "@streamflow/core";
 import { buildDataset } from "@streamflow/features";
 import type { CommandContext } from "../context.ts";
@@ -18,7 +19,7 @@ export async function runBuildDataset(
       db,
       asOf: flags.asOf,
       labelAsOf: flags.labelAsOf,
-      out: flags.out,
+      out: resolve(ctx.io.cwd, flags.out),
       logger: ctx.logger,
       onProgress: ctx.progress,
     }),

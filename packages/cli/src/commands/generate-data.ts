@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import { type CalendarDay } from "@streamflow/core";
 import { generateData } from "@streamflow/features";
 import type { CommandContext } from "../context.ts";
@@ -16,7 +17,7 @@ export async function runGenerateData(
 ): Promise<void> {
   const started = performance.now();
   const r = await generateData({
-    outDir: flags.out,
+    outDir: resolve(ctx.io.cwd, flags.out),
     users: flags.users,
     months: flags.months,
     seed: flags.seed,

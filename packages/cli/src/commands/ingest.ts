@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import { type CalendarDay } from "@streamflow/core";
 import { ingestMonth } from "@streamflow/features";
 import type { CommandContext } from "../context.ts";
@@ -17,7 +18,7 @@ export async function runIngest(
   const result = await withFeatureStore(ctx, (db) =>
     ingestMonth({
       db,
-      monthDir: flags.monthDir,
+      monthDir: resolve(ctx.io.cwd, flags.monthDir),
       asOf: flags.asOf,
       replace: flags.replace ?? false,
       logger: ctx.logger,
