@@ -1,4 +1,4 @@
-import { Option, type Command } from "commander";
+import { Option } from "commander";
 import { DRIFT_METHOD_CHOICES } from "@streamflow/lifecycle";
 import {
   collectFeatureMethod,
@@ -6,16 +6,10 @@ import {
   parseShare,
   parseThreshold,
 } from "./parsers.ts";
-import type { Handler } from "./program.ts";
+import type { AddCommands } from "./program.ts";
 
 /** `streamflow drift`: its flags and help, wired like every other command. */
-export function addDriftCommand(
-  program: Command,
-  common: (cmd: Command) => Command,
-  act: (
-    loader: () => Promise<Handler>,
-  ) => (opts: unknown, cmd: Command) => Promise<void>,
-): void {
+export const addDriftCommand: AddCommands = (program, common, act) => {
   common(
     program
       .command("drift")
@@ -70,4 +64,4 @@ export function addDriftCommand(
           "  streamflow drift --reference 2024-01-31 --current 2024-02-29 --feature watch_hours_30d=psi:0.2 --drift-share 0.3 --fail-on-drift --json",
       ),
   ).action(act(async () => (await import("./commands/drift.ts")).runDrift));
-}
+};

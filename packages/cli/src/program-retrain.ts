@@ -1,17 +1,11 @@
-import { Option, type Command } from "commander";
+import { Option } from "commander";
 import { PROMOTION_METRICS } from "@streamflow/lifecycle";
 import { parseDay, parseShare } from "./parsers.ts";
 import { addTrainingOptions } from "./program-training.ts";
-import type { Handler } from "./program.ts";
+import type { AddCommands } from "./program.ts";
 
 /** `streamflow retrain`: train a candidate, compare it fairly, promote it only if it is better. */
-export function addRetrainCommand(
-  program: Command,
-  common: (cmd: Command) => Command,
-  act: (
-    loader: () => Promise<Handler>,
-  ) => (opts: unknown, cmd: Command) => Promise<void>,
-): void {
+export const addRetrainCommand: AddCommands = (program, common, act) => {
   common(
     addTrainingOptions(
       program
@@ -80,4 +74,4 @@ export function addRetrainCommand(
     .action(
       act(async () => (await import("./commands/retrain.ts")).runRetrain),
     );
-}
+};

@@ -2,6 +2,7 @@ import { Command, Option } from "commander";
 import { PROMOTION_METRICS } from "@streamflow/lifecycle";
 import { EXIT_CODES_HELP } from "./exit-codes.ts";
 import { addDriftCommand } from "./program-drift.ts";
+import { addPipelineCommands } from "./program-pipeline.ts";
 import { addRetrainCommand } from "./program-retrain.ts";
 import { addTrainingOptions } from "./program-training.ts";
 import {
@@ -17,6 +18,15 @@ import type { CommandContext } from "./context.ts";
 
 /** A command handler: `run<Verb>(ctx, flags)` in `commands/<verb>.ts`. */
 export type Handler = (ctx: CommandContext, flags: never) => Promise<void>;
+
+/** Adds a command (group) to the program, given the common options and the dispatching action. */
+export type AddCommands = (
+  program: Command,
+  common: (cmd: Command) => Command,
+  act: (
+    loader: () => Promise<Handler>,
+  ) => (opts: unknown, cmd: Command) => Promise<void>,
+) => void;
 
 /** Runs one handler with its flags; main supplies it (config, context, error rendering). */
 export type Dispatch = (
@@ -390,6 +400,7 @@ Example:
 
   addDriftCommand(program, common, act);
   addRetrainCommand(program, common, act);
+  addPipelineCommands(program, common, act);
 
   const models = program
     .command("models")

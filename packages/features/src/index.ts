@@ -31,7 +31,7 @@ export type {
 } from "./internal/month-reader.ts";
 export { openFeatureStore } from "./store.ts";
 export type { OpenFeatureStoreOptions } from "./store.ts";
-export { ingestMonth } from "./ingest.ts";
+export { ingestedMonths, ingestMonth } from "./ingest.ts";
 export type { IngestMonthOptions, IngestMonthResult } from "./ingest.ts";
 export { buildDataset, loadDataset, scanDataset } from "./dataset.ts";
 export type {

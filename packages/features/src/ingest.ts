@@ -317,3 +317,13 @@ export async function ingestMonth(
     durationMs: Math.round(performance.now() - started),
   };
 }
+
+/** The months ingested into this store, oldest first: what a monthly flow compares a month with. */
+export async function ingestedMonths(options: {
+  db: SqlExecutor;
+}): Promise<CalendarDay[]> {
+  const rows = await options.db.query<{ as_of: string }>(
+    "SELECT as_of::text AS as_of FROM ingestions ORDER BY as_of",
+  );
+  return rows.map((r) => parseCalendarDay(r.as_of, "as_of"));
+}

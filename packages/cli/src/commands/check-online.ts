@@ -1,4 +1,4 @@
-import { checkOnline } from "@streamflow/features";
+import { checkOnline, type CheckOnlineResult } from "@streamflow/features";
 import type { CommandContext } from "../context.ts";
 import { CliError } from "../errors.ts";
 import { checkOnlineJson, formatCheckOnline } from "../render.ts";
@@ -23,18 +23,21 @@ export async function runCheckOnline(
     }),
   );
   ctx.result(checkOnlineJson(result), () => formatCheckOnline(result));
-  if (!result.ok) {
-    const failing = result.views
-      .filter((v) => !v.ok)
-      .map((v) => `${v.featureView} ${(v.coverage * 100).toFixed(2)}%`);
-    throw new CliError(
-      "CHECK_FAILED",
-      result.users === 0
-        ? "no users to check"
-        : `online coverage below ${(result.minCoverage * 100).toFixed(2)}%: ${failing.join(", ")}`,
-      {
-        hint: "Materialize a date that covers these users: streamflow materialize --as-of YYYY-MM-DD.",
-      },
-    );
-  }
+  if (!result.ok) throw checkOnlineFailure(result);
+}
+
+/** The CHECK_FAILED error of a coverage check that did not pass (exit 5). */
+export function checkOnlineFailure(result: CheckOnlineResult): CliError {
+  const failing = result.views
+    .filter((v) => !v.ok)
+    .map((v) => `${v.featureView} ${(v.coverage * 100).toFixed(2)}%`);
+  return new CliError(
+    "CHECK_FAILED",
+    result.users === 0
+      ? "no users to check"
+      : `online coverage below ${(result.minCoverage * 100).toFixed(2)}%: ${failing.join(", ")}`,
+    {
+      hint: "Materialize a date that covers these users: streamflow materialize --as-of YYYY-MM-DD.",
+    },
+  );
 }

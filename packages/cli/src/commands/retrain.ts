@@ -6,13 +6,14 @@ import {
   type PromotionMetric,
   type RetrainResult,
 } from "@streamflow/lifecycle";
-import type { ModelStage } from "@streamflow/registry-client";
+import type { Database } from "@streamflow/features";
+import type { ModelStage, Registry } from "@streamflow/registry-client";
 import type { CommandContext } from "../context.ts";
 import { CliError } from "../errors.ts";
 import { pendingRunJournal, withRegistry } from "../registry.ts";
 import { withFeatureStore } from "../store.ts";
 import { gitCommit } from "../tracking.ts";
-import type { TrainFlags } from "./train.ts";
+import { recipeFromFlags, type TrainFlags } from "./train.ts";
 
 export interface RetrainFlags extends TrainFlags {
   ifDrift?: boolean;
@@ -49,7 +50,11 @@ function checkFlags(flags: RetrainFlags): void {
     );
 }
 
-function human(r: RetrainResult, flags: RetrainFlags, stage: string): string {
+export function formatRetrain(
+  r: RetrainResult,
+  flags: Pick<RetrainFlags, "metric" | "minDelta" | "modelName">,
+  stage: string,
+): string {
   const lines: string[] = [];
   const drift = r.drift?.outcome;
   if (drift !== undefined)
@@ -90,75 +95,84 @@ export async function runRetrain(
   flags: RetrainFlags,
 ): Promise<void> {
   checkFlags(flags);
+  const { result, target } = await withFeatureStore(ctx, (db) =>
+    withRegistry(ctx, (registry) =>
+      retrainFromCli(ctx, { db, registry }, flags),
+    ),
+  );
+  ctx.result(retrainJson(result, flags, target), () =>
+    formatRetrain(result, flags, target),
+  );
+}
+
+/** The library's retrain with what the CLI resolves (output folder, journal, commit, progress); `pipeline run` calls it too. */
+export async function retrainFromCli(
+  ctx: CommandContext,
+  { db, registry }: { db: Database; registry: Registry },
+  flags: RetrainFlags,
+): Promise<{ result: RetrainResult; target: string }> {
   const stage =
     flags.alias === undefined ? (flags.stage ?? "Production") : undefined;
   const commit = await gitCommit(ctx.io.cwd);
-  const { nEstimators, maxFeatures, classWeight, maxDepth, seed } = flags;
-  const r = await withFeatureStore(ctx, (db) =>
-    withRegistry(ctx, (registry) =>
-      retrain({
-        db,
-        registry,
-        pendingRuns: pendingRunJournal(ctx),
-        asOf: flags.asOf,
-        labelAsOf: flags.labelAsOf,
-        recipe: {
-          nEstimators,
-          maxFeatures,
-          classWeight,
-          maxDepth,
-          seed,
-          testSize: flags.testSize,
-          jobs: flags.jobs,
-        },
-        outDir: resolve(
-          ctx.io.cwd,
-          flags.outDir ??
-            join(ctx.config.home, "runs", candidateRunName(flags.asOf)),
-        ),
-        experiment: flags.experiment,
-        modelName: flags.modelName,
-        metric: flags.metric,
-        minDelta: flags.minDelta,
-        stage,
-        alias: flags.alias,
-        ifDrift:
-          flags.ifDrift && flags.reference !== undefined
-            ? { reference: flags.reference, driftShare: flags.driftShare }
-            : undefined,
-        tags: commit ? { "mlflow.source.git.commit": commit } : {},
-        logger: ctx.logger,
-        onProgress: ctx.progress,
-      }),
+  const result = await retrain({
+    db,
+    registry,
+    pendingRuns: pendingRunJournal(ctx),
+    asOf: flags.asOf,
+    labelAsOf: flags.labelAsOf,
+    recipe: recipeFromFlags(flags),
+    outDir: resolve(
+      ctx.io.cwd,
+      flags.outDir ??
+        join(ctx.config.home, "runs", candidateRunName(flags.asOf)),
     ),
-  );
+    experiment: flags.experiment,
+    modelName: flags.modelName,
+    metric: flags.metric,
+    minDelta: flags.minDelta,
+    stage,
+    alias: flags.alias,
+    ifDrift:
+      flags.ifDrift && flags.reference !== undefined
+        ? { reference: flags.reference, driftShare: flags.driftShare }
+        : undefined,
+    tags: commit ? { "mlflow.source.git.commit": commit } : {},
+    logger: ctx.logger,
+    onProgress: ctx.progress,
+  });
+  return { result, target: stage ?? `@${flags.alias}` };
+}
+
+/** What `retrain --json` prints, and the pipeline's retrain step records. */
+export function retrainJson(
+  r: RetrainResult,
+  flags: Pick<RetrainFlags, "asOf" | "metric" | "minDelta">,
+  target: string,
+): object {
   const t = r.trained;
-  ctx.result(
-    {
-      decision: r.decision,
-      as_of: flags.asOf,
-      metric: flags.metric,
-      target: stage ?? `@${flags.alias}`,
-      candidate:
-        t === undefined
-          ? null
-          : {
-              version: t.registered.modelVersion,
-              run_id: t.registered.runId,
-              run_name: t.training.runName,
-              value: finiteOrNull(r.candidateValue),
-            },
-      current:
-        r.current === undefined
-          ? null
-          : {
-              version: r.current.version,
-              value: finiteOrNull(r.current.value),
-            },
-      min_delta: flags.minDelta,
-      drift: r.drift?.json ?? null,
-      changes: r.promotion?.changes ?? [],
-    },
-    () => human(r, flags, stage ?? `@${flags.alias}`),
-  );
+  return {
+    decision: r.decision,
+    as_of: flags.asOf,
+    metric: flags.metric,
+    target,
+    candidate:
+      t === undefined
+        ? null
+        : {
+            version: t.registered.modelVersion,
+            run_id: t.registered.runId,
+            run_name: t.training.runName,
+            value: finiteOrNull(r.candidateValue),
+          },
+    current:
+      r.current === undefined
+        ? null
+        : {
+            version: r.current.version,
+            value: finiteOrNull(r.current.value),
+          },
+    min_delta: flags.minDelta,
+    drift: r.drift?.json ?? null,
+    changes: r.promotion?.changes ?? [],
+  };
 }

@@ -4,6 +4,7 @@ import type { CommandContext } from "../context.ts";
 import { withRegistry } from "../registry.ts";
 import { withFeatureStore } from "../store.ts";
 import { trainAndRegisterFromCli } from "../tracking.ts";
+import type { TrainingRecipe } from "@streamflow/lifecycle";
 
 export interface TrainFlags {
   asOf: CalendarDay;
@@ -22,19 +23,24 @@ export interface TrainFlags {
 
 const f4 = (x: number) => x.toFixed(4);
 
-export async function runTrain(
-  ctx: CommandContext,
-  flags: TrainFlags,
-): Promise<void> {
-  const {
+/** The forest recipe the training flags describe (train, retrain and pipeline run share them). */
+export function recipeFromFlags(flags: TrainFlags): TrainingRecipe {
+  const { nEstimators, maxFeatures, classWeight, maxDepth, seed } = flags;
+  return {
     nEstimators,
     maxFeatures,
     classWeight,
     maxDepth,
     seed,
-    testSize,
-    jobs,
-  } = flags;
+    testSize: flags.testSize,
+    jobs: flags.jobs,
+  };
+}
+
+export async function runTrain(
+  ctx: CommandContext,
+  flags: TrainFlags,
+): Promise<void> {
   const { training: r, registered: tracked } = await withFeatureStore(
     ctx,
     (db) =>
@@ -44,15 +50,7 @@ export async function runTrain(
           { db, registry },
           {
             ...flags,
-            recipe: {
-              nEstimators,
-              maxFeatures,
-              classWeight,
-              maxDepth,
-              seed,
-              testSize,
-              jobs,
-            },
+            recipe: recipeFromFlags(flags),
           },
         ),
       ),
