@@ -82,6 +82,7 @@ export async function beginPipelineStep(options: {
   );
 }
 
+/** Records how a step ended, and returns the row as stored. */
 export async function endPipelineStep(options: {
   db: SqlExecutor;
   runId: string;
@@ -89,11 +90,12 @@ export async function endPipelineStep(options: {
   status: Exclude<PipelineStepStatus, "running">;
   durationMs: number;
   result: unknown;
-}): Promise<void> {
-  await options.db.query(
+}): Promise<PipelineStepRecord> {
+  const rows = await options.db.query<StepRow>(
     `UPDATE pipeline_runs SET status = $3, finished_at = clock_timestamp(), duration_ms = $4,
        result = $5::jsonb
-     WHERE run_id = $1 AND step = $2`,
+     WHERE run_id = $1 AND step = $2
+     RETURNING ${COLUMNS}`,
     [
       options.runId,
       options.step,
@@ -102,6 +104,7 @@ export async function endPipelineStep(options: {
       JSON.stringify(options.result ?? null),
     ],
   );
+  return toRecord(rows[0]!);
 }
 
 /** The month's newest run (by its first step's start) with its steps in flow order, or null. */

@@ -107,26 +107,15 @@ export async function runPipeline(
       }).catch(() => undefined);
       throw error;
     }
-    const durationMs = performance.now() - started;
-    await endPipelineStep({
+    // The stored row, not a copy rebuilt here: a resumed run reads exactly this back.
+    const record = await endPipelineStep({
       db,
       runId,
       step: step.name,
       status: outcome.status,
-      durationMs,
+      durationMs: performance.now() - started,
       result: outcome.result,
     });
-    const record: PipelineStepRecord = {
-      runId,
-      asOf,
-      step: step.name,
-      position,
-      status: outcome.status,
-      startedAt: new Date(Date.now() - durationMs),
-      finishedAt: new Date(),
-      durationMs: Math.round(durationMs),
-      result: outcome.result,
-    };
     options.onStep?.({ kind: "end", record });
     earlier.set(step.name, record);
     done.push(record);

@@ -7,7 +7,6 @@ import {
 } from "./drift/monitor-drift.ts";
 import { LifecycleError } from "./errors.ts";
 import {
-  currentHolder,
   promote,
   type PromotionMetric,
   type PromotionResult,
@@ -97,11 +96,6 @@ export async function retrain(options: RetrainOptions): Promise<RetrainResult> {
     runName: candidateRunName(options.asOf),
     tags: { "mlflow.source.name": "streamflow retrain", ...options.tags },
   });
-  const holder = await currentHolder(registry, {
-    name: options.modelName,
-    stage,
-    alias,
-  });
   const promotion = await promote({
     registry,
     modelName: options.modelName,
@@ -111,7 +105,8 @@ export async function retrain(options: RetrainOptions): Promise<RetrainResult> {
     archiveExisting: stage !== undefined,
     ifBetter: { metric, minDelta, db },
   });
-  const { comparison } = promotion;
+  // promote looked up the previous holder already; asking the registry again could disagree with it.
+  const { comparison, holder } = promotion;
   return {
     decision: promotion.promoted ? "promoted" : "skipped",
     drift,
