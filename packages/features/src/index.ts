@@ -82,6 +82,7 @@ export {
   countPredictions,
   DEFAULT_PREDICTIONS_TABLE,
   preparePredictionsTable,
+  summarizePredictions,
   writePredictions,
 } from "./predictions.ts";
 export type {
@@ -89,6 +90,8 @@ export type {
   PredictionModel,
   PreparePredictionsTableOptions,
   PreparePredictionsTableResult,
+  PredictionsSummary,
+  PredictionQuantiles,
   WritePredictionsOptions,
   WritePredictionsResult,
 } from "./predictions.ts";
@@ -112,7 +115,18 @@ export {
   latestPipelineRun,
   PIPELINE_STEP_STATUSES,
   pipelineHistory,
+  pipelineRunSteps,
 } from "./pipeline-runs.ts";
+export {
+  recordPipelineWorkerHeartbeat,
+  registerPipelineWorker,
+  sweepDeadPipelineWorkers,
+  unregisterPipelineWorker,
+} from "./pipeline-workers.ts";
+export type {
+  DeadPipelineWorker,
+  RegisterPipelineWorkerOptions,
+} from "./pipeline-workers.ts";
 export type {
   PipelineStepRecord,
   PipelineStepStatus,

@@ -117,7 +117,7 @@ export async function latestPipelineRun(options: {
      WHERE run_id = (
        SELECT run_id FROM pipeline_runs WHERE as_of = $1
        GROUP BY run_id ORDER BY min(started_at) DESC, run_id DESC LIMIT 1)
-     ORDER BY position`,
+     ORDER BY position, step`,
     [options.asOf],
   );
   if (rows.length === 0) return null;
@@ -132,8 +132,20 @@ export async function pipelineHistory(options: {
   const rows = await options.db.query<StepRow>(
     `SELECT ${COLUMNS} FROM pipeline_runs
      WHERE $1::date IS NULL OR as_of = $1::date
-     ORDER BY min(started_at) OVER (PARTITION BY run_id), run_id, position`,
+     ORDER BY min(started_at) OVER (PARTITION BY run_id), run_id, position, step`,
     [options.asOf ?? null],
+  );
+  return rows.map(toRecord);
+}
+
+/** One run's steps in flow order (a distributed run's shard rows after their step), for a coordinator that waits on them. */
+export async function pipelineRunSteps(options: {
+  db: SqlExecutor;
+  runId: string;
+}): Promise<PipelineStepRecord[]> {
+  const rows = await options.db.query<StepRow>(
+    `SELECT ${COLUMNS} FROM pipeline_runs WHERE run_id = $1 ORDER BY position, step`,
+    [options.runId],
   );
   return rows.map(toRecord);
 }

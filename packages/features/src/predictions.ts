@@ -283,3 +283,61 @@ export async function countPredictions(
   );
   return rows[0]?.n ?? 0;
 }
+
+/** Distribution of a month's scores, for a glance at a run. */
+export interface PredictionQuantiles {
+  min: number;
+  p05: number;
+  p25: number;
+  p50: number;
+  p75: number;
+  p95: number;
+  max: number;
+}
+
+export interface PredictionsSummary {
+  rows: number;
+  /** Rows with label 1. */
+  positives: number;
+  /** Order statistics of p_churn, interpolated linearly as numpy's default (percentile_cont); null without rows. */
+  quantiles: PredictionQuantiles | null;
+}
+
+/**
+ * The scores a model version holds at `asOf`, summed up in the database: how shards scored by
+ * different workers are joined into the figures one process would have computed from its scores.
+ */
+export async function summarizePredictions(
+  options: CountPredictionsOptions,
+): Promise<PredictionsSummary> {
+  const table = quotedTable(options.table);
+  const asOf = parseCalendarDay(options.asOf, "asOf");
+  const rows = await options.db.query<{
+    rows: number;
+    positives: number;
+    q: number[] | null;
+  }>(
+    `SELECT count(*)::int AS rows, count(*) FILTER (WHERE label = 1)::int AS positives,
+       percentile_cont(ARRAY[0, 0.05, 0.25, 0.5, 0.75, 0.95, 1]) WITHIN GROUP (ORDER BY p_churn) AS q
+     FROM ${table.sql} WHERE as_of = $1::date AND model_name = $2 AND model_version = $3`,
+    [asOf, options.model.name, options.model.version],
+  );
+  const r = rows[0]!;
+  const q = r.rows === 0 || r.q === null ? null : r.q.map(Number);
+  return {
+    rows: r.rows,
+    positives: r.positives,
+    quantiles:
+      q === null
+        ? null
+        : {
+            min: q[0]!,
+            p05: q[1]!,
+            p25: q[2]!,
+            p50: q[3]!,
+            p75: q[4]!,
+            p95: q[5]!,
+            max: q[6]!,
+          },
+  };
+}

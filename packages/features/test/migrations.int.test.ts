@@ -25,7 +25,7 @@ describe.each(TEST_ENGINES)("migrations on %s", (engine) => {
     const db = await openDatabase({ url: target.url });
     try {
       expect(await migrate(db)).toEqual({
-        applied: [1, 2, 3, 4],
+        applied: [1, 2, 3, 4, 5],
         version: LATEST_SCHEMA_VERSION,
       });
       expect(await migrate(db)).toEqual({
@@ -105,7 +105,7 @@ describe.each(TEST_ENGINES)("migrations on %s", (engine) => {
         "INSERT INTO labels_snapshots (user_id, as_of, churn_label) VALUES ('u1', '2024-01-31', true)",
       );
 
-      expect(await migrate(db)).toEqual({ applied: [2, 3, 4], version: 4 });
+      expect(await migrate(db)).toEqual({ applied: [2, 3, 4, 5], version: 5 });
       expect(
         await db.query(
           "SELECT user_id, as_of::text AS as_of, churn_label FROM labels_snapshots",
@@ -176,7 +176,10 @@ describe("migrations on postgres, concurrently", () => {
     const b = await openDatabase({ url: target.url });
     try {
       const results = await Promise.all([migrate(a), migrate(b)]);
-      expect(results.map((r) => r.applied).sort()).toEqual([[], [1, 2, 3, 4]]);
+      expect(results.map((r) => r.applied).sort()).toEqual([
+        [],
+        [1, 2, 3, 4, 5],
+      ]);
     } finally {
       await Promise.all([a.close(), b.close()]);
     }

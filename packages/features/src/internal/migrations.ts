@@ -208,6 +208,24 @@ CREATE TABLE pipeline_runs (
 CREATE INDEX pipeline_runs_as_of ON pipeline_runs (as_of, started_at);
 `,
   },
+  {
+    version: 5,
+    name: "pipeline workers",
+    sql: `
+-- One row per running \`streamflow worker\` process, its heartbeat and the job-queue worker ids
+-- it runs under. A process killed without warning leaves its jobs locked; the other workers find
+-- its heartbeat stale, delete the row and unlock those jobs so that one of them retries them.
+CREATE TABLE pipeline_workers (
+  worker_id TEXT PRIMARY KEY,
+  host TEXT NOT NULL,
+  pid INTEGER NOT NULL,
+  concurrency INTEGER NOT NULL CHECK (concurrency >= 1),
+  queue_worker_ids TEXT[] NOT NULL DEFAULT '{}',
+  started_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(),
+  heartbeat_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp()
+);
+`,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
