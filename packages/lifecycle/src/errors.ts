@@ -13,6 +13,10 @@ export const LIFECYCLE_ERROR_CODES = {
   PROMOTION_TARGET_MISSING: "PROMOTION_TARGET_MISSING",
   /** A drift setting names an unknown column, or a method that cannot test that column's kind. */
   DRIFT_OPTION_INVALID: "DRIFT_OPTION_INVALID",
+  /** The job queue in the store's PostgreSQL cannot be reached or installed. Retryable. */
+  QUEUE_UNAVAILABLE: "QUEUE_UNAVAILABLE",
+  /** A distributed step's job was given up (its workers kept dying) or vanished without a record. */
+  QUEUE_JOB_FAILED: "QUEUE_JOB_FAILED",
 } as const;
 export type LifecycleErrorCode = keyof typeof LIFECYCLE_ERROR_CODES;
 

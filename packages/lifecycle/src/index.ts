@@ -66,6 +66,31 @@ export type {
   PipelineStepOutcome,
   RunPipelineOptions,
 } from "./pipeline-runner.ts";
+/** The same flow over a PostgreSQL job queue: steps taken by `streamflow worker` processes, one step fanned out as shards. */
+export {
+  pipelineJobHandler,
+  PIPELINE_STEP_TASK,
+  runDistributedPipeline,
+} from "./distributed/distributed-pipeline.ts";
+export type {
+  FanOut,
+  PipelineJobPayload,
+  PipelineStepFactory,
+  RunDistributedPipelineOptions,
+} from "./distributed/distributed-pipeline.ts";
+export {
+  DEFAULT_HEARTBEAT_MS,
+  DEFAULT_STALE_AFTER_MS,
+  JobQueue,
+  startWorker,
+} from "./distributed/job-queue.ts";
+export type {
+  JobContext,
+  JobHandler,
+  QueuedJob,
+  RunningWorker,
+  StartWorkerOptions,
+} from "./distributed/job-queue.ts";
 export type {
   RetrainDecision,
   RetrainOptions,

@@ -90,31 +90,15 @@ export async function runPipeline(
       done.push(kept);
       continue;
     }
-    await beginPipelineStep({ db, runId, asOf, step: step.name, position });
-    options.onStep?.({ kind: "start", step: step.name, position });
-    const started = performance.now();
-    let outcome: PipelineStepOutcome;
-    try {
-      outcome = await step.run(earlier);
-    } catch (error) {
-      await endPipelineStep({
-        db,
-        runId,
-        step: step.name,
-        status: "failed",
-        durationMs: performance.now() - started,
-        result: failureJson(error),
-      }).catch(() => undefined);
-      throw error;
-    }
-    // The stored row, not a copy rebuilt here: a resumed run reads exactly this back.
-    const record = await endPipelineStep({
+    const record = await runPipelineStep({
       db,
       runId,
-      step: step.name,
-      status: outcome.status,
-      durationMs: performance.now() - started,
-      result: outcome.result,
+      asOf,
+      step,
+      position,
+      earlier,
+      onStart: () =>
+        options.onStep?.({ kind: "start", step: step.name, position }),
     });
     options.onStep?.({ kind: "end", record });
     earlier.set(step.name, record);
@@ -123,10 +107,60 @@ export async function runPipeline(
   return { asOf, runId, resumed, alreadyDone: false, steps: done };
 }
 
-function failureJson(error: unknown): Record<string, unknown> {
-  const e = error as { code?: unknown; message?: unknown };
+export interface RunPipelineStepOptions {
+  db: Database;
+  runId: string;
+  asOf: CalendarDay;
+  step: PipelineStep;
+  position: number;
+  earlier: ReadonlyMap<string, PipelineStepRecord>;
+  /** Called once the step is recorded 'running', before its work starts. */
+  onStart?: () => void;
+}
+
+/**
+ * Runs one step and records it: 'running' before, its outcome after, or 'failed' with the error
+ * (then rethrown). What runPipeline does for each step, and what a worker does for a step it
+ * took from the queue.
+ */
+export async function runPipelineStep(
+  options: RunPipelineStepOptions,
+): Promise<PipelineStepRecord> {
+  const { db, runId, asOf, step, position } = options;
+  await beginPipelineStep({ db, runId, asOf, step: step.name, position });
+  options.onStart?.();
+  const started = performance.now();
+  let outcome: PipelineStepOutcome;
+  try {
+    outcome = await step.run(options.earlier);
+  } catch (error) {
+    await endPipelineStep({
+      db,
+      runId,
+      step: step.name,
+      status: "failed",
+      durationMs: performance.now() - started,
+      result: failureJson(error),
+    }).catch(() => undefined);
+    throw error;
+  }
+  // The stored row, not a copy rebuilt here: a resumed run reads exactly this back.
+  return endPipelineStep({
+    db,
+    runId,
+    step: step.name,
+    status: outcome.status,
+    durationMs: performance.now() - started,
+    result: outcome.result,
+  });
+}
+
+/** How a failed step is recorded: the error's stable code and its message. */
+export function failureJson(error: unknown): Record<string, unknown> {
+  const e = error as { code?: unknown; message?: unknown; hint?: unknown };
   return {
     error: typeof e.code === "string" ? e.code : "INTERNAL",
     message: typeof e.message === "string" ? e.message : String(error),
+    ...(typeof e.hint === "string" ? { hint: e.hint } : {}),
   };
 }

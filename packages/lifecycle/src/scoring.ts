@@ -15,6 +15,7 @@ import {
   writePredictions,
   type Database,
   type PredictionModel,
+  type PredictionQuantiles,
   type Shard,
   type SqlExecutor,
 } from "@streamflow/features";
@@ -47,15 +48,7 @@ export interface ScoreUsersOptions {
 }
 
 /** Distribution of the scores written or found, for a glance at a month's run. */
-export interface ScoreQuantiles {
-  min: number;
-  p05: number;
-  p25: number;
-  p50: number;
-  p75: number;
-  p95: number;
-  max: number;
-}
+export type ScoreQuantiles = PredictionQuantiles;
 
 export interface ScoreUsersResult {
   asOf: CalendarDay;
