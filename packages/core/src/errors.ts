@@ -9,6 +9,8 @@ export const CORE_ERROR_CODES = {
   DATA_INVALID: "DATA_INVALID",
   /** A model file is corrupt, of another format, or of a format version we do not know. */
   MODEL_FORMAT_INVALID: "MODEL_FORMAT_INVALID",
+  /** A trained model too large for the model file's JSON (over V8's longest string). */
+  MODEL_TOO_LARGE: "MODEL_TOO_LARGE",
 } as const;
 export type CoreErrorCode = keyof typeof CORE_ERROR_CODES;
 

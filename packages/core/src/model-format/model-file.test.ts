@@ -82,6 +82,35 @@ describe("model file", () => {
     expect(loaded.training.metrics.auc).toBe(one.metrics.auc);
   }, 60_000);
 
+  it("refuses a model too large for its JSON with MODEL_TOO_LARGE and how to bound it", async () => {
+    const { model } = await train(1);
+    // What V8 throws when JSON.stringify passes its longest string (~512 MiB), without building one.
+    const tooLong = Object.create(model) as typeof model;
+    tooLong.toFile = () =>
+      ({
+        toJSON: () => {
+          throw new RangeError("Invalid string length");
+        },
+      }) as unknown as ReturnType<typeof model.toFile>;
+    let error: unknown;
+    try {
+      serializeModel(tooLong);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toMatchObject({
+      code: "MODEL_TOO_LARGE",
+      details: { n_trees: model.forest.nTrees },
+    });
+    expect((error as CoreError).message).toContain("225 rows");
+    expect((error as CoreError).hint).toMatch(/--max-depth/);
+    // Any other failure is not taken for size.
+    tooLong.toFile = () => {
+      throw new TypeError("not size");
+    };
+    expect(() => serializeModel(tooLong)).toThrow(TypeError);
+  }, 60_000);
+
   it("predicts every row, NULL booleans and unknown categories included, within [0, 1]", async () => {
     const { model } = await train(1);
     const odd: FeatureRow[] = [

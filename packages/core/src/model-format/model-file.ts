@@ -167,7 +167,21 @@ export class StreamflowModel {
  * the same model always gives the same bytes and the caller can hash them.
  */
 export function serializeModel(model: StreamflowModel): string {
-  return `${canonicalJson(model.toFile())}\n`;
+  try {
+    return `${canonicalJson(model.toFile())}\n`;
+  } catch (error) {
+    // V8 caps a string near 512 MiB: deep unbounded trees on a million rows pass it.
+    if (!(error instanceof RangeError)) throw error;
+    throw new CoreError(
+      "MODEL_TOO_LARGE",
+      `the trained model (${model.forest.nTrees} trees, trained on ${model.training.split.nTrain} rows) is too large for a model file: its JSON exceeds the longest string this runtime holds`,
+      {
+        hint: "Bound the trees: train again with --max-depth (12 to 16, say) or fewer --n-estimators.",
+        cause: error,
+        details: { n_trees: model.forest.nTrees },
+      },
+    );
+  }
 }
 
 function formatError(
