@@ -90,6 +90,15 @@ describe("the built streamflow binary", () => {
     expect(unknown.code).toBe(2);
   });
 
+  it("ends quietly when its reader stops reading (`streamflow --help | head -1`)", async () => {
+    const cwd = await tmp("sf-epipe-");
+    const child = spawnCli(["--help"], { cwd, env: NO_DB });
+    child.child.stdout!.destroy();
+    const end = await child.done;
+    expect(end.code, end.stderr).toBe(0);
+    expect(end.stderr).not.toContain("EPIPE");
+  });
+
   it("exits 3 naming the server (password redacted) when PostgreSQL is unreachable", async () => {
     const cwd = await tmp("sf-down-");
     const run = await runCliProcess(
