@@ -2,7 +2,7 @@ import { Command, Option } from "commander";
 import { PROMOTION_METRICS } from "@streamflow/lifecycle";
 import { EXIT_CODES_HELP } from "./exit-codes.ts";
 import { addDriftCommand } from "./program-drift.ts";
-import { addPipelineCommands } from "./program-pipeline.ts";
+import { addPipelineCommands, addWorkerCommand } from "./program-pipeline.ts";
 import { addRetrainCommand } from "./program-retrain.ts";
 import { addTrainingOptions } from "./program-training.ts";
 import {
@@ -401,6 +401,7 @@ Example:
   addDriftCommand(program, common, act);
   addRetrainCommand(program, common, act);
   addPipelineCommands(program, common, act);
+  addWorkerCommand(program, common, act);
 
   const models = program
     .command("models")

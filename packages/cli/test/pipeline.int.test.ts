@@ -65,6 +65,39 @@ describe("streamflow pipeline run on generated months", () => {
     expect(g.exitCode, g.stderr).toBe(0);
   });
 
+  it("refuses a distributed run and a worker on the embedded store, and --shards alone, with exit 2", async () => {
+    const distributed = await month(0, "2024-01-31", "--distributed");
+    expect(distributed.exitCode, distributed.stderr).toBe(2);
+    expect(distributed.stderr).toMatch(/share the store's PostgreSQL/);
+    expect(distributed.stderr).toMatch(/STREAMFLOW_DATABASE_URL/);
+    const worker = await cli("worker");
+    expect(worker.exitCode, worker.stderr).toBe(2);
+    expect(worker.stderr).toMatch(/share the store's PostgreSQL/);
+    const shards = await month(0, "2024-01-31", "--score", "--shards", "3");
+    expect(shards.exitCode, shards.stderr).toBe(2);
+    expect(shards.stderr).toMatch(/--shards needs --distributed/);
+    for (const shardCount of ["0", "x", "1000000"]) {
+      const bad = await month(
+        0,
+        "2024-01-31",
+        "--distributed",
+        "--shards",
+        shardCount,
+      );
+      expect(bad.exitCode, `--shards ${shardCount}: ${bad.stderr}`).toBe(2);
+    }
+    // Nothing was run: the month has no pipeline record.
+    const status = await cli(
+      "pipeline",
+      "status",
+      "--as-of",
+      "2024-01-31",
+      "--json",
+    );
+    expect(status.exitCode, status.stderr).toBe(0);
+    expect(status.json()["runs"]).toEqual([]);
+  });
+
   it("runs the first month end to end: nothing to compare with, nothing in Production, so it trains, promotes and scores", async () => {
     const r = await month(0, "2024-01-31", "--score");
     expect(r.exitCode, r.stderr).toBe(0);

@@ -6,22 +6,35 @@ import {
   ingestedMonths,
   ingestMonth,
   materialize,
+  parseShard,
   pipelineHistory,
+  summarizePredictions,
   type Database,
   type PipelineStepRecord,
+  type Shard,
 } from "@streamflow/features";
 import {
   currentHolder,
+  describeTarget,
+  JobQueue,
   monitorDrift,
   parseModelTarget,
+  resolveTarget,
+  runDistributedPipeline,
   runPipeline,
   scoreUsers,
+  type FanOut,
+  type ModelTarget,
   type PipelineRunResult,
   type PipelineStep,
+  type PipelineStepFactory,
+  type PipelineStepOutcome,
   type PromotionMetric,
+  type RunPipelineOptions,
 } from "@streamflow/lifecycle";
 import { isRegistryError, type Registry } from "@streamflow/registry-client";
 import type { CommandContext } from "../context.ts";
+import { CliError } from "../errors.ts";
 import { pendingRunJournal, withRegistry } from "../registry.ts";
 import { checkOnlineJson, ingestJson, materializeJson } from "../render.ts";
 import { withFeatureStore } from "../store.ts";
@@ -43,6 +56,10 @@ export interface PipelineRunFlags extends Omit<TrainFlags, "labelAsOf"> {
   minCoverage: number;
   metric: PromotionMetric;
   minDelta: number;
+  /** Enqueue the steps for `streamflow worker` processes instead of running them here. */
+  distributed?: boolean;
+  /** With --distributed: score as this many shard jobs. */
+  shards?: number;
 }
 
 export interface PipelineStatusFlags {
@@ -145,23 +162,193 @@ function monthSteps(
       async run() {
         if (!flags.score)
           return { status: "skipped", result: { reason: "--score not given" } };
-        const target = parseModelTarget(`models:/${flags.modelName}/${STAGE}`);
-        const r = await scoreUsers({
-          db,
-          registry,
-          target,
-          asOf,
-          table: DEFAULT_PREDICTIONS_TABLE,
-          logger: ctx.logger,
-          onProgress: ctx.progress,
-        });
-        return {
-          status: r.noop ? "noop" : "done",
-          result: scoreJson(r, target),
-        };
+        return scoreOutcome(
+          ctx,
+          { db, registry },
+          {
+            asOf,
+            target: productionTarget(flags),
+            shard: undefined,
+          },
+        );
       },
     },
   ];
+}
+
+const productionTarget = (flags: { modelName: string }) =>
+  parseModelTarget(`models:/${flags.modelName}/${STAGE}`);
+
+async function scoreOutcome(
+  ctx: CommandContext,
+  { db, registry }: { db: Database; registry: Registry },
+  job: { asOf: CalendarDay; target: ModelTarget; shard: Shard | undefined },
+): Promise<PipelineStepOutcome> {
+  const r = await scoreUsers({
+    db,
+    registry,
+    target: job.target,
+    asOf: job.asOf,
+    shard: job.shard,
+    table: DEFAULT_PREDICTIONS_TABLE,
+    logger: ctx.logger,
+    onProgress: ctx.progress,
+  });
+  return { status: r.noop ? "noop" : "done", result: scoreJson(r, job.target) };
+}
+
+/** The steps of a month in flow order: what `--distributed` enqueues, one job each. */
+export const PIPELINE_STEPS = [
+  "ingest",
+  "materialize",
+  "check_online",
+  "drift",
+  "retrain",
+  "score",
+] as const;
+
+/**
+ * The step a worker's job names, built from the parameters the coordinator enqueued: a month's
+ * step as one process runs it, or a shard of the score step with the version the coordinator fixed.
+ */
+export function pipelineStepFactory(
+  ctx: CommandContext,
+  deps: { db: Database; registry: Registry },
+): PipelineStepFactory {
+  return ({ asOf, step, shard, params }) => {
+    const flags = { ...params, asOf } as unknown as PipelineRunFlags;
+    if (shard !== null) {
+      const target = parseModelTarget(String(params["model_uri"]));
+      return {
+        name: step,
+        run: () =>
+          scoreOutcome(ctx, deps, { asOf, target, shard: parseShard(shard) }),
+      };
+    }
+    const found = monthSteps(ctx, deps, flags).find((s) => s.name === step);
+    if (found === undefined)
+      throw new CliError(
+        "USAGE",
+        `a queued job names pipeline step '${step}', which this streamflow does not have (it has ${PIPELINE_STEPS.join(", ")})`,
+        {
+          hint: "Run workers of the same streamflow version as the pipeline run that enqueued the job.",
+        },
+      );
+    return found;
+  };
+}
+
+/** The run's parameters every job carries: what the steps read, with paths made absolute. */
+function pipelineParams(
+  ctx: CommandContext,
+  flags: PipelineRunFlags,
+): Record<string, unknown> {
+  const keep = [
+    "retrain",
+    "driftShare",
+    "reference",
+    "score",
+    "minCoverage",
+    "metric",
+    "minDelta",
+    "nEstimators",
+    "maxFeatures",
+    "classWeight",
+    "maxDepth",
+    "seed",
+    "testSize",
+    "jobs",
+    "experiment",
+    "modelName",
+  ] as const satisfies readonly (keyof PipelineRunFlags)[];
+  // Through JSON, as the queue will carry it: what a worker reads is exactly this.
+  return JSON.parse(
+    JSON.stringify({
+      ...Object.fromEntries(keep.map((k) => [k, flags[k]])),
+      monthDir: resolve(ctx.io.cwd, flags.monthDir),
+      outDir:
+        flags.outDir === undefined
+          ? undefined
+          : resolve(ctx.io.cwd, flags.outDir),
+    }),
+  ) as Record<string, unknown>;
+}
+
+/** The score step as shards: every shard scores with the version in Production when the step began. */
+function scoreFanOut(
+  { db, registry }: { db: Database; registry: Registry },
+  flags: PipelineRunFlags,
+  shards: number,
+): FanOut {
+  return {
+    step: "score",
+    shards,
+    async prepare() {
+      const version = await resolveTarget(registry, productionTarget(flags));
+      return { model_uri: `models:/${version.name}/${version.version}` };
+    },
+    async join(records) {
+      const parts = records.map(
+        (r) => r.result as ReturnType<typeof scoreJson> & ScoreJsonShape,
+      );
+      const first = parts[0]!;
+      const summary = await summarizePredictions({
+        db,
+        table: DEFAULT_PREDICTIONS_TABLE,
+        asOf: flags.asOf,
+        model: first.model,
+      });
+      const sum = (f: (p: ScoreJsonShape) => number) =>
+        parts.reduce((a, p) => a + f(p), 0);
+      const rows = sum((p) => p.rows);
+      const noop = parts.every((p) => p.noop);
+      return {
+        status: noop ? "noop" : "done",
+        result: {
+          ...first,
+          model_uri: describeTarget(productionTarget(flags)),
+          shard: null,
+          rows,
+          written: sum((p) => p.written),
+          noop,
+          missing_users: sum((p) => p.missing_users),
+          positive_rate: rows === 0 ? 0 : summary.positives / rows,
+          p_churn: summary.quantiles,
+          timings_ms: {
+            load_model: sum((p) => p.timings_ms.load_model),
+            read: sum((p) => p.timings_ms.read),
+            predict: sum((p) => p.timings_ms.predict),
+            write: sum((p) => p.timings_ms.write),
+          },
+          duration_ms: Math.max(...parts.map((p) => p.duration_ms)),
+          shards: records.map((r, i) => ({
+            shard: parts[i]!.shard,
+            status: r.status,
+            rows: parts[i]!.rows,
+            written: parts[i]!.written,
+            duration_ms: r.durationMs,
+          })),
+        },
+      };
+    },
+  };
+}
+
+/** The fields of a score step's recorded JSON that a join adds up. */
+interface ScoreJsonShape {
+  model: { name: string; version: string; run_id: string | null };
+  shard: string | null;
+  rows: number;
+  written: number;
+  noop: boolean;
+  missing_users: number;
+  timings_ms: {
+    load_model: number;
+    read: number;
+    predict: number;
+    write: number;
+  };
+  duration_ms: number;
 }
 
 /**
@@ -263,24 +450,64 @@ export async function runPipelineRun(
   ctx: CommandContext,
   flags: PipelineRunFlags,
 ): Promise<void> {
+  const onStep: RunPipelineOptions["onStep"] = (e) => {
+    if (e.kind === "start")
+      ctx.logger.info(`pipeline ${flags.asOf}: ${e.step} …`);
+    else
+      ctx.logger.info(
+        `pipeline ${flags.asOf}: ${e.record.step} ${e.record.status}${e.kind === "kept" ? " (recorded earlier)" : ""}`,
+      );
+  };
+  if (flags.shards !== undefined && !flags.distributed)
+    throw new CliError("USAGE", "--shards needs --distributed", {
+      hint: "Add --distributed (and start `streamflow worker` processes), or drop --shards.",
+    });
   const r = await withFeatureStore(ctx, (db) =>
-    withRegistry(ctx, (registry) =>
-      runPipeline({
-        db,
-        asOf: flags.asOf,
-        steps: monthSteps(ctx, { db, registry }, flags),
-        onStep: (e) => {
-          if (e.kind === "start")
-            ctx.logger.info(`pipeline ${flags.asOf}: ${e.step} …`);
-          else
-            ctx.logger.info(
-              `pipeline ${flags.asOf}: ${e.record.step} ${e.record.status}${e.kind === "kept" ? " (recorded earlier)" : ""}`,
-            );
-        },
-      }),
-    ),
+    withRegistry(ctx, async (registry) => {
+      if (!flags.distributed)
+        return runPipeline({
+          db,
+          asOf: flags.asOf,
+          steps: monthSteps(ctx, { db, registry }, flags),
+          onStep,
+        });
+      const url = distributedStoreUrl(ctx, db);
+      const queue = await JobQueue.open({
+        connectionString: url,
+        logger: ctx.logger,
+      });
+      try {
+        return await runDistributedPipeline({
+          db,
+          queue,
+          asOf: flags.asOf,
+          steps: PIPELINE_STEPS,
+          params: pipelineParams(ctx, flags),
+          fanOut: flags.score
+            ? scoreFanOut({ db, registry }, flags, flags.shards ?? 1)
+            : undefined,
+          onStep,
+        });
+      } finally {
+        await queue.close();
+      }
+    }),
   );
   ctx.result(pipelineJson(r), () => formatPipeline(r));
+}
+
+/** The store's URL, which workers share: a distributed run needs a PostgreSQL server, not an embedded PGlite. */
+export function distributedStoreUrl(ctx: CommandContext, db: Database): string {
+  const url = ctx.config.databaseUrl;
+  if (url === undefined || db.kind !== "postgres")
+    throw new CliError(
+      "USAGE",
+      `a distributed run and its workers share the store's PostgreSQL; this store is ${db.location}`,
+      {
+        hint: "Set STREAMFLOW_DATABASE_URL (or --database-url) to a PostgreSQL server for the pipeline run and every worker.",
+      },
+    );
+  return url;
 }
 
 export async function runPipelineStatus(

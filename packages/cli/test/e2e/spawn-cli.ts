@@ -25,6 +25,8 @@ export interface Spawned {
   waitForStderr(text: string): Promise<void>;
   /** Everything printed on stdout so far. */
   stdout(): string;
+  /** Everything printed on stderr so far. */
+  stderr(): string;
 }
 
 export function spawnCli(
@@ -67,6 +69,7 @@ export function spawnCli(
     child,
     done,
     stdout: () => stdout,
+    stderr: () => stderr,
     waitForStderr: (text) =>
       new Promise<void>((resolve, reject) => {
         if (stderr.includes(text)) return resolve();
