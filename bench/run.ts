@@ -5,7 +5,14 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
-const SUITES = ["features", "forest", "serve", "score", "drift"] as const;
+const SUITES = [
+  "features",
+  "forest",
+  "serve",
+  "score",
+  "drift",
+  "pipeline",
+] as const;
 const asked = process.argv.slice(2).filter((a) => !a.startsWith("-"));
 const chosen = asked.length > 0 ? asked : [...SUITES];
 for (const name of chosen) {
