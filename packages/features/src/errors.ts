@@ -24,6 +24,8 @@ export const FEATURES_ERROR_CODES = {
    * predictions table (a name that is not a plain SQL identifier, a table of another shape).
    */
   OUTPUT_INVALID: "OUTPUT_INVALID",
+  /** A feature repository file is not valid YAML, misses or mistypes a key, or names what it does not declare; details name file, key and line. */
+  REPOSITORY_INVALID: "REPOSITORY_INVALID",
   /** A shard is not I/N with 0 <= I < N <= 1024. */
   SHARD_INVALID: "SHARD_INVALID",
 } as const;

@@ -131,3 +131,24 @@ export type {
   PipelineStepRecord,
   PipelineStepStatus,
 } from "./pipeline-runs.ts";
+
+export type {
+  FeatureRepository,
+  RepositoryColumn,
+  RepositoryEntity,
+  RepositoryFeatureView,
+  RepositoryLabel,
+  RepositoryModelDefaults,
+  RepositorySource,
+  SourceFormat,
+} from "./repository/feature-repository.ts";
+export { parseFeatureRepository } from "./repository/parse-repository.ts";
+export {
+  LAB_REPOSITORY,
+  LAB_REPOSITORY_YAML,
+} from "./repository/lab-repository.ts";
+export {
+  renderFeatureRepository,
+  repositoryFileForm,
+  repositoryHash,
+} from "./repository/render-repository.ts";

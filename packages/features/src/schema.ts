@@ -1,10 +1,17 @@
 /**
- * The lab's data model, declared once. Ingestion, the point-in-time builder, the online store and
- * the synthetic generator all derive their SQL and validation from these tables, so a column is
- * added or renamed in exactly one place.
+ * The lab's data model as the rest of the store reads it today, derived from the lab's feature
+ * repository (repository/lab-repository.ts), the one place it is declared. Ingestion, the
+ * point-in-time builder, the online store and the synthetic generator derive their SQL and
+ * validation from these tables; F9 threads a user's repository through in their place.
  */
+import {
+  MAX_FIELD_LENGTH,
+  type ColumnType,
+} from "./repository/column-types.ts";
+import type { RepositoryColumn } from "./repository/feature-repository.ts";
+import { LAB_REPOSITORY } from "./repository/lab-repository.ts";
 
-export type ColumnType = "text" | "date" | "boolean" | "integer" | "double";
+export { MAX_FIELD_LENGTH, type ColumnType };
 
 export interface ColumnSpec {
   readonly name: string;
@@ -21,37 +28,7 @@ export interface ColumnSpec {
  * The longest user id, the same limit `serve` accepts: the lab's ids are 10 characters; 64 leaves
  * room for other id schemes, and none for a value that breaks the primary-key index.
  */
-export const MAX_USER_ID_LENGTH = 64;
-
-/**
- * Longest field of each type. The lab's text values are category names (`Month-to-month`,
- * `Fiber optic`); 256 leaves room for others. No valid number, date or boolean needs more than 64
- * characters (a double's shortest spelling takes at most 24).
- */
-export const MAX_FIELD_LENGTH: Readonly<Record<ColumnType, number>> =
-  Object.freeze({
-    text: 256,
-    date: 64,
-    boolean: 64,
-    integer: 64,
-    double: 64,
-  });
-
-function col(
-  name: string,
-  type: ColumnType,
-  flags: { nullable?: boolean; nonNegative?: boolean } = {},
-): ColumnSpec {
-  return Object.freeze({
-    name,
-    type,
-    nullable: flags.nullable ?? false,
-    nonNegative: flags.nonNegative ?? false,
-    maxLength: MAX_FIELD_LENGTH[type],
-  });
-}
-
-const COUNT = { nonNegative: true } as const;
+export const MAX_USER_ID_LENGTH = LAB_REPOSITORY.entity.maxKeyLength;
 
 /** One CSV of a month directory and the live table it is upserted into (same name). */
 export interface SourceFileSpec {
@@ -68,62 +45,31 @@ export type SourceFileName =
   | "support_agg_90d"
   | "labels";
 
-/** The six CSVs of a month, in ingestion order (`users` first: the others reference it). */
-export const SOURCE_FILES: readonly SourceFileSpec[] = Object.freeze([
-  {
-    name: "users",
-    columns: [
-      col("signup_date", "date"),
-      col("user_gender", "text"),
-      col("user_is_senior", "boolean"),
-      col("has_family", "boolean"),
-      col("has_dependents", "boolean"),
-    ],
-  },
-  {
-    name: "subscriptions",
-    columns: [
-      col("months_active", "integer", COUNT),
-      // NULL for users without a net service: a legitimate value, not a missing one.
-      col("plan_stream_tv", "boolean", { nullable: true }),
-      col("plan_stream_movies", "boolean", { nullable: true }),
-      col("contract_type", "text"),
-      col("paperless_billing", "boolean"),
-      col("monthly_fee", "double", COUNT),
-      col("total_paid", "double", COUNT),
-      col("net_service", "text"),
-    ],
-  },
-  {
-    name: "usage_agg_30d",
-    columns: [
-      col("watch_hours_30d", "double", COUNT),
-      col("avg_session_mins_7d", "double", COUNT),
-      col("unique_devices_30d", "integer", COUNT),
-      col("skips_7d", "integer", COUNT),
-      col("rebuffer_events_7d", "integer", COUNT),
-    ],
-  },
-  {
-    name: "payments_agg_90d",
-    columns: [col("failed_payments_90d", "integer", COUNT)],
-  },
-  {
-    name: "support_agg_90d",
-    columns: [
-      col("support_tickets_90d", "integer", COUNT),
-      col("ticket_avg_resolution_hrs_90d", "double", COUNT),
-    ],
-  },
-  { name: "labels", columns: [col("churn_label", "boolean")] },
-] satisfies SourceFileSpec[]);
+function columnSpec(c: RepositoryColumn): ColumnSpec {
+  return Object.freeze({
+    name: c.name,
+    type: c.type,
+    nullable: c.nullable,
+    // The lab's only bound is min 0; general bounds and allowed values come with F9's ingestion.
+    nonNegative: c.min !== undefined && c.min >= 0,
+    maxLength: c.maxLength,
+  });
+}
 
-/** The entity every feature view is keyed on. */
+/** The six CSVs of a month, in ingestion order (`users` first: the others reference it). */
+export const SOURCE_FILES: readonly SourceFileSpec[] = Object.freeze(
+  LAB_REPOSITORY.sources.map((s) => ({
+    name: s.name as SourceFileName,
+    columns: s.columns.map(columnSpec),
+  })),
+);
+
 /** The entity, its key, and the source file (and live table) that lists every one of them. */
 export const USER_ENTITY = Object.freeze({
-  name: "user",
-  joinKey: "user_id",
-  sourceFile: "users" as const satisfies SourceFileName,
+  name: LAB_REPOSITORY.entity.name,
+  joinKey: LAB_REPOSITORY.entity.joinKey,
+  sourceFile: LAB_REPOSITORY.sources.find((s) => s.entityTable)!
+    .name as "users" satisfies SourceFileName,
 });
 
 export interface FeatureViewSpec {
@@ -151,58 +97,23 @@ function pick(file: SourceFileName, names: readonly string[]): ColumnSpec[] {
 }
 
 /** The lab's four feature views; their 14 features are the model's whole input. */
-export const FEATURE_VIEWS: readonly FeatureViewSpec[] = Object.freeze([
-  {
-    name: "subs_profile_fv",
-    sourceFile: "subscriptions",
-    snapshotTable: "subscriptions_profile_snapshots",
-    features: pick("subscriptions", [
-      "months_active",
-      "monthly_fee",
-      "paperless_billing",
-      "plan_stream_tv",
-      "plan_stream_movies",
-      "net_service",
-    ]),
-    ttlDays: undefined,
-  },
-  {
-    name: "usage_agg_30d_fv",
-    sourceFile: "usage_agg_30d",
-    snapshotTable: "usage_agg_30d_snapshots",
-    features: pick("usage_agg_30d", [
-      "watch_hours_30d",
-      "avg_session_mins_7d",
-      "unique_devices_30d",
-      "skips_7d",
-      "rebuffer_events_7d",
-    ]),
-    ttlDays: undefined,
-  },
-  {
-    name: "payments_agg_90d_fv",
-    sourceFile: "payments_agg_90d",
-    snapshotTable: "payments_agg_90d_snapshots",
-    features: pick("payments_agg_90d", ["failed_payments_90d"]),
-    ttlDays: undefined,
-  },
-  {
-    name: "support_agg_90d_fv",
-    sourceFile: "support_agg_90d",
-    snapshotTable: "support_agg_90d_snapshots",
-    features: pick("support_agg_90d", [
-      "support_tickets_90d",
-      "ticket_avg_resolution_hrs_90d",
-    ]),
-    ttlDays: undefined,
-  },
-] satisfies FeatureViewSpec[]);
+export const FEATURE_VIEWS: readonly FeatureViewSpec[] = Object.freeze(
+  LAB_REPOSITORY.featureViews.map((v) => ({
+    name: v.name,
+    sourceFile: v.source as SourceFileName,
+    snapshotTable: v.snapshotTable,
+    features: pick(v.source as SourceFileName, v.features),
+    ttlDays: v.ttlDays,
+  })),
+);
 
 /** Labels are snapshotted like features, so a training set's labels depend on dates, not on ingestion order. */
 export const LABEL_SNAPSHOT = Object.freeze({
-  sourceFile: "labels" as const,
-  snapshotTable: "labels_snapshots",
-  column: pick("labels", ["churn_label"])[0]!,
+  sourceFile: LAB_REPOSITORY.label.source as "labels" satisfies SourceFileName,
+  snapshotTable: LAB_REPOSITORY.label.snapshotTable,
+  column: pick(LAB_REPOSITORY.label.source as SourceFileName, [
+    LAB_REPOSITORY.label.column,
+  ])[0]!,
 });
 
 /** All 14 model features in the lab's order. */
