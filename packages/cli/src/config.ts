@@ -1,6 +1,12 @@
 import { readFile } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
 import { z } from "zod";
+import {
+  LAB_REPOSITORY,
+  parseFeatureRepository,
+  repositoryHash,
+  type FeatureRepository,
+} from "@streamflow/features";
 import { CliError } from "./errors.ts";
 import type { CliIo } from "./io.ts";
 
@@ -11,6 +17,7 @@ export interface GlobalFlags {
   home?: string | undefined;
   json?: boolean | undefined;
   verbose?: boolean | undefined;
+  features?: string | undefined;
 }
 
 /** Configuration after flag > env > streamflow.config.json > default; frozen, resolved once per run. */
@@ -27,6 +34,53 @@ export interface ResolvedConfig {
   configFile: string | undefined;
   /** MLflow connection; `uri` undefined selects the local registry under `home/registry`. */
   tracking: TrackingConfig;
+  features: FeaturesConfig;
+}
+
+/** The feature repository in force: a user's file, or the lab's built in. */
+export interface FeaturesConfig {
+  /** The file read; undefined for the built-in lab repository. */
+  file: string | undefined;
+  repository: FeatureRepository;
+  hash: string;
+  /** True when it declares exactly the lab's repository (the built-in one, or a file saying the same). */
+  isLab: boolean;
+}
+
+export const FEATURES_FILE = "streamflow.features.yaml";
+const LAB_HASH = repositoryHash(LAB_REPOSITORY);
+const BUILT_IN: FeaturesConfig = Object.freeze({
+  file: undefined,
+  repository: LAB_REPOSITORY,
+  hash: LAB_HASH,
+  isLab: true,
+});
+
+/** --features > STREAMFLOW_FEATURES > ./streamflow.features.yaml when there is one > the lab's. */
+async function resolveFeatures(
+  flags: GlobalFlags,
+  io: CliIo,
+): Promise<FeaturesConfig> {
+  const explicit =
+    nonEmpty(flags.features) ?? nonEmpty(io.env["STREAMFLOW_FEATURES"]);
+  const path = resolve(io.cwd, explicit ?? FEATURES_FILE);
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    if (explicit !== undefined)
+      throw new CliError(
+        "CONFIG_INVALID",
+        `cannot read feature repository '${path}' (${flags.features !== undefined ? "--features" : "STREAMFLOW_FEATURES"}): ${(error as Error).message}`,
+        {
+          hint: "Write one with `streamflow init --example lab`, or leave --features out for the lab's built-in repository.",
+        },
+      );
+    return BUILT_IN;
+  }
+  const repository = parseFeatureRepository(text, { file: path });
+  const hash = repositoryHash(repository);
+  return { file: path, repository, hash, isLab: hash === LAB_HASH };
 }
 
 /** MLflow settings, named and read like the Python client's (durations there are seconds). */
@@ -103,8 +157,13 @@ function nonEmpty(value: string | undefined): string | undefined {
 export async function resolveConfig(
   flags: GlobalFlags,
   io: CliIo,
+  options: { readFeatures?: boolean } = {},
 ): Promise<ResolvedConfig> {
   const file = await readConfigFile(io);
+  const features =
+    options.readFeatures === false
+      ? BUILT_IN
+      : await resolveFeatures(flags, io);
   const databaseUrl =
     nonEmpty(flags.databaseUrl) ??
     nonEmpty(io.env["STREAMFLOW_DATABASE_URL"]) ??
@@ -160,5 +219,6 @@ export async function resolveConfig(
     json: flags.json ?? false,
     verbose: flags.verbose ?? false,
     configFile: file.path,
+    features: Object.freeze(features),
   });
 }

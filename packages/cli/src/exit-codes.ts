@@ -46,6 +46,7 @@ export const EXIT_CODE: Record<ErrorCode, ExitCode> = {
   NO_DATA_AS_OF: EXIT.DATA_INVALID,
   OUTPUT_INVALID: EXIT.USAGE,
   SHARD_INVALID: EXIT.USAGE,
+  REPOSITORY_INVALID: EXIT.USAGE,
   REGISTRY_UNAVAILABLE: EXIT.UNAVAILABLE,
   // Wrong credentials are configuration: retrying will not help.
   REGISTRY_AUTH: EXIT.USAGE,

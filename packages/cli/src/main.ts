@@ -4,7 +4,8 @@ import { resolveConfig } from "./config.ts";
 import { createContext, type CommandContext } from "./context.ts";
 import { EXIT, exitCodeFor } from "./exit-codes.ts";
 import { processIo, type CliIo } from "./io.ts";
-import { buildProgram, type Handler } from "./program.ts";
+import { CliError } from "./errors.ts";
+import { buildProgram, type DispatchOptions, type Handler } from "./program.ts";
 import { VERSION } from "./version.ts";
 
 function causeChain(error: unknown): string[] {
@@ -88,10 +89,23 @@ export async function main(
   const dispatch = async (
     load: () => Promise<Handler>,
     flags: Record<string, unknown>,
+    options: DispatchOptions = {},
   ) => {
-    const config = await resolveConfig(flags, io);
+    const repository = options.repository ?? "lab";
+    const config = await resolveConfig(flags, io, {
+      readFeatures: repository !== "none",
+    });
     verbose = config.verbose;
     ctx = createContext(io, config);
+    if (!config.features.isLab && repository === "lab")
+      throw new CliError(
+        "USAGE",
+        `${config.features.file} declares a feature repository other than the lab's, which this command cannot run yet: only \`streamflow features show\` reads one`,
+        {
+          hint: "Run this command without it (rename the file or unset STREAMFLOW_FEATURES) to use the lab's repository; running the whole lifecycle on your own repository is on its way (issue F9).",
+          details: { file: config.features.file, hash: config.features.hash },
+        },
+      );
     // Commander has parsed and typed the flags each handler declares; the cast is the seam.
     const handler = (await load()) as unknown as (
       c: CommandContext,

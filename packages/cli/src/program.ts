@@ -2,6 +2,7 @@ import { Command, Option } from "commander";
 import { PROMOTION_METRICS } from "@streamflow/lifecycle";
 import { EXIT_CODES_HELP } from "./exit-codes.ts";
 import { addDriftCommand } from "./program-drift.ts";
+import { addRepositoryCommands } from "./program-repository.ts";
 import { addPipelineCommands, addWorkerCommand } from "./program-pipeline.ts";
 import { addRetrainCommand } from "./program-retrain.ts";
 import { addTrainingOptions } from "./program-training.ts";
@@ -25,13 +26,24 @@ export type AddCommands = (
   common: (cmd: Command) => Command,
   act: (
     loader: () => Promise<Handler>,
+    options?: DispatchOptions,
   ) => (opts: unknown, cmd: Command) => Promise<void>,
 ) => void;
+
+export interface DispatchOptions {
+  /**
+   * Which feature repositories the command runs on. Most run on the lab's until F9 threads a
+   * user's repository through them, and refuse another rather than silently ignore it; `any`
+   * reads whichever is in force; `none` does not read one (init, which writes it).
+   */
+  repository?: "lab" | "any" | "none";
+}
 
 /** Runs one handler with its flags; main supplies it (config, context, error rendering). */
 export type Dispatch = (
   load: () => Promise<Handler>,
   flags: Record<string, unknown>,
+  options?: DispatchOptions,
 ) => Promise<void>;
 
 function common(cmd: Command): Command {
@@ -58,7 +70,16 @@ function common(cmd: Command): Command {
       "--json",
       "print exactly one JSON object on stdout (logs and progress go to stderr)",
     )
-    .option("--verbose", "log each step, and show error causes");
+    .option("--verbose", "log each step, and show error causes")
+    .addOption(
+      new Option(
+        "--features <file>",
+        "feature repository (env STREAMFLOW_FEATURES)",
+      ).default(
+        undefined,
+        "./streamflow.features.yaml if present, else the lab's",
+      ),
+    );
 }
 
 /** Commander wiring only: names, flags, argument parsers and a lazy import of each handler. */
@@ -75,8 +96,9 @@ export function buildProgram(dispatch: Dispatch, version: string): Command {
       `\nStart here:\n  streamflow quickstart            generate data, ingest two months, build, materialize, check, train, promote, serve\n\n${EXIT_CODES_HELP}`,
     );
   const act =
-    (loader: () => Promise<Handler>) => async (_opts: unknown, cmd: Command) =>
-      dispatch(loader, cmd.optsWithGlobals());
+    (loader: () => Promise<Handler>, options?: DispatchOptions) =>
+    async (_opts: unknown, cmd: Command) =>
+      dispatch(loader, cmd.optsWithGlobals(), options);
 
   common(
     program
@@ -426,6 +448,8 @@ Example:
       name,
     }),
   );
+
+  addRepositoryCommands(program, common, act);
 
   const db = program.command("db").description("Database maintenance");
   common(
