@@ -18,8 +18,11 @@ export interface ColumnSpec {
   readonly type: ColumnType;
   /** Only these columns may hold an empty CSV field (stored as NULL). */
   readonly nullable: boolean;
-  /** Counts, amounts and durations: a negative value is refused at ingestion. */
-  readonly nonNegative: boolean;
+  /** Inclusive bounds of a number, refused outside at ingestion; undefined for none (the lab's counts have min 0). */
+  readonly min: number | undefined;
+  readonly max: number | undefined;
+  /** The only values a text column may hold; undefined for any. */
+  readonly allowed: readonly string[] | undefined;
   /** Longest CSV field accepted, in characters (UTF-16 code units); a longer one is refused at ingestion. */
   readonly maxLength: number;
 }
@@ -50,8 +53,9 @@ function columnSpec(c: RepositoryColumn): ColumnSpec {
     name: c.name,
     type: c.type,
     nullable: c.nullable,
-    // The lab's only bound is min 0; general bounds and allowed values come with F9's ingestion.
-    nonNegative: c.min !== undefined && c.min >= 0,
+    min: c.min,
+    max: c.max,
+    allowed: c.allowed,
     maxLength: c.maxLength,
   });
 }

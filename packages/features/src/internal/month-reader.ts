@@ -39,6 +39,9 @@ export type ValidationRule =
   | "integer"
   | "number"
   | "non_negative"
+  | "min"
+  | "max"
+  | "allowed"
   | "date"
   | "utf8"
   | "csv_quote"
@@ -157,7 +160,7 @@ function checkUserId(
 }
 
 /** Converts one cell to COPY text, or returns the rule it breaks. */
-function convertCell(
+export function convertCell(
   spec: ColumnSpec,
   raw: string,
 ): string | { rule: ValidationRule; message: string } {
@@ -190,9 +193,7 @@ function convertCell(
       const n = Number(raw);
       if (Math.abs(n) > INT32_MAX)
         return { rule: "integer", message: "must fit a 32-bit integer" };
-      if (spec.nonNegative && n < 0)
-        return { rule: "non_negative", message: "must be >= 0" };
-      return String(n);
+      return outOfBounds(spec, n) ?? String(n);
     }
     case "double": {
       if (!NUMBER_RE.test(raw))
@@ -200,8 +201,8 @@ function convertCell(
       const n = Number(raw);
       if (!Number.isFinite(n))
         return { rule: "number", message: "must be a finite number" };
-      if (spec.nonNegative && n < 0)
-        return { rule: "non_negative", message: "must be >= 0" };
+      const broken = outOfBounds(spec, n);
+      if (broken !== undefined) return broken;
       // The shortest round-trip spelling: float8 stores the very same double, and equal data hashes equal.
       return String(n);
     }
@@ -210,8 +211,27 @@ function convertCell(
         ? raw
         : { rule: "date", message: "must be a calendar date YYYY-MM-DD" };
     case "text":
+      if (spec.allowed !== undefined && !spec.allowed.includes(raw))
+        return {
+          rule: "allowed",
+          message: `must be one of ${spec.allowed.map((a) => `'${a}'`).join(", ")}`,
+        };
       return copyEscape(raw);
   }
+}
+
+function outOfBounds(
+  spec: ColumnSpec,
+  n: number,
+): { rule: ValidationRule; message: string } | undefined {
+  // min 0 keeps the lab's rule name: counts, amounts and durations are never negative.
+  if (spec.min !== undefined && n < spec.min)
+    return spec.min === 0
+      ? { rule: "non_negative", message: "must be >= 0" }
+      : { rule: "min", message: `must be >= ${spec.min}` };
+  if (spec.max !== undefined && n > spec.max)
+    return { rule: "max", message: `must be <= ${spec.max}` };
+  return undefined;
 }
 
 interface FileContext {

@@ -69,7 +69,7 @@ describe("the lab's feature repository", () => {
     expect(
       SOURCE_FILES.map((s) => [
         s.name,
-        s.columns.map((c) => [c.name, c.type, c.nullable, c.nonNegative]),
+        s.columns.map((c) => [c.name, c.type, c.nullable, c.min === 0]),
       ]),
     ).toEqual(SOURCES_BEFORE);
     for (const s of SOURCE_FILES)
