@@ -283,7 +283,14 @@ function scoreFanOut(
   return {
     step: "score",
     shards,
-    async prepare() {
+    async prepare(_earlier, settledShards) {
+      // A resumed run keeps the version its finished shards scored with, whatever Production
+      // became meanwhile: one month, one model.
+      const done = settledShards[0]?.result as ScoreJsonShape | undefined;
+      if (done !== undefined)
+        return {
+          model_uri: `models:/${done.model.name}/${done.model.version}`,
+        };
       const version = await resolveTarget(registry, productionTarget(flags));
       return { model_uri: `models:/${version.name}/${version.version}` };
     },
@@ -292,6 +299,15 @@ function scoreFanOut(
         (r) => r.result as ReturnType<typeof scoreJson> & ScoreJsonShape,
       );
       const first = parts[0]!;
+      const versions = new Set(parts.map((p) => p.model.version));
+      if (versions.size > 1)
+        throw new CliError(
+          "CHECK_FAILED",
+          `the shards of score for ${flags.asOf} were scored by different versions of ${first.model.name} (${[...versions].join(", ")})`,
+          {
+            hint: `Score the month again with one version: streamflow score --as-of ${flags.asOf}.`,
+          },
+        );
       const summary = await summarizePredictions({
         db,
         table: DEFAULT_PREDICTIONS_TABLE,

@@ -216,6 +216,51 @@ describe("pipeline run --distributed with three worker processes", () => {
         ).toBe(2); // "… started" and "… done in"
   });
 
+  it("resumes a fanned-out score with the version its finished shards used, even after a promotion", async () => {
+    const s = await store();
+    const workers = await s.startWorkers(2);
+    await s.run(0, s.distributed);
+    await s.run(1, s.distributed);
+    // As a coordinator killed after two shards would leave it, then someone puts version 1 back.
+    const sql = await openFeatureStore({ url: s.db.url });
+    cleanups.push(() => sql.close());
+    const reopened = await sql.execute(
+      `UPDATE pipeline_runs SET status = 'running', finished_at = NULL, result = NULL
+       WHERE as_of = $1 AND step IN ('score', 'score:2/3')`,
+      [MONTHS[1]],
+    );
+    expect(reopened).toBe(2);
+    const scoredBy = async () =>
+      (
+        await sql.query<{ v: string }>(
+          "SELECT DISTINCT model_version AS v FROM churn_predictions WHERE as_of = $1",
+          [MONTHS[1]],
+        )
+      ).map((r) => r.v);
+    const [version] = await scoredBy();
+    const other = version === "2" ? "1" : "2";
+    const promote = await runCliProcess(
+      [
+        "promote",
+        "--version",
+        other,
+        "--stage",
+        "Production",
+        "--archive-existing",
+      ],
+      { cwd: s.cwd, env: s.env },
+    );
+    expect(promote.code, promote.stderr).toBe(0);
+
+    const resumed = await s.run(1, s.distributed);
+    expect(resumed).toMatchObject({ resumed: true });
+    expect(comparable(resumed)).toEqual(reference.json[1]);
+    expect(await s.endState()).toEqual(reference.state);
+    expect(await scoredBy()).toEqual([version]);
+    for (const w of workers) w.child.kill("SIGTERM");
+    for (const w of workers) expect((await w.done).code).toBe(0);
+  });
+
   it("retries a shard whose worker was killed, on another worker, losing and doubling nothing", async () => {
     const s = await store();
     const workers = await s.startWorkers(3, [

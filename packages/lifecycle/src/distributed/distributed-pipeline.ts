@@ -50,10 +50,12 @@ export interface FanOut {
   shards: number;
   /**
    * Parameters fixed once for every shard (which model version scores, say), so shards taken by
-   * different workers at different times still do one thing.
+   * different workers at different times still do one thing. `settledShards` are those a run
+   * being resumed already finished: the parameters must be theirs.
    */
   prepare(
     earlier: ReadonlyMap<string, PipelineStepRecord>,
+    settledShards: readonly PipelineStepRecord[],
   ): Promise<Record<string, unknown>>;
   /** The step's own outcome from its settled shards, as one process would have recorded it. */
   join(
@@ -155,7 +157,12 @@ async function fannedOut(
       result: outcome === "failed" ? result : outcome.result,
     });
   try {
-    const fixed = await fanOut.prepare(at.earlier);
+    const settledShards = (
+      await pipelineRunSteps({ db, runId: at.runId })
+    ).filter(
+      (r) => r.step.startsWith(`${fanOut.step}:`) && isStepSettled(r.status),
+    );
+    const fixed = await fanOut.prepare(at.earlier, settledShards);
     const shards = await at.waiter.run(
       Array.from({ length: fanOut.shards }, (_, i) => ({
         step: `${fanOut.step}:${i}/${fanOut.shards}`,
