@@ -7,7 +7,8 @@ import { fileURLToPath } from "node:url";
 
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
 export const CLI = join(ROOT, "packages/cli/dist/bin.mjs");
-const PROBE = join(ROOT, "bench/rss-probe.mjs");
+/** Loaded with --import into a measured process: writes its peak RSS where the bench asks. */
+export const PROBE = join(ROOT, "bench/rss-probe.mjs");
 export const ADMIN_URL =
   process.env["STREAMFLOW_TEST_DATABASE_URL"] ??
   "postgres://postgres@127.0.0.1:5432/postgres";
@@ -75,3 +76,29 @@ export const fmt = (n: number, digits = 1) =>
     maximumFractionDigits: digits,
     minimumFractionDigits: digits,
   });
+
+/** `--name=N` from a suite's arguments, or the fallback. */
+export const numberFlag = (args: string[], name: string, fallback: number) =>
+  Number(
+    args.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? fallback,
+  );
+
+/** `generate-data` for `months` months of `users` users into `out`, timed like every other command. */
+export function generateMonths(
+  options: { users: number; months: number; out: string; seed?: number },
+  env: Record<string, string | undefined> = {},
+): Promise<Measured> {
+  return cli(
+    [
+      "generate-data",
+      "--users",
+      String(options.users),
+      "--months",
+      String(options.months),
+      ...(options.seed === undefined ? [] : ["--seed", String(options.seed)]),
+      "--out",
+      options.out,
+    ],
+    env,
+  );
+}

@@ -18,6 +18,7 @@ import {
   dropDatabase,
   fmt,
   freshDatabase,
+  generateMonths,
 } from "./cli-process.ts";
 
 const REFERENCE = "2024-01-31";
@@ -52,18 +53,7 @@ export async function run(args: string[]): Promise<void> {
       STREAMFLOW_HOME: join(work, "home"),
       MLFLOW_TRACKING_URI: undefined,
     };
-    await cli(
-      [
-        "generate-data",
-        "--users",
-        String(users),
-        "--months",
-        "2",
-        "--out",
-        join(work, "data"),
-      ],
-      {},
-    );
+    await generateMonths({ users, months: 2, out: join(work, "data") });
     for (const [dir, asOf] of [
       ["month_000", REFERENCE],
       ["month_001", CURRENT],

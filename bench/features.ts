@@ -17,6 +17,7 @@ import {
   cli,
   fmt,
   freshDatabase,
+  generateMonths,
   psql,
 } from "./cli-process.ts";
 
@@ -123,18 +124,7 @@ export async function run(args: string[]): Promise<void> {
     }
 
     const data = join(work, "gen");
-    const gen = await cli(
-      [
-        "generate-data",
-        "--users",
-        String(users),
-        "--months",
-        "2",
-        "--out",
-        data,
-      ],
-      {},
-    );
+    const gen = await generateMonths({ users, months: 2, out: data });
     report(
       `generate ${fmt(users, 0)} users × 2 months`,
       gen,

@@ -16,19 +16,16 @@ import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   CLI,
-  ROOT,
+  PROBE,
   cli,
   dropDatabase,
   fmt,
   freshDatabase,
+  generateMonths,
+  numberFlag as flag,
 } from "./cli-process.ts";
 
 const MONTHS = ["2024-01-31", "2024-02-29"];
-const PROBE = join(ROOT, "bench/rss-probe.mjs");
-const flag = (args: string[], name: string, fallback: number) =>
-  Number(
-    args.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? fallback,
-  );
 
 interface PipelineJson {
   decision: string | null;
@@ -139,16 +136,8 @@ export async function run(args: string[]): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), "sf-bench-pipeline-"));
   const data = join(work, "data");
   try {
-    const g = await cli(
-      [
-        "generate-data",
-        "--users",
-        String(users),
-        "--months",
-        "2",
-        "--out",
-        data,
-      ],
+    const g = await generateMonths(
+      { users, months: 2, out: data },
       { STREAMFLOW_HOME: join(work, "gen") },
     );
     console.log(`generated in ${fmt(g.seconds)} s\n\nsingle process:`);

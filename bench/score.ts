@@ -21,14 +21,11 @@ import {
   dropDatabase,
   fmt,
   freshDatabase,
+  numberFlag as flag,
 } from "./cli-process.ts";
 import { ensureVenv, PYTHON, runJson, SKLEARN_VERSION } from "./python-side.ts";
 
 const AS_OF = "2024-01-31";
-const flag = (args: string[], name: string, fallback: number) =>
-  Number(
-    args.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? fallback,
-  );
 
 /** Our preprocessing of a store's point-in-time rows, as the float64 matrix scikit-learn reads. */
 async function matrixOf(

@@ -1,5 +1,9 @@
 import { InvalidArgumentError, Option } from "commander";
-import { PROMOTION_METRICS } from "@streamflow/lifecycle";
+import {
+  DEFAULT_HEARTBEAT_MS,
+  DEFAULT_STALE_AFTER_MS,
+  PROMOTION_METRICS,
+} from "@streamflow/lifecycle";
 import { MAX_SHARDS } from "@streamflow/features";
 import { parseDay, parsePositiveInt, parseShare } from "./parsers.ts";
 import { addTrainingOptions } from "./program-training.ts";
@@ -132,13 +136,13 @@ export const addWorkerCommand: AddCommands = (program, common, act) => {
         "--heartbeat-s <s>",
         "how often this worker records that it is alive and looks for dead ones",
         parsePositiveInt,
-        5,
+        DEFAULT_HEARTBEAT_MS / 1000,
       )
       .option(
         "--stale-after-s <s>",
         "a worker silent this long is taken for dead and its jobs are retried by another",
         parsePositiveInt,
-        30,
+        DEFAULT_STALE_AFTER_MS / 1000,
       ),
   )
     .addHelpText(

@@ -1,4 +1,5 @@
 import { Option } from "commander";
+import { FEATURES_FILE } from "./config.ts";
 import type { AddCommands } from "./program.ts";
 
 /** `init` writes a feature repository file; `features show` prints the one in force. */
@@ -6,14 +7,14 @@ export const addRepositoryCommands: AddCommands = (program, common, act) => {
   program
     .command("init")
     .description(
-      "Write a feature repository file to edit: the lab's (streamflow.features.yaml)",
+      `Write a feature repository file to edit: the lab's (${FEATURES_FILE})`,
     )
     .addOption(
       new Option("--example <name>", "which repository to start from")
         .choices(["lab"])
         .default("lab"),
     )
-    .option("--out <file>", "where to write it", "streamflow.features.yaml")
+    .option("--out <file>", "where to write it", FEATURES_FILE)
     .option("--force", "overwrite a file that is already there")
     .option(
       "--json",

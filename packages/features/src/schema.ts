@@ -13,19 +13,8 @@ import { LAB_REPOSITORY } from "./repository/lab-repository.ts";
 
 export { MAX_FIELD_LENGTH, type ColumnType };
 
-export interface ColumnSpec {
-  readonly name: string;
-  readonly type: ColumnType;
-  /** Only these columns may hold an empty CSV field (stored as NULL). */
-  readonly nullable: boolean;
-  /** Inclusive bounds of a number, refused outside at ingestion; undefined for none (the lab's counts have min 0). */
-  readonly min: number | undefined;
-  readonly max: number | undefined;
-  /** The only values a text column may hold; undefined for any. */
-  readonly allowed: readonly string[] | undefined;
-  /** Longest CSV field accepted, in characters (UTF-16 code units); a longer one is refused at ingestion. */
-  readonly maxLength: number;
-}
+/** A column as the store reads it: the repository's own declaration (name, type, rules, max length). */
+export type ColumnSpec = RepositoryColumn;
 
 /**
  * The longest user id, the same limit `serve` accepts: the lab's ids are 10 characters; 64 leaves
@@ -48,23 +37,11 @@ export type SourceFileName =
   | "support_agg_90d"
   | "labels";
 
-function columnSpec(c: RepositoryColumn): ColumnSpec {
-  return Object.freeze({
-    name: c.name,
-    type: c.type,
-    nullable: c.nullable,
-    min: c.min,
-    max: c.max,
-    allowed: c.allowed,
-    maxLength: c.maxLength,
-  });
-}
-
 /** The six CSVs of a month, in ingestion order (`users` first: the others reference it). */
 export const SOURCE_FILES: readonly SourceFileSpec[] = Object.freeze(
   LAB_REPOSITORY.sources.map((s) => ({
     name: s.name as SourceFileName,
-    columns: s.columns.map(columnSpec),
+    columns: s.columns,
   })),
 );
 

@@ -62,46 +62,78 @@ export async function runPipeline(
   options: RunPipelineOptions,
 ): Promise<PipelineRunResult> {
   const { db, asOf, steps } = options;
+  return runRecordedFlow({
+    db,
+    asOf,
+    stepNames: steps.map((s) => s.name),
+    onStep: options.onStep,
+    newRunId: options.newRunId,
+    runStep: ({ runId, position, earlier }) =>
+      runPipelineStep({
+        db,
+        runId,
+        asOf,
+        step: steps[position]!,
+        position,
+        earlier,
+        onStart: () =>
+          options.onStep?.({
+            kind: "start",
+            step: steps[position]!.name,
+            position,
+          }),
+      }),
+  });
+}
+
+/**
+ * The resumption rule every runner of a month's flow shares: the month's newest run decides —
+ * finished → nothing; unfinished → resumed under its run id, settled steps kept; none → a new
+ * run. `runStep` does one step that is not settled (recording it) and returns its stored record.
+ */
+export async function runRecordedFlow(options: {
+  db: Database;
+  asOf: CalendarDay;
+  stepNames: readonly string[];
+  onStep?: RunPipelineOptions["onStep"];
+  newRunId?: (() => string) | undefined;
+  runStep(at: {
+    runId: string;
+    step: string;
+    position: number;
+    earlier: ReadonlyMap<string, PipelineStepRecord>;
+  }): Promise<PipelineStepRecord>;
+}): Promise<PipelineRunResult> {
+  const { db, asOf, stepNames } = options;
   const latest = await latestPipelineRun({ db, asOf });
   const recorded = new Map(latest?.steps.map((s) => [s.step, s]) ?? []);
-  const finished =
-    latest !== null &&
-    steps.every((s) => {
-      const r = recorded.get(s.name);
-      return r !== undefined && isStepSettled(r.status);
-    });
-  if (finished)
+  const settled = (name: string) => {
+    const r = recorded.get(name);
+    return r !== undefined && isStepSettled(r.status) ? r : undefined;
+  };
+  if (latest !== null && stepNames.every((s) => settled(s) !== undefined))
     return {
       asOf,
       runId: latest.runId,
       resumed: false,
       alreadyDone: true,
-      steps: steps.map((s) => recorded.get(s.name)!),
+      steps: stepNames.map((s) => recorded.get(s)!),
     };
   const resumed = latest !== null;
   const runId = latest?.runId ?? (options.newRunId ?? randomUUID)();
   const earlier = new Map<string, PipelineStepRecord>();
   const done: PipelineStepRecord[] = [];
-  for (const [position, step] of steps.entries()) {
-    const kept = recorded.get(step.name);
-    if (kept !== undefined && isStepSettled(kept.status)) {
+  for (const [position, step] of stepNames.entries()) {
+    const kept = settled(step);
+    if (kept !== undefined) {
       options.onStep?.({ kind: "kept", record: kept });
-      earlier.set(step.name, kept);
+      earlier.set(step, kept);
       done.push(kept);
       continue;
     }
-    const record = await runPipelineStep({
-      db,
-      runId,
-      asOf,
-      step,
-      position,
-      earlier,
-      onStart: () =>
-        options.onStep?.({ kind: "start", step: step.name, position }),
-    });
+    const record = await options.runStep({ runId, step, position, earlier });
     options.onStep?.({ kind: "end", record });
-    earlier.set(step.name, record);
+    earlier.set(step, record);
     done.push(record);
   }
   return { asOf, runId, resumed, alreadyDone: false, steps: done };

@@ -41,7 +41,7 @@ import { withFeatureStore } from "../store.ts";
 import { gitCommit } from "../tracking.ts";
 import { checkOnlineFailure } from "./check-online.ts";
 import { retrainFromCli, retrainJson } from "./retrain.ts";
-import { scoreJson } from "./score.ts";
+import { scoreJson, type ScoreJson } from "./score.ts";
 import type { TrainFlags } from "./train.ts";
 
 export const RETRAIN_POLICIES = ["always", "on-drift", "never"] as const;
@@ -286,7 +286,7 @@ function scoreFanOut(
     async prepare(_earlier, settledShards) {
       // A resumed run keeps the version its finished shards scored with, whatever Production
       // became meanwhile: one month, one model.
-      const done = settledShards[0]?.result as ScoreJsonShape | undefined;
+      const done = settledShards[0]?.result as ScoreJson | undefined;
       if (done !== undefined)
         return {
           model_uri: `models:/${done.model.name}/${done.model.version}`,
@@ -295,9 +295,7 @@ function scoreFanOut(
       return { model_uri: `models:/${version.name}/${version.version}` };
     },
     async join(records) {
-      const parts = records.map(
-        (r) => r.result as ReturnType<typeof scoreJson> & ScoreJsonShape,
-      );
+      const parts = records.map((r) => r.result as ScoreJson);
       const first = parts[0]!;
       const versions = new Set(parts.map((p) => p.model.version));
       if (versions.size > 1)
@@ -314,7 +312,7 @@ function scoreFanOut(
         asOf: flags.asOf,
         model: first.model,
       });
-      const sum = (f: (p: ScoreJsonShape) => number) =>
+      const sum = (f: (p: ScoreJson) => number) =>
         parts.reduce((a, p) => a + f(p), 0);
       const rows = sum((p) => p.rows);
       const noop = parts.every((p) => p.noop);
@@ -348,23 +346,6 @@ function scoreFanOut(
       };
     },
   };
-}
-
-/** The fields of a score step's recorded JSON that a join adds up. */
-interface ScoreJsonShape {
-  model: { name: string; version: string; run_id: string | null };
-  shard: string | null;
-  rows: number;
-  written: number;
-  noop: boolean;
-  missing_users: number;
-  timings_ms: {
-    load_model: number;
-    read: number;
-    predict: number;
-    write: number;
-  };
-  duration_ms: number;
 }
 
 /**

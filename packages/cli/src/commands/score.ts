@@ -48,7 +48,10 @@ export async function runScore(
 }
 
 /** What `score --json` prints, and the pipeline's score step records. */
-export function scoreJson(r: ScoreUsersResult, target: ModelTarget): object {
+/** What `score --json` prints, and what the pipeline's score step records. */
+export type ScoreJson = ReturnType<typeof scoreJson>;
+
+export function scoreJson(r: ScoreUsersResult, target: ModelTarget) {
   const q = r.pChurnQuantiles;
   return {
     as_of: r.asOf,

@@ -6,6 +6,12 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { openFeatureStore } from "@streamflow/features";
 import { createTestDatabase, type TestDatabase } from "@streamflow/test-utils";
 import {
+  generateMonths,
+  monthRunArgs,
+  MONTHS,
+  storeEnv,
+} from "./pipeline-fixture.ts";
+import {
   assertBuilt,
   runCliProcess,
   spawnCli,
@@ -17,7 +23,6 @@ import {
 // of a shard must have that shard retried by another, with no prediction row lost or doubled.
 
 const USERS = 600;
-const MONTHS = ["2024-01-31", "2024-02-29"];
 const SHARDS = 3;
 
 interface EndState {
@@ -30,13 +35,7 @@ interface EndState {
 let data: string;
 beforeAll(async () => {
   assertBuilt();
-  const work = await mkdtemp(join(tmpdir(), "sf-distributed-data-"));
-  data = join(work, "data");
-  const g = await runCliProcess(
-    ["generate-data", "--users", String(USERS), "--months", "2", "--out", data],
-    { cwd: work, env: { STREAMFLOW_HOME: join(work, "home") } },
-  );
-  expect(g.code, g.stderr).toBe(0);
+  data = await generateMonths(USERS);
 });
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -51,29 +50,9 @@ async function store() {
   });
   const cwd = await mkdtemp(join(tmpdir(), "sf-distributed-"));
   // One home for the coordinator and its workers: the local registry is shared through it.
-  const env = {
-    STREAMFLOW_DATABASE_URL: db.url,
-    STREAMFLOW_HOME: join(cwd, "home"),
-    MLFLOW_TRACKING_URI: undefined,
-    STREAMFLOW_CONFIG: undefined,
-  };
-  const pipelineArgs = (i: number, extra: string[] = []) => [
-    "pipeline",
-    "run",
-    "--month-dir",
-    join(data, `month_00${i}`),
-    "--as-of",
-    MONTHS[i]!,
-    "--retrain",
-    "always",
-    "--min-delta",
-    "0",
-    "--score",
-    "--n-estimators",
-    "30",
-    "--json",
-    ...extra,
-  ];
+  const env = storeEnv(db.url, cwd);
+  const pipelineArgs = (i: number, extra: string[] = []) =>
+    monthRunArgs(data, i, ["--json", ...extra]);
   const distributed = ["--distributed", "--shards", String(SHARDS)];
   const workers: Spawned[] = [];
   const startWorkers = async (n: number, extra: string[] = []) => {

@@ -4,12 +4,17 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { openFeatureStore } from "@streamflow/features";
 import { createTestDatabase, type TestDatabase } from "@streamflow/test-utils";
+import {
+  generateMonths,
+  monthRunArgs,
+  MONTHS,
+  storeEnv,
+} from "./pipeline-fixture.ts";
 import { assertBuilt, runCliProcess, spawnCli } from "./spawn-cli.ts";
 
 // kill -9 of `pipeline run` at each step boundary and inside the longest steps, then the same
 // command again: it must resume the run and end where an uninterrupted run ends.
 
-const MONTHS = ["2024-01-31", "2024-02-29"];
 const STEP_ORDER = [
   "ingest",
   "materialize",
@@ -28,41 +33,15 @@ interface EndState {
 let data: string;
 beforeAll(async () => {
   assertBuilt();
-  const work = await mkdtemp(join(tmpdir(), "sf-pipeline-kill-data-"));
-  data = join(work, "data");
-  const g = await runCliProcess(
-    ["generate-data", "--users", "500", "--months", "2", "--out", data],
-    { cwd: work, env: { STREAMFLOW_HOME: join(work, "home") } },
-  );
-  expect(g.code, g.stderr).toBe(0);
+  data = await generateMonths(500);
 });
 
 /** A store (its own PostgreSQL database) and home, with month 1 already through the pipeline. */
 async function store() {
   const db: TestDatabase = await createTestDatabase("postgres");
   const cwd = await mkdtemp(join(tmpdir(), "sf-pipeline-kill-"));
-  const env = {
-    STREAMFLOW_DATABASE_URL: db.url,
-    STREAMFLOW_HOME: join(cwd, "home"),
-    MLFLOW_TRACKING_URI: undefined,
-    STREAMFLOW_CONFIG: undefined,
-  };
-  const args = (i: number) => [
-    "pipeline",
-    "run",
-    "--month-dir",
-    join(data, `month_00${i}`),
-    "--as-of",
-    MONTHS[i]!,
-    "--retrain",
-    "always",
-    "--min-delta",
-    "0",
-    "--score",
-    "--n-estimators",
-    "30",
-    "--verbose",
-  ];
+  const env = storeEnv(db.url, cwd);
+  const args = (i: number) => monthRunArgs(data, i, ["--verbose"]);
   const run = async (i: number) => {
     const r = await runCliProcess(args(i), { cwd, env });
     expect(r.code, r.stderr).toBe(0);

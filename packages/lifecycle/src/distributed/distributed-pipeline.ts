@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
   StreamflowError,
@@ -9,7 +8,6 @@ import {
   beginPipelineStep,
   endPipelineStep,
   isStepSettled,
-  latestPipelineRun,
   pipelineRunSteps,
   type Database,
   type PipelineStepRecord,
@@ -18,6 +16,7 @@ import { LifecycleError } from "../errors.ts";
 import {
   failureJson,
   runPipelineStep,
+  runRecordedFlow,
   type PipelineRunResult,
   type PipelineStep,
   type PipelineStepOutcome,
@@ -88,51 +87,28 @@ export async function runDistributedPipeline(
   options: RunDistributedPipelineOptions,
 ): Promise<PipelineRunResult> {
   const { db, asOf } = options;
-  const latest = await latestPipelineRun({ db, asOf });
-  const recorded = new Map(latest?.steps.map((s) => [s.step, s]) ?? []);
-  const settled = (name: string) => {
-    const r = recorded.get(name);
-    return r !== undefined && isStepSettled(r.status);
-  };
-  if (latest !== null && options.steps.every(settled))
-    return {
-      asOf,
-      runId: latest.runId,
-      resumed: false,
-      alreadyDone: true,
-      steps: options.steps.map((s) => recorded.get(s)!),
-    };
-  const resumed = latest !== null;
-  const runId = latest?.runId ?? (options.newRunId ?? randomUUID)();
-  const earlier = new Map<string, PipelineStepRecord>();
-  const done: PipelineStepRecord[] = [];
-  const waiter = new JobWaiter(options, runId);
-  for (const [position, step] of options.steps.entries()) {
-    if (settled(step)) {
-      const kept = recorded.get(step)!;
-      options.onStep?.({ kind: "kept", record: kept });
-      earlier.set(step, kept);
-      done.push(kept);
-      continue;
-    }
-    await beginPipelineStep({ db, runId, asOf, step, position });
-    options.onStep?.({ kind: "start", step, position });
-    const record =
-      options.fanOut?.step === step
-        ? await fannedOut(options, options.fanOut, {
+  return runRecordedFlow({
+    db,
+    asOf,
+    stepNames: options.steps,
+    onStep: options.onStep,
+    newRunId: options.newRunId,
+    runStep: async ({ runId, step, position, earlier }) => {
+      await beginPipelineStep({ db, runId, asOf, step, position });
+      options.onStep?.({ kind: "start", step, position });
+      const waiter = new JobWaiter(options, runId);
+      return options.fanOut?.step === step
+        ? fannedOut(options, options.fanOut, {
             runId,
             position,
             earlier,
             waiter,
           })
-        : await waiter
+        : waiter
             .run([{ step, position, shard: null }], {})
             .then((rs) => rs[0]!);
-    options.onStep?.({ kind: "end", record });
-    earlier.set(step, record);
-    done.push(record);
-  }
-  return { asOf, runId, resumed, alreadyDone: false, steps: done };
+    },
+  });
 }
 
 async function fannedOut(

@@ -28,9 +28,7 @@ import { LifecycleError } from "../errors.ts";
 export interface QueuedJob {
   key: string;
   attempts: number;
-  maxAttempts: number;
   lastError: string | null;
-  locked: boolean;
   /** Attempts used up and not running: no worker will take it again. */
   failedForGood: boolean;
 }
@@ -134,14 +132,11 @@ type JobRow = {
 };
 
 function toQueuedJob(r: JobRow): QueuedJob {
-  const locked = r.locked_at !== null;
   return {
     key: r.key,
     attempts: r.attempts,
-    maxAttempts: r.max_attempts,
     lastError: r.last_error,
-    locked,
-    failedForGood: !locked && r.attempts >= r.max_attempts,
+    failedForGood: r.locked_at === null && r.attempts >= r.max_attempts,
   };
 }
 
@@ -272,7 +267,6 @@ export async function startWorker(
     await stopAll();
     throw queueUnavailable(cause);
   }
-  await recordPipelineWorkerHeartbeat({ db, workerId, queueWorkerIds });
 
   let beatInFlight = false;
   const beat = async () => {
@@ -320,7 +314,8 @@ export async function startWorker(
     }
   };
   beating.timer = setInterval(() => void beat(), heartbeatMs);
-  void beat();
+  // The first beat records the pool's id before a caller learns the worker has started.
+  await beat();
 
   let stopping: Promise<void> | undefined;
   const stop = () => (stopping ??= stopAll());
