@@ -19,12 +19,8 @@ import {
   TableFileWriter,
   type FileColumn,
 } from "./internal/table-file.ts";
-import {
-  FEATURE_COLUMNS,
-  FEATURE_VIEWS,
-  LABEL_SNAPSHOT,
-  type ColumnType,
-} from "./schema.ts";
+import type { StoreLayout } from "./layout.ts";
+import type { ColumnType } from "./repository/column-types.ts";
 
 /** A feature value as it leaves the store: NULL stays null, booleans stay booleans. */
 export type FeatureValue = number | boolean | string | null;
@@ -50,16 +46,17 @@ export interface DatasetColumn {
   type: ColumnType;
 }
 
-/** A point-in-time training set held in memory, rows ordered by user_id. */
+/** A point-in-time training set held in memory, rows ordered by entity key. */
 export interface Dataset {
   asOf: CalendarDay;
   labelAsOf: CalendarDay;
-  /** The 14 feature columns, in the lab's order. */
+  /** The repository's feature columns, view by view. */
   featureColumns: DatasetColumn[];
+  /** The rows' entity keys. */
   userIds: string[];
   /** One array per feature column, each `userIds.length` long. */
   features: FeatureValue[][];
-  /** churn_label as 0/1. */
+  /** The label as 0/1. */
   labels: Uint8Array;
   /** sha256 of the dataset's canonical CSV serialisation. */
   fingerprint: string;
@@ -77,42 +74,54 @@ export interface BuildDatasetResult {
   format: "csv" | "parquet";
   rows: number;
   columns: string[];
-  /** Share of rows with churn_label true. */
+  /** Share of rows whose label is true. */
   positiveRate: number;
   fingerprint: string;
   durationMs: number;
 }
 
 const FETCH_ROWS = 20_000;
-const OUTPUT_FILE_COLUMNS: FileColumn[] = [
-  { name: "user_id", type: "text" },
-  ...FEATURE_COLUMNS.map((c) => ({ name: c.name, type: c.type })),
-  { name: LABEL_SNAPSHOT.column.name, type: "boolean" },
-];
-const OUTPUT_COLUMNS = OUTPUT_FILE_COLUMNS.map((c) => c.name);
+/** A training file's columns: the key, the features, the label. */
+function outputFileColumns(layout: StoreLayout): FileColumn[] {
+  return [
+    { name: layout.entity.joinKey, type: "text" },
+    ...layout.featureColumns.map((c) => ({ name: c.name, type: c.type })),
+    { name: layout.label.column.name, type: "boolean" },
+  ];
+}
 
-/** One row per user with a label snapshot <= labelAsOf (the latest one), its label carried through. */
-function datasetSql(
-  asOf: CalendarDay,
-  labelAsOf: CalendarDay,
-  ttl: ResolvedTtl,
-): string {
+function datasetColumns(layout: StoreLayout): DatasetColumn[] {
+  return layout.featureColumns.map((c) => ({ name: c.name, type: c.type }));
+}
+
+/** What one dataset read asks of the store. */
+interface DatasetQuery {
+  layout: StoreLayout;
+  asOf: CalendarDay;
+  labelAsOf: CalendarDay;
+  ttl: ResolvedTtl;
+}
+
+/** One row per entity with a label snapshot <= labelAsOf (the latest one), its label carried through. */
+function datasetSql({ layout, asOf, labelAsOf, ttl }: DatasetQuery): string {
+  const key = layout.entity.joinKey;
+  const label = layout.label;
   return pointInTimeSql({
+    layout,
     asOf,
     ttl,
-    users: `SELECT DISTINCT ON (user_id) user_id, ${LABEL_SNAPSHOT.column.name} FROM ${LABEL_SNAPSHOT.snapshotTable}
-          WHERE as_of <= '${labelAsOf}'::date ORDER BY user_id, as_of DESC`,
-    carry: [LABEL_SNAPSHOT.column.name],
+    users: `SELECT DISTINCT ON (${key}) ${key}, ${label.column.name} FROM ${label.snapshotTable}
+          WHERE as_of <= '${labelAsOf}'::date ORDER BY ${key}, as_of DESC`,
+    carry: [label.column.name],
   });
 }
 
 async function checkCoverage(
   db: SqlExecutor,
-  asOf: CalendarDay,
-  labelAsOf: CalendarDay,
+  { layout, asOf, labelAsOf }: DatasetQuery,
 ): Promise<void> {
   const labels = await db.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM ${LABEL_SNAPSHOT.snapshotTable} WHERE as_of <= $1::date`,
+    `SELECT count(*)::int AS n FROM ${layout.label.snapshotTable} WHERE as_of <= $1::date`,
     [labelAsOf],
   );
   if ((labels[0]?.n ?? 0) === 0) {
@@ -120,7 +129,7 @@ async function checkCoverage(
       labelAsOf,
     });
   }
-  for (const view of FEATURE_VIEWS) {
+  for (const view of layout.views) {
     if (!(await viewHasDataAsOf(db, view, asOf))) {
       throw await noDataAsOf(
         db,
@@ -152,36 +161,42 @@ async function streamDataset(
     options.labelAsOf ?? options.asOf,
     "labelAsOf",
   );
-  const ttl = resolveTtl(options.ttlDays);
+  const { layout } = options.db;
+  const key = layout.entity.joinKey;
+  const columns = outputFileColumns(layout).map((c) => c.name);
+  const query: DatasetQuery = {
+    layout,
+    asOf,
+    labelAsOf,
+    ttl: resolveTtl(layout, options.ttlDays),
+  };
   const logger = options.logger ?? SILENT_LOGGER;
   const hash = createHash("sha256");
-  hash.update(OUTPUT_COLUMNS.join(",") + "\n");
+  hash.update(columns.join(",") + "\n");
   let rows = 0;
   let positives = 0;
   await options.db.transaction(async (tx) => {
     // The final ordering of a million rows then sorts in memory; reverts at commit.
     await tx.exec("SET LOCAL work_mem = '256MB'");
-    await checkCoverage(tx, asOf, labelAsOf);
+    await checkCoverage(tx, query);
     const total = (
       await tx.query<{ n: number }>(
-        `SELECT count(DISTINCT user_id)::int AS n FROM ${LABEL_SNAPSHOT.snapshotTable} WHERE as_of <= $1::date`,
+        `SELECT count(DISTINCT ${key})::int AS n FROM ${layout.label.snapshotTable} WHERE as_of <= $1::date`,
         [labelAsOf],
       )
     )[0]?.n;
     logger.info(
-      `building dataset: features as of ${asOf}, labels as of ${labelAsOf}, ${total} users`,
+      `building dataset: features as of ${asOf}, labels as of ${labelAsOf}, ${total} ${layout.entity.name} keys`,
     );
     await tx.exec(
-      `DECLARE streamflow_dataset NO SCROLL CURSOR FOR ${datasetSql(asOf, labelAsOf, ttl)}`,
+      `DECLARE streamflow_dataset NO SCROLL CURSOR FOR ${datasetSql(query)}`,
     );
     for (;;) {
       const batch = await tx.query(
         `FETCH ${FETCH_ROWS} FROM streamflow_dataset`,
       );
       if (batch.length === 0) break;
-      const values = batch.map((record) =>
-        OUTPUT_COLUMNS.map((c) => record[c]),
-      );
+      const values = batch.map((record) => columns.map((c) => record[c]));
       let text = "";
       for (const row of values) {
         text += row.map(csvCell).join(",") + "\n";
@@ -216,11 +231,6 @@ export interface ScannedDataset {
   fingerprint: string;
 }
 
-const DATASET_COLUMNS: DatasetColumn[] = FEATURE_COLUMNS.map((c) => ({
-  name: c.name,
-  type: c.type,
-}));
-
 /**
  * Streams the point-in-time dataset batch by batch (bounded memory, one transaction), for work
  * that summarises it instead of holding it, such as drift statistics over a million users.
@@ -231,12 +241,13 @@ export async function scanDataset(
   options: DatasetOptions,
   onBatch: (batch: DatasetBatch) => void | Promise<void>,
 ): Promise<ScannedDataset> {
-  const width = DATASET_COLUMNS.length;
+  const featureColumns = datasetColumns(options.db.layout);
+  const width = featureColumns.length;
   const result = await streamDataset(options, {
     rows(batch) {
       const n = batch.length;
       const userIds = new Array<string>(n);
-      const features = DATASET_COLUMNS.map(() => new Array<FeatureValue>(n));
+      const features = featureColumns.map(() => new Array<FeatureValue>(n));
       const labels = new Uint8Array(n);
       for (let r = 0; r < n; r++) {
         const values = batch[r]!;
@@ -248,7 +259,7 @@ export async function scanDataset(
       return onBatch({ userIds, features, labels });
     },
   });
-  return { ...result, featureColumns: DATASET_COLUMNS };
+  return { ...result, featureColumns };
 }
 
 /**
@@ -258,7 +269,9 @@ export async function scanDataset(
  */
 export async function loadDataset(options: DatasetOptions): Promise<Dataset> {
   const userIds: string[] = [];
-  const features: FeatureValue[][] = DATASET_COLUMNS.map(() => []);
+  const features: FeatureValue[][] = datasetColumns(options.db.layout).map(
+    () => [],
+  );
   const labels: number[] = [];
   const result = await scanDataset(options, (batch) => {
     userIds.push(...batch.userIds);
@@ -289,9 +302,10 @@ export async function buildDataset(
   options: BuildDatasetOptions,
 ): Promise<BuildDatasetResult> {
   const started = performance.now();
+  const fileColumns = outputFileColumns(options.db.layout);
   const file = await TableFileWriter.open(
     options.out,
-    OUTPUT_FILE_COLUMNS,
+    fileColumns,
     "train.csv",
   );
   try {
@@ -305,7 +319,7 @@ export async function buildDataset(
       out: file.out,
       format: file.format,
       rows: result.rows,
-      columns: OUTPUT_COLUMNS,
+      columns: fileColumns.map((c) => c.name),
       positiveRate: result.rows === 0 ? 0 : result.positives / result.rows,
       fingerprint: result.fingerprint,
       durationMs: Math.round(performance.now() - started),

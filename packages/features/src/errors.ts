@@ -26,6 +26,11 @@ export const FEATURES_ERROR_CODES = {
   OUTPUT_INVALID: "OUTPUT_INVALID",
   /** A feature repository file is not valid YAML, misses or mistypes a key, or names what it does not declare; details name file, key and line. */
   REPOSITORY_INVALID: "REPOSITORY_INVALID",
+  /**
+   * The feature repository in force would drop or retype what the store holds (a source, view,
+   * column, or the key); `details.losses` names each. Refused unless allowed.
+   */
+  REPOSITORY_CHANGE_DESTRUCTIVE: "REPOSITORY_CHANGE_DESTRUCTIVE",
   /** A shard is not I/N with 0 <= I < N <= 1024. */
   SHARD_INVALID: "SHARD_INVALID",
 } as const;

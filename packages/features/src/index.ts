@@ -1,6 +1,7 @@
 export {
   FEATURE_COLUMNS,
   FEATURE_VIEWS,
+  LAB_LAYOUT,
   LABEL_SNAPSHOT,
   MAX_FIELD_LENGTH,
   MAX_USER_ID_LENGTH,
@@ -14,6 +15,13 @@ export type {
   SourceFileName,
   SourceFileSpec,
 } from "./schema.ts";
+export { storeLayout, viewAsOfColumn } from "./layout.ts";
+export type { StoreLayout } from "./layout.ts";
+export type {
+  RepositoryApplied,
+  ApplyRepositoryOptions,
+} from "./internal/repository-record.ts";
+export type { RepositoryLoss } from "./internal/repository-tables.ts";
 export { FEATURES_ERROR_CODES, FeaturesError } from "./errors.ts";
 export type { FeaturesErrorCode } from "./errors.ts";
 export { openDatabase, redactDatabaseUrl } from "./internal/db.ts";
@@ -67,6 +75,11 @@ export {
   MAX_SYNTHETIC_MONTHS,
   MAX_SYNTHETIC_USERS,
 } from "./synthetic/index.ts";
+export {
+  generateRepositoryData,
+  MAX_REPOSITORY_USERS,
+} from "./synthetic/repository-data.ts";
+export type { GenerateRepositoryDataOptions } from "./synthetic/repository-data.ts";
 export type {
   GenerateDataOptions,
   GenerateDataResult,

@@ -9,16 +9,11 @@ import type { Database, SqlExecutor } from "./internal/db.ts";
 import { readMonthDirectory, type MonthFile } from "./internal/month-reader.ts";
 import { checkMonthDirectory } from "./internal/month-files.ts";
 import type { ChunkSource } from "./internal/db.ts";
-import {
-  FEATURE_VIEWS,
-  LABEL_SNAPSHOT,
-  SOURCE_FILES,
-  type SourceFileName,
-} from "./schema.ts";
+import type { StoreLayout } from "./layout.ts";
 
 export interface IngestMonthOptions {
   db: Database;
-  /** Directory holding the month's six CSVs. */
+  /** Directory holding the month's source files (the store's repository names them). */
   monthDir: string;
   /** The month's snapshot date (UTC calendar day). */
   asOf: CalendarDay;
@@ -36,8 +31,8 @@ export interface IngestMonthResult {
   /** True when a differing snapshot at this as_of was replaced. */
   replaced: boolean;
   contentSha256: string;
-  /** Rows read from each CSV (and upserted into its live table unless noop). */
-  rows: Record<SourceFileName, number>;
+  /** Rows read from each source file, by source name (and upserted into its live table unless noop). */
+  rows: Record<string, number>;
   /** Rows written into each snapshot table (0 for all when noop). */
   snapshotRows: Record<string, number>;
   /**
@@ -48,20 +43,29 @@ export interface IngestMonthResult {
   durationMs: number;
 }
 
-const SNAPSHOTS = [
-  ...FEATURE_VIEWS.map((v) => ({
-    table: v.snapshotTable,
-    source: v.sourceFile,
-    columns: v.features.map((f) => f.name),
-  })),
-  {
-    table: LABEL_SNAPSHOT.snapshotTable,
-    source: LABEL_SNAPSHOT.sourceFile,
-    columns: [LABEL_SNAPSHOT.column.name],
-  },
-];
+interface SnapshotCopy {
+  table: string;
+  source: string;
+  columns: string[];
+}
 
-function stageTable(name: SourceFileName): string {
+/** Every snapshot a month writes: one per feature view, and the labels'. */
+function snapshotCopies(layout: StoreLayout): SnapshotCopy[] {
+  return [
+    ...layout.views.map((v) => ({
+      table: v.snapshotTable,
+      source: v.source,
+      columns: v.features.map((f) => f.name),
+    })),
+    {
+      table: layout.label.snapshotTable,
+      source: layout.label.source,
+      columns: [layout.label.column.name],
+    },
+  ];
+}
+
+function stageTable(name: string): string {
   return `streamflow_stage_${name}`;
 }
 
@@ -84,21 +88,25 @@ async function stage(
  * 9-11 s for INSERT … ON CONFLICT DO UPDATE. Ingestions are serialised by an advisory lock, so
  * no other writer races the two statements.
  */
-async function upsertLive(tx: SqlExecutor, file: MonthFile): Promise<void> {
+async function upsertLive(
+  tx: SqlExecutor,
+  file: MonthFile,
+  key: string,
+): Promise<void> {
   const stageName = stageTable(file.name);
-  const values = file.columns.filter((c) => c !== "user_id");
+  const values = file.columns.filter((c) => c !== key);
   await tx.execute(
     `UPDATE ${file.name} AS live SET ${values.map((c) => `${c} = s.${c}`).join(", ")}
      FROM ${stageName} s
-     WHERE live.user_id = s.user_id
+     WHERE live.${key} = s.${key}
        AND (${values.map((c) => `live.${c}`).join(", ")}) IS DISTINCT FROM (${values.map((c) => `s.${c}`).join(", ")})`,
   );
   const cols = file.columns.join(", ");
   await tx.execute(
     `INSERT INTO ${file.name} (${cols})
      SELECT ${cols} FROM ${stageName} s
-     WHERE NOT EXISTS (SELECT 1 FROM ${file.name} live WHERE live.user_id = s.user_id)
-     ORDER BY user_id COLLATE "C"`,
+     WHERE NOT EXISTS (SELECT 1 FROM ${file.name} live WHERE live.${key} = s.${key})
+     ORDER BY ${key} COLLATE "C"`,
   );
 }
 
@@ -110,20 +118,24 @@ async function writeFile(
     asOf,
     timed,
     snapshotRows,
+    snapshots,
+    key,
   }: {
     file: MonthFile;
     asOf: string;
     timed: Timer;
     snapshotRows: Record<string, number>;
+    snapshots: readonly SnapshotCopy[];
+    key: string;
   },
 ): Promise<void> {
-  await timed(file.name, "upserted", () => upsertLive(tx, file));
-  for (const s of SNAPSHOTS.filter((x) => x.source === file.name)) {
+  await timed(file.name, "upserted", () => upsertLive(tx, file, key));
+  for (const s of snapshots.filter((x) => x.source === file.name)) {
     const cols = s.columns.join(", ");
     await timed(s.table, "inserted", async () => {
       snapshotRows[s.table] = await tx.execute(
-        `INSERT INTO ${s.table} (user_id, as_of, ${cols})
-         SELECT user_id, $1::date, ${cols} FROM ${stageTable(s.source)} ORDER BY user_id COLLATE "C"`,
+        `INSERT INTO ${s.table} (${key}, as_of, ${cols})
+         SELECT ${key}, $1::date, ${cols} FROM ${stageTable(s.source)} ORDER BY ${key} COLLATE "C"`,
         [asOf],
       );
     });
@@ -131,7 +143,7 @@ async function writeFile(
 }
 
 interface Outcome {
-  rows: Record<SourceFileName, number>;
+  rows: Record<string, number>;
   contentSha256: string;
   noop: boolean;
   replaced: boolean;
@@ -162,7 +174,7 @@ function refusedByDatabase(
     return undefined;
   const at =
     typeof where === "string" && where !== ""
-      ? ` (${where.split("\n")[0]!.replace(/streamflow_stage_(\w+)/, "staged $1.csv")})`
+      ? ` (${where.split("\n")[0]!.replace(/streamflow_stage_(\w+)/, "staged source $1")})`
       : "";
   return new FeaturesError(
     "INPUT_INVALID",
@@ -196,9 +208,12 @@ export async function ingestMonth(
 ): Promise<IngestMonthResult> {
   const started = performance.now();
   const { db, monthDir } = options;
+  const { layout } = db;
+  const key = layout.entity.joinKey;
+  const snapshots = snapshotCopies(layout);
   const logger = options.logger ?? SILENT_LOGGER;
   const asOf = parseCalendarDay(options.asOf, "asOf");
-  await checkMonthDirectory(monthDir);
+  await checkMonthDirectory(monthDir, layout);
   const tableMs: Record<string, number> = {};
   const timed: Timer = async (table, what, work) => {
     const since = performance.now();
@@ -221,7 +236,7 @@ export async function ingestMonth(
         )
       )[0]?.content_sha256;
       const labelSnapshots = await tx.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${LABEL_SNAPSHOT.snapshotTable} WHERE as_of = $1 LIMIT 1) x`,
+        `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${layout.label.snapshotTable} WHERE as_of = $1 LIMIT 1) x`,
         [asOf],
       );
       const hasSnapshot =
@@ -234,26 +249,24 @@ export async function ingestMonth(
       // One progress phase per CSV ("ingest users.csv 1/6", by bytes read): loading runs behind reading.
       let index = 0;
       const snapshotRows: Record<string, number> = {};
-      const month = await readMonthDirectory(monthDir, {
+      const writing = { asOf, timed, snapshotRows, snapshots, key };
+      const month = await readMonthDirectory(monthDir, layout, {
         onProgress:
           options.onProgress &&
           ((e) =>
             options.onProgress?.({
               ...e,
-              phase: `${e.phase.replace(/^validate/, "ingest")} ${index}/${SOURCE_FILES.length}`,
+              phase: `${e.phase.replace(/^validate/, "ingest")} ${index}/${layout.sources.length}`,
             })),
         load: async (file, chunks) => {
           index++;
           await timed(file.name, "validated and staged", () =>
             stage(tx, file, chunks),
           );
-          if (!hasSnapshot)
-            await writeFile(tx, { file, asOf, timed, snapshotRows });
+          if (!hasSnapshot) await writeFile(tx, { file, ...writing });
         },
       });
-      const rows = Object.fromEntries(
-        month.files.map((f) => [f.name, f.rows]),
-      ) as Record<SourceFileName, number>;
+      const rows = Object.fromEntries(month.files.map((f) => [f.name, f.rows]));
       logger.info(
         `validated ${monthDir}: ${month.files.map((f) => `${f.name} ${f.rows}`).join(", ")}`,
       );
@@ -275,10 +288,10 @@ export async function ingestMonth(
         );
       }
       if (hasSnapshot) {
-        for (const s of SNAPSHOTS)
+        for (const s of snapshots)
           await tx.execute(`DELETE FROM ${s.table} WHERE as_of = $1`, [asOf]);
         for (const file of month.files)
-          await writeFile(tx, { file, asOf, timed, snapshotRows });
+          await writeFile(tx, { file, ...writing });
       }
       await tx.execute(
         `INSERT INTO ingestions (as_of, content_sha256, source, row_counts) VALUES ($1, $2, $3, $4)
@@ -289,8 +302,8 @@ export async function ingestMonth(
       // Fresh statistics: without them the planner takes a million-row snapshot table for a few
       // hundred rows and sorts the next dataset on disk.
       for (const table of [
-        ...SOURCE_FILES.map((f) => f.name),
-        ...SNAPSHOTS.map((s) => s.table),
+        ...layout.sources.map((f) => f.name),
+        ...snapshots.map((s) => s.table),
       ])
         await tx.exec(`ANALYZE ${table}`);
       return { ...base, noop: false, replaced: hasSnapshot, snapshotRows };
@@ -307,7 +320,7 @@ export async function ingestMonth(
     contentSha256: outcome.contentSha256,
     rows: outcome.rows,
     snapshotRows: Object.fromEntries(
-      SNAPSHOTS.map((s) => [s.table, outcome.snapshotRows[s.table] ?? 0]),
+      snapshots.map((s) => [s.table, outcome.snapshotRows[s.table] ?? 0]),
     ),
     timingsMs: {
       tables: Object.fromEntries(

@@ -8,17 +8,13 @@ import {
 import { FeaturesError } from "./errors.ts";
 import type { Database, SqlExecutor } from "./internal/db.ts";
 import {
-  FEATURE_VIEWS,
-  type ColumnType,
+  viewAsOfColumn as asOfColumn,
   type FeatureViewSpec,
-} from "./schema.ts";
+  type StoreLayout,
+} from "./layout.ts";
+import type { ColumnType } from "./repository/column-types.ts";
 import type { FeatureValue } from "./dataset.ts";
-
-const ONLINE_TABLE = "online_user_features";
-
-function asOfColumn(view: FeatureViewSpec): string {
-  return `${view.name}_as_of`;
-}
+import { entityKeysSql } from "./internal/point-in-time.ts";
 
 export interface MaterializeOptions {
   db: Database;
@@ -29,9 +25,9 @@ export interface MaterializeOptions {
 
 export interface MaterializedView {
   featureView: string;
-  /** Users whose row for this view was written. */
+  /** Entities whose row for this view was written. */
   written: number;
-  /** Users kept as they were because the store already held a newer snapshot for them. */
+  /** Entities kept as they were because the store already held a newer snapshot for them. */
   keptNewer: number;
   /** The as_of recorded for the view after this run (never moves backwards). */
   materializedAsOf: CalendarDay;
@@ -44,7 +40,7 @@ export interface MaterializeResult {
 }
 
 /**
- * Writes the latest features as of `asOf` into the online store, one wide row per user. A value is
+ * Writes the latest features as of `asOf` into the online store, one wide row per entity. A value is
  * only replaced by one from the same or a later snapshot: re-materialising an older date never
  * overwrites newer online values (Feast's PostgreSQL store does).
  *
@@ -59,8 +55,10 @@ export async function materialize(
   const views = await options.db.transaction(async (tx) => {
     await tx.exec("SELECT pg_advisory_xact_lock(7409237403)");
     const results: MaterializedView[] = [];
-    for (const view of FEATURE_VIEWS)
-      results.push(await materializeView(tx, view, asOf));
+    for (const view of options.db.layout.views)
+      results.push(
+        await materializeView(tx, view, { layout: options.db.layout, asOf }),
+      );
     if (results.every((r) => r.written + r.keptNewer === 0)) {
       const dates = await tx.query<{ as_of: string }>(
         "SELECT as_of::text AS as_of FROM ingestions ORDER BY as_of",
@@ -88,28 +86,30 @@ export async function materialize(
 async function materializeView(
   tx: SqlExecutor,
   view: FeatureViewSpec,
-  asOf: CalendarDay,
+  { layout, asOf }: { layout: StoreLayout; asOf: CalendarDay },
 ): Promise<MaterializedView> {
+  const key = layout.entity.joinKey;
+  const online = layout.onlineTable;
   const names = view.features.map((f) => f.name);
   const asOfCol = asOfColumn(view);
   const ttl =
     view.ttlDays === undefined
       ? ""
       : ` AND as_of >= $1::date - ${Math.floor(view.ttlDays)}`;
-  const latest = `SELECT DISTINCT ON (user_id) user_id, ${names.join(", ")}, as_of
-      FROM ${view.snapshotTable} WHERE as_of <= $1::date${ttl} ORDER BY user_id, as_of DESC`;
+  const latest = `SELECT DISTINCT ON (${key}) ${key}, ${names.join(", ")}, as_of
+      FROM ${view.snapshotTable} WHERE as_of <= $1::date${ttl} ORDER BY ${key}, as_of DESC`;
   const candidates = (
     await tx.query<{ n: number }>(
-      `SELECT count(DISTINCT user_id)::int AS n FROM ${view.snapshotTable} WHERE as_of <= $1::date${ttl}`,
+      `SELECT count(DISTINCT ${key})::int AS n FROM ${view.snapshotTable} WHERE as_of <= $1::date${ttl}`,
       [asOf],
     )
   )[0]!.n;
   const written = await tx.execute(
-    `INSERT INTO ${ONLINE_TABLE} (user_id, ${names.join(", ")}, ${asOfCol})
-     SELECT user_id, ${names.join(", ")}, as_of FROM (${latest}) latest
-     ON CONFLICT (user_id) DO UPDATE SET ${names.map((n) => `${n} = EXCLUDED.${n}`).join(", ")},
+    `INSERT INTO ${online} (${key}, ${names.join(", ")}, ${asOfCol})
+     SELECT ${key}, ${names.join(", ")}, as_of FROM (${latest}) latest
+     ON CONFLICT (${key}) DO UPDATE SET ${names.map((n) => `${n} = EXCLUDED.${n}`).join(", ")},
        ${asOfCol} = EXCLUDED.${asOfCol}, updated_at = now()
-     WHERE ${ONLINE_TABLE}.${asOfCol} IS NULL OR ${ONLINE_TABLE}.${asOfCol} <= EXCLUDED.${asOfCol}`,
+     WHERE ${online}.${asOfCol} IS NULL OR ${online}.${asOfCol} <= EXCLUDED.${asOfCol}`,
     [asOf],
   );
   let materializedAsOf = asOf;
@@ -145,25 +145,41 @@ export interface OnlineFeatures {
   asOf: Record<string, string | null>;
 }
 
-// Built once: the serving hot path runs this query for every request.
-const ONLINE_READ_SQL = `SELECT user_id, ${FEATURE_VIEWS.flatMap((v) => [...v.features.map((f) => f.name), `${asOfColumn(v)}::text AS ${asOfColumn(v)}`]).join(", ")}
-  FROM ${ONLINE_TABLE} WHERE user_id = ANY($1::text[])`;
+// Built once per repository: the serving hot path runs this query for every request.
+const onlineReads = new WeakMap<StoreLayout, string>();
+function onlineReadSql(layout: StoreLayout): string {
+  let sql = onlineReads.get(layout);
+  if (sql === undefined) {
+    const key = layout.entity.joinKey;
+    const columns = layout.views.flatMap((v) => [
+      ...v.features.map((f) => f.name),
+      `${asOfColumn(v)}::text AS ${asOfColumn(v)}`,
+    ]);
+    sql = `SELECT ${key}, ${columns.join(", ")}
+  FROM ${layout.onlineTable} WHERE ${key} = ANY($1::text[])`;
+    onlineReads.set(layout, sql);
+  }
+  return sql;
+}
 
-/** Reads the online features of several users in one round trip; unknown users come back NOT_FOUND. */
+/** Reads the online features of several entities in one round trip; unknown keys come back NOT_FOUND. */
 export async function getOnlineFeatures(
-  db: SqlExecutor,
+  db: Database,
   userIds: readonly string[],
 ): Promise<OnlineFeatures[]> {
-  const rows = await db.query(ONLINE_READ_SQL, [userIds], {
+  const { layout } = db;
+  // One statement name per connection, and a connection reads one repository's table.
+  const rows = await db.query(onlineReadSql(layout), [userIds], {
     name: "streamflow_online_read",
   });
-  const byId = new Map(rows.map((r) => [r["user_id"] as string, r]));
+  const key = layout.entity.joinKey;
+  const byId = new Map(rows.map((r) => [r[key] as string, r]));
   return userIds.map((userId) => {
     const row = byId.get(userId);
     const values: Record<string, FeatureValue> = {};
     const statuses: Record<string, FeatureStatus> = {};
     const asOf: Record<string, string | null> = {};
-    for (const view of FEATURE_VIEWS) {
+    for (const view of layout.views) {
       const viewAsOf =
         (row?.[asOfColumn(view)] as string | null | undefined) ?? null;
       asOf[view.name] = viewAsOf;
@@ -190,7 +206,7 @@ export async function getOnlineFeatures(
 
 export interface CheckOnlineOptions {
   db: Database;
-  /** Users to check; when absent, `sample` users (or every user) of the users table. */
+  /** Keys to check; when absent, `sample` keys (or every key) of the entity's table. */
   userIds?: readonly string[] | undefined;
   /** Check a deterministic sample of this many users instead of all. */
   sample?: number | undefined;
@@ -235,20 +251,22 @@ export async function checkOnline(
     );
   }
   const { db } = options;
+  const { layout } = db;
+  const key = layout.entity.joinKey;
+  const entities = `${entityKeysSql(layout)} e`;
   let population: string;
   const params: unknown[] = [];
   if (options.userIds !== undefined) {
     params.push(options.userIds);
-    population = "SELECT DISTINCT unnest($1::text[]) AS user_id";
+    population = `SELECT DISTINCT unnest($1::text[]) AS ${key}`;
   } else if (options.sample !== undefined) {
     params.push(Math.max(0, Math.floor(options.sample)));
     // md5 order: a sample that is the same on every run and every engine, spread over all ids.
-    population =
-      "SELECT user_id FROM users ORDER BY md5(user_id), user_id LIMIT $1";
+    population = `SELECT ${key} FROM ${entities} ORDER BY md5(${key}), ${key} LIMIT $1`;
   } else {
-    population = "SELECT user_id FROM users";
+    population = `SELECT ${key} FROM ${entities}`;
   }
-  const aggregates = FEATURE_VIEWS.flatMap((v, i) => [
+  const aggregates = layout.views.flatMap((v, i) => [
     `count(o.${asOfColumn(v)})::int AS found_${i}`,
     ...v.features.map(
       (f, j) =>
@@ -258,7 +276,7 @@ export async function checkOnline(
   const stats = (
     await db.query(
       `SELECT count(*)::int AS users, ${aggregates.join(", ")}
-       FROM (${population}) p LEFT JOIN ${ONLINE_TABLE} o ON o.user_id = p.user_id`,
+       FROM (${population}) p LEFT JOIN ${layout.onlineTable} o ON o.${key} = p.${key}`,
       params,
     )
   )[0]!;
@@ -266,7 +284,7 @@ export async function checkOnline(
     "SELECT feature_view, as_of::text AS as_of FROM materializations",
   );
   const users = stats["users"] as number;
-  const views = FEATURE_VIEWS.map((v, i): OnlineViewCheck => {
+  const views = layout.views.map((v, i): OnlineViewCheck => {
     const found = stats[`found_${i}`] as number;
     const present = v.features.reduce(
       (sum, _f, j) => sum + (stats[`present_${i}_${j}`] as number),
@@ -326,18 +344,19 @@ const CATALOG_TYPES: Record<string, ColumnType> = {
  * materialized. A server checks a model's feature schema against it before serving the model.
  */
 export async function describeOnlineStore(
-  db: SqlExecutor,
+  db: Database,
 ): Promise<OnlineStoreDescription> {
+  const { layout } = db;
   const catalog = await db.query<{ column_name: string; data_type: string }>(
     `SELECT column_name, data_type FROM information_schema.columns
      WHERE table_schema = current_schema() AND table_name = $1`,
-    [ONLINE_TABLE],
+    [layout.onlineTable],
   );
   const types = new Map(
     catalog.map((c) => [c.column_name, CATALOG_TYPES[c.data_type]]),
   );
   const columns: OnlineStoreColumn[] = [];
-  for (const view of FEATURE_VIEWS) {
+  for (const view of layout.views) {
     for (const f of view.features) {
       const type = types.get(f.name);
       if (type !== undefined)
@@ -345,7 +364,7 @@ export async function describeOnlineStore(
     }
   }
   const materializedAsOf: Record<string, string | null> = Object.fromEntries(
-    FEATURE_VIEWS.map((v) => [v.name, null]),
+    layout.views.map((v) => [v.name, null]),
   );
   if (catalog.length > 0) {
     const marks = await db.query<{ feature_view: string; as_of: string }>(

@@ -8,6 +8,7 @@ import {
 import type { DatasetColumn, FeatureValue } from "./dataset.ts";
 import type { Database, SqlExecutor } from "./internal/db.ts";
 import {
+  entityKeysSql,
   noDataAsOf,
   pointInTimeSql,
   resolveTtl,
@@ -17,17 +18,12 @@ import {
   type TtlOverrides,
 } from "./internal/point-in-time.ts";
 import { checkShard, shardPredicate, type Shard } from "./internal/shards.ts";
-import {
-  FEATURE_COLUMNS,
-  FEATURE_VIEWS,
-  LABEL_SNAPSHOT,
-  USER_ENTITY,
-} from "./schema.ts";
+import type { FeatureViewSpec, StoreLayout } from "./layout.ts";
 
-/** Users to score, in user_id order (C collation), features column-major like Dataset. */
+/** Entities to score, in key order (C collation), features column-major like Dataset. */
 export interface ScoringChunk {
   userIds: string[];
-  /** One array per feature column (FEATURE_COLUMNS order), each `userIds.length` long. */
+  /** One array per feature column (the layout's featureColumns order), each `userIds.length` long. */
   features: FeatureValue[][];
 }
 
@@ -72,14 +68,22 @@ export interface ReadScoringRowsResult {
 
 const MAX_CHUNK_ROWS = 1_000_000;
 
+/** What one scoring read asks of the store. */
+interface ScoringQuery {
+  layout: StoreLayout;
+  asOf: CalendarDay;
+  ttl: ResolvedTtl;
+  shard: Shard | undefined;
+}
+
 /** EXISTS a row of the view for user `u` dated <= asOf, and within `days` of it when given. */
 function hasRow(
-  viewIndex: number,
-  asOf: CalendarDay,
+  { layout, asOf }: ScoringQuery,
+  view: FeatureViewSpec,
   days: number | undefined,
 ): string {
-  const view = FEATURE_VIEWS[viewIndex]!;
-  return `EXISTS (SELECT 1 FROM ${view.snapshotTable} s WHERE s.user_id = u.user_id AND ${usableSnapshots("s", asOf, days)})`;
+  const key = layout.entity.joinKey;
+  return `EXISTS (SELECT 1 FROM ${view.snapshotTable} s WHERE s.${key} = u.${key} AND ${usableSnapshots("s", asOf, days)})`;
 }
 
 /**
@@ -87,8 +91,8 @@ function hasRow(
  * ttl): on whatever views have a value, the rest NULL, as buildDataset gives them. Unlike a
  * training set no label is needed — scoring is for users whose outcome is unknown.
  */
-function scoredSql(asOf: CalendarDay, ttl: ResolvedTtl): string {
-  return `(${FEATURE_VIEWS.map((_, i) => hasRow(i, asOf, ttl[i])).join(" OR ")})`;
+function scoredSql(q: ScoringQuery): string {
+  return `(${q.layout.views.map((view, i) => hasRow(q, view, q.ttl[i])).join(" OR ")})`;
 }
 
 /**
@@ -99,11 +103,13 @@ function scoredSql(asOf: CalendarDay, ttl: ResolvedTtl): string {
  * the label snapshots, which would miss users a month's label file left out. Used as
  * `scored OR known`: only what scoredSql does not already cover.
  */
-function knownSql(asOf: CalendarDay, ttl: ResolvedTtl): string {
-  const label = `EXISTS (SELECT 1 FROM ${LABEL_SNAPSHOT.snapshotTable} s WHERE s.user_id = u.user_id AND ${usableSnapshots("s", asOf, undefined)})`;
+function knownSql(q: ScoringQuery): string {
+  const { layout, asOf, ttl } = q;
+  const key = layout.entity.joinKey;
+  const label = `EXISTS (SELECT 1 FROM ${layout.label.snapshotTable} s WHERE s.${key} = u.${key} AND ${usableSnapshots("s", asOf, undefined)})`;
   // A view with a ttl may hold rows too old to use that still make the user known.
-  const stale = FEATURE_VIEWS.flatMap((_, i) =>
-    ttl[i] === undefined ? [] : [hasRow(i, asOf, undefined)],
+  const stale = layout.views.flatMap((view, i) =>
+    ttl[i] === undefined ? [] : [hasRow(q, view, undefined)],
   );
   return `(${[label, ...stale].join(" OR ")})`;
 }
@@ -117,24 +123,18 @@ function knownSql(asOf: CalendarDay, ttl: ResolvedTtl): string {
  * Missing users come through the same statement (flagged, features all NULL) so that rows and
  * missingUsers describe one snapshot even while a month is being ingested.
  */
-function readUsersSql(
-  asOf: CalendarDay,
-  ttl: ResolvedTtl,
-  shard: Shard | undefined,
-): string {
-  return `SELECT k.user_id, k.scored FROM (
-      SELECT u.user_id, ${scoredSql(asOf, ttl)} AS scored, ${knownSql(asOf, ttl)} AS known
-      FROM ${USER_ENTITY.sourceFile} u WHERE ${shardPredicate("u.user_id", shard)}) k
+function readUsersSql(q: ScoringQuery): string {
+  const { layout, shard } = q;
+  const key = layout.entity.joinKey;
+  return `SELECT k.${key}, k.scored FROM (
+      SELECT u.${key}, ${scoredSql(q)} AS scored, ${knownSql(q)} AS known
+      FROM ${entityKeysSql(layout)} u WHERE ${shardPredicate(`u.${key}`, shard)}) k
     WHERE k.scored OR k.known`;
 }
 
 /** How many users the read will score, for progress only (a statement of its own). */
-function scoredCountSql(
-  asOf: CalendarDay,
-  ttl: ResolvedTtl,
-  shard: Shard | undefined,
-): string {
-  return `SELECT count(*)::int AS n FROM ${USER_ENTITY.sourceFile} u WHERE ${shardPredicate("u.user_id", shard)} AND ${scoredSql(asOf, ttl)}`;
+function scoredCountSql(q: ScoringQuery): string {
+  return `SELECT count(*)::int AS n FROM ${entityKeysSql(q.layout)} u WHERE ${shardPredicate(`u.${q.layout.entity.joinKey}`, q.shard)} AND ${scoredSql(q)}`;
 }
 
 function chunkSize(value: number | undefined): number {
@@ -162,7 +162,10 @@ export async function readScoringRows(
   const asOf = parseCalendarDay(options.asOf, "asOf");
   const shard =
     options.shard === undefined ? undefined : checkShard(options.shard);
-  const ttl = resolveTtl(options.ttlDays);
+  const { layout } = options.db;
+  const key = layout.entity.joinKey;
+  const ttl = resolveTtl(layout, options.ttlDays);
+  const query: ScoringQuery = { layout, asOf, ttl, shard };
   const fetchRows = chunkSize(options.chunkRows);
   const logger = options.logger ?? SILENT_LOGGER;
   const shardText =
@@ -173,7 +176,7 @@ export async function readScoringRows(
     // The planner prices 4 probes a user as millions and compiles the query: 0.2-1 s of JIT for nothing.
     await tx.exec("SET LOCAL jit = off");
     let anyData = false;
-    for (const view of FEATURE_VIEWS)
+    for (const view of layout.views)
       anyData ||= await viewHasDataAsOf(tx, view, asOf);
     if (!anyData)
       throw await noDataAsOf(
@@ -181,14 +184,13 @@ export async function readScoringRows(
         `no feature view has a snapshot at or before ${asOf}`,
         { asOf },
       );
-    const total = (
-      await tx.query<{ n: number }>(scoredCountSql(asOf, ttl, shard))
-    )[0]!.n;
+    const total = (await tx.query<{ n: number }>(scoredCountSql(query)))[0]!.n;
     logger.info(`scoring rows as of ${asOf}, ${shardText}: ${total} users`);
     const sql = pointInTimeSql({
+      layout,
       asOf,
       ttl,
-      users: readUsersSql(asOf, ttl, shard),
+      users: readUsersSql(query),
       carry: ["scored"],
     });
     await tx.exec(`DECLARE streamflow_scoring NO SCROLL CURSOR FOR ${sql}`);
@@ -211,8 +213,8 @@ export async function readScoringRows(
       missingUsers += batch.length - scored.length;
       if (scored.length === 0) continue;
       const chunk: ScoringChunk = {
-        userIds: scored.map((r) => r["user_id"] as string),
-        features: FEATURE_COLUMNS.map((c) =>
+        userIds: scored.map((r) => r[key] as string),
+        features: layout.featureColumns.map((c) =>
           scored.map((r) => (r[c.name] ?? null) as FeatureValue),
         ),
       };
@@ -228,7 +230,7 @@ export async function readScoringRows(
     return {
       asOf,
       shard,
-      featureColumns: FEATURE_COLUMNS.map((c) => ({
+      featureColumns: layout.featureColumns.map((c) => ({
         name: c.name,
         type: c.type,
       })),

@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import { createTestDatabase, TEST_ENGINES } from "@streamflow/test-utils";
 import { MIGRATIONS } from "../src/internal/migrations.ts";
@@ -9,7 +10,43 @@ import {
   openDatabase,
   SOURCE_FILES,
   type ColumnType,
+  type Database,
 } from "@streamflow/features";
+
+const LEGACY_LAB_TABLES = new URL(
+  "./fixtures/lab-tables-before-repositories.sql",
+  import.meta.url,
+);
+
+/** Every column, primary key and index of the current schema, as text that compares whole. */
+async function catalog(db: Database): Promise<string[]> {
+  const columns = await db.query<{ line: string }>(
+    `SELECT table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable || ' ' || coalesce(column_default, '') || ' #' || ordinal_position AS line
+     FROM information_schema.columns WHERE table_schema = current_schema()`,
+  );
+  const indexes = await db.query<{ line: string }>(
+    "SELECT indexname || ' ' || indexdef AS line FROM pg_indexes WHERE schemaname = current_schema()",
+  );
+  return [...columns, ...indexes].map((r) => r.line).sort();
+}
+
+async function legacyLabStore(url: string | undefined): Promise<Database> {
+  const db = await openDatabase({ url });
+  // The store as StreamFlow <= F8 left it: migrations 1-5 applied, migration 1 with the lab's tables.
+  await db.exec(
+    "CREATE TABLE streamflow_schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+  );
+  for (const m of MIGRATIONS.filter((x) => x.version <= 5)) {
+    await db.exec(m.sql);
+    if (m.version === 1)
+      await db.exec(await readFile(LEGACY_LAB_TABLES, "utf8"));
+    await db.execute(
+      "INSERT INTO streamflow_schema_migrations (version, name) VALUES ($1, $2)",
+      [m.version, m.name],
+    );
+  }
+  return db;
+}
 
 const SQL_TYPE: Record<ColumnType, string> = {
   text: "text",
@@ -24,13 +61,15 @@ describe.each(TEST_ENGINES)("migrations on %s", (engine) => {
     await using target = await createTestDatabase(engine);
     const db = await openDatabase({ url: target.url });
     try {
-      expect(await migrate(db)).toEqual({
-        applied: [1, 2, 3, 4, 5],
+      expect(await migrate(db)).toMatchObject({
+        applied: [1, 2, 3, 4, 5, 6],
         version: LATEST_SCHEMA_VERSION,
+        repository: { change: "created", hash: db.layout.hash },
       });
-      expect(await migrate(db)).toEqual({
+      expect(await migrate(db)).toMatchObject({
         applied: [],
         version: LATEST_SCHEMA_VERSION,
+        repository: { change: "unchanged", added: [], dropped: [] },
       });
       const columns = await db.query<{
         table_name: string;
@@ -95,6 +134,7 @@ describe.each(TEST_ENGINES)("migrations on %s", (engine) => {
     try {
       // A database as the first release left it: migration 1 applied and recorded, some data in it.
       await db.exec(MIGRATIONS.find((m) => m.version === 1)!.sql);
+      await db.exec(await readFile(LEGACY_LAB_TABLES, "utf8"));
       await db.exec(
         "CREATE TABLE streamflow_schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
       );
@@ -105,7 +145,17 @@ describe.each(TEST_ENGINES)("migrations on %s", (engine) => {
         "INSERT INTO labels_snapshots (user_id, as_of, churn_label) VALUES ('u1', '2024-01-31', true)",
       );
 
-      expect(await migrate(db)).toEqual({ applied: [2, 3, 4, 5], version: 5 });
+      expect(await migrate(db)).toMatchObject({
+        applied: [2, 3, 4, 5, 6],
+        version: 6,
+        // Recorded as the lab's, its tables left as they were.
+        repository: { change: "unchanged", hash: db.layout.hash },
+      });
+      expect(
+        await db.query("SELECT hash, declaration FROM feature_repository"),
+      ).toEqual([
+        { hash: db.layout.hash, declaration: expect.any(Object) as unknown },
+      ]);
       expect(
         await db.query(
           "SELECT user_id, as_of::text AS as_of, churn_label FROM labels_snapshots",
@@ -152,6 +202,22 @@ describe.each(TEST_ENGINES)("migrations on %s", (engine) => {
     }
   });
 
+  it("generates, for the lab's repository, exactly the tables migration 1 created before repositories, and records older stores as the lab's", async () => {
+    await using fresh = await createTestDatabase(engine);
+    await using old = await createTestDatabase(engine);
+    const a = await openDatabase({ url: fresh.url });
+    const b = await legacyLabStore(old.url);
+    try {
+      await migrate(a);
+      const result = await migrate(b);
+      expect(result.applied).toEqual([6]);
+      expect(result.repository.change).toBe("unchanged");
+      expect(await catalog(b)).toEqual(await catalog(a));
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
   it("refuses a database migrated by a newer StreamFlow", async () => {
     await using target = await createTestDatabase(engine);
     const db = await openDatabase({ url: target.url });
@@ -178,7 +244,7 @@ describe("migrations on postgres, concurrently", () => {
       const results = await Promise.all([migrate(a), migrate(b)]);
       expect(results.map((r) => r.applied).sort()).toEqual([
         [],
-        [1, 2, 3, 4, 5],
+        [1, 2, 3, 4, 5, 6],
       ]);
     } finally {
       await Promise.all([a.close(), b.close()]);

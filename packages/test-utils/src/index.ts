@@ -4,6 +4,7 @@ export {
   testServerUrl,
 } from "./databases.ts";
 export type { TestDatabase, TestEngine } from "./databases.ts";
+export { SHOP_REPOSITORY_FILE } from "./shop-repository.ts";
 export { labDataDir, labDataMissingReason, REPO_ROOT } from "./lab-data.ts";
 export { LAB_HEADERS, monthFixture, writeMonth } from "./month-fixture.ts";
 export type { FixtureUser, MonthFixture } from "./month-fixture.ts";

@@ -6,6 +6,9 @@ import { pipeline } from "node:stream/promises";
 import { FeaturesError } from "../errors.ts";
 import { checkDatabaseUrl } from "./connection-string.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
+import { storeLayout, type StoreLayout } from "../layout.ts";
+import type { FeatureRepository } from "../repository/feature-repository.ts";
+import { LAB_REPOSITORY } from "../repository/lab-repository.ts";
 
 export { redactDatabaseUrl } from "./connection-string.ts";
 
@@ -46,6 +49,8 @@ export interface Database extends SqlExecutor {
   readonly kind: "postgres" | "pglite";
   /** Where the data lives, safe to print: `PostgreSQL at host:port/database` or the PGlite directory. */
   readonly location: string;
+  /** The tables and columns of the feature repository this connection reads and writes. */
+  readonly layout: StoreLayout;
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
@@ -57,6 +62,8 @@ export interface OpenDatabaseOptions {
   dataDir?: string | undefined;
   /** PostgreSQL pool tuning; a long-running server wants more connections and shorter waits than a command. */
   pool?: PoolOptions | undefined;
+  /** The feature repository the store holds; the lab's when absent. */
+  repository?: FeatureRepository | undefined;
 }
 
 export interface PoolOptions {
@@ -76,12 +83,11 @@ export interface PoolOptions {
 export async function openDatabase(
   options: OpenDatabaseOptions,
 ): Promise<Database> {
+  const layout = storeLayout(options.repository ?? LAB_REPOSITORY);
   if (options.url !== undefined) {
-    // Checked before pg sees it: pg crashes on some malformed URLs and quotes none of them safely.
-    const { location } = checkDatabaseUrl(options.url);
-    return openPostgres(options.url, location, options.pool ?? {});
+    return openPostgres(options.url, options.pool ?? {}, layout);
   }
-  return openPglite(options.dataDir);
+  return openPglite(options.dataDir, layout);
 }
 
 // Dates travel as 'YYYY-MM-DD' text: pg's default parser turns them into local-time Date objects,
@@ -210,9 +216,11 @@ class PgExecutor implements SqlExecutor {
 
 async function openPostgres(
   url: string,
-  location: string,
   tuning: PoolOptions,
+  layout: StoreLayout,
 ): Promise<Database> {
+  // Checked before pg sees it: pg crashes on some malformed URLs and quotes none of them safely.
+  const { location } = checkDatabaseUrl(url);
   const pool = new pg.Pool({
     connectionString: url,
     max: tuning.max ?? 4,
@@ -234,6 +242,7 @@ async function openPostgres(
   return {
     kind: "postgres",
     location,
+    layout,
     query: (sql, params, options) => root.query(sql, params, options),
     execute: (sql, params) => root.execute(sql, params),
     exec: (sql) => root.exec(sql),
@@ -338,7 +347,10 @@ class PgliteExecutor implements SqlExecutor {
   }
 }
 
-async function openPglite(dataDir: string | undefined): Promise<Database> {
+async function openPglite(
+  dataDir: string | undefined,
+  layout: StoreLayout,
+): Promise<Database> {
   const unlock =
     dataDir === undefined
       ? () => Promise.resolve()
@@ -353,6 +365,7 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
   const root = new PgliteExecutor(db);
   return {
     kind: "pglite",
+    layout,
     location:
       dataDir === undefined
         ? "embedded PGlite (in memory)"

@@ -2,7 +2,7 @@ import { lstat, stat } from "node:fs/promises";
 import type { Stats } from "node:fs";
 import { join } from "node:path";
 import { FeaturesError } from "../errors.ts";
-import { SOURCE_FILES } from "../schema.ts";
+import type { StoreLayout } from "../layout.ts";
 import type { ValidationIssue } from "./month-reader.ts";
 
 function kindOf(st: Stats): string {
@@ -64,13 +64,16 @@ async function fileProblem(
 }
 
 /**
- * Checks, before anything is read or loaded, that the directory exists and holds the six CSVs as
- * regular files. A directory that is not there is a wrong argument; a month without one of its
+ * Checks, before anything is read or loaded, that the directory exists and holds every source
+ * file of the repository as a regular file. A directory that is not there is a wrong argument; a month without one of its
  * files, or with a directory or a symlink loop in its place, is a bad month.
  *
  * @throws FeaturesError INPUT_NOT_FOUND for the directory, INPUT_INVALID listing every missing or irregular file.
  */
-export async function checkMonthDirectory(dir: string): Promise<void> {
+export async function checkMonthDirectory(
+  dir: string,
+  layout: StoreLayout,
+): Promise<void> {
   const found = await stat(dir).then(
     (st) => (st.isDirectory() ? "ok" : "not a directory"),
     () => "does not exist",
@@ -80,14 +83,14 @@ export async function checkMonthDirectory(dir: string): Promise<void> {
       "INPUT_NOT_FOUND",
       `month directory '${dir}' ${found}`,
       {
-        hint: "Pass the directory that holds the six CSVs of one month, e.g. --month-dir data/month_000.",
+        hint: `Pass the directory that holds the ${layout.sources.length} source files of one month (${fileList(layout)}), e.g. --month-dir data/month_000.`,
         details: { dir },
       },
     );
   }
   const issues: ValidationIssue[] = [];
-  for (const spec of SOURCE_FILES) {
-    const file = `${spec.name}.csv`;
+  for (const spec of layout.sources) {
+    const file = spec.file;
     const problem = await fileProblem(join(dir, file));
     if (problem !== undefined)
       issues.push({
@@ -110,8 +113,16 @@ export async function checkMonthDirectory(dir: string): Promise<void> {
             .join("; ")})`
         : ""),
     {
-      hint: "A month directory holds users.csv, subscriptions.csv, usage_agg_30d.csv, payments_agg_90d.csv, support_agg_90d.csv and labels.csv, each a regular file. Nothing was written.",
+      hint: `A month directory holds ${fileList(layout)}, each a regular file. Nothing was written.`,
       details: { dir, errors: issues },
     },
   );
+}
+
+/** "users.csv, subscriptions.csv and labels.csv": the files a month of this repository holds. */
+function fileList(layout: StoreLayout): string {
+  const files = layout.sources.map((s) => s.file);
+  return files.length === 1
+    ? files[0]!
+    : `${files.slice(0, -1).join(", ")} and ${files[files.length - 1]!}`;
 }

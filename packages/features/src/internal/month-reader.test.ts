@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { LAB_HEADERS, monthFixture, writeMonth } from "@streamflow/test-utils";
 import { readMonthDirectory } from "./month-reader.ts";
+import { LAB_LAYOUT } from "../schema.ts";
 
 const users = [
   { id: "0001-AAAAA" },
@@ -21,6 +22,7 @@ describe("readMonthDirectory", () => {
   it("converts rows to COPY text in table column order, NULL as \\N", async () => {
     const month = await readMonthDirectory(
       await writeMonth(await tmp(), fixture),
+      LAB_LAYOUT,
     );
     const subs = month.files.find((f) => f.name === "subscriptions")!;
     expect(subs.rows).toBe(2);
@@ -40,6 +42,7 @@ describe("readMonthDirectory", () => {
   it("hashes content, not spelling: CRLF, BOM, column order, trailing zeros and a missing final newline", async () => {
     const plain = await readMonthDirectory(
       await writeMonth(await tmp(), fixture),
+      LAB_LAYOUT,
     );
     const reordered = LAB_HEADERS["support_agg_90d"]!.slice().reverse();
     const support = fixture["support_agg_90d"]!.map((r) => r.slice().reverse());
@@ -53,6 +56,7 @@ describe("readMonthDirectory", () => {
     };
     const spelled = await readMonthDirectory(
       await writeMonth(await tmp(), fixture, raw),
+      LAB_LAYOUT,
     );
     expect(spelled.contentSha256).toBe(plain.contentSha256);
     const changed = monthFixture([
@@ -60,8 +64,12 @@ describe("readMonthDirectory", () => {
       { id: "0002-BBBBB", net: "No", churn: false },
     ]);
     expect(
-      (await readMonthDirectory(await writeMonth(await tmp(), changed)))
-        .contentSha256,
+      (
+        await readMonthDirectory(
+          await writeMonth(await tmp(), changed),
+          LAB_LAYOUT,
+        )
+      ).contentSha256,
     ).not.toBe(plain.contentSha256);
   });
 
@@ -71,6 +79,7 @@ describe("readMonthDirectory", () => {
     };
     const month = await readMonthDirectory(
       await writeMonth(await tmp(), fixture, raw),
+      LAB_LAYOUT,
     );
     expect(
       month.files
@@ -88,6 +97,7 @@ describe("readMonthDirectory", () => {
     const raw = { payments_agg_90d: text("payments_agg_90d", rows) };
     const error = await readMonthDirectory(
       await writeMonth(await tmp(), many, raw),
+      LAB_LAYOUT,
     ).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: "INPUT_INVALID" });
     const details = (error as { details: { errors: unknown[] } }).details;
@@ -99,7 +109,7 @@ describe("readMonthDirectory", () => {
 
   it("refuses a directory that does not exist", async () => {
     await expect(
-      readMonthDirectory("/nonexistent/month"),
+      readMonthDirectory("/nonexistent/month", LAB_LAYOUT),
     ).rejects.toMatchObject({ code: "INPUT_NOT_FOUND" });
   });
 
@@ -113,9 +123,11 @@ describe("readMonthDirectory", () => {
     );
     const plain = await readMonthDirectory(
       await writeMonth(await tmp(), fixture),
+      LAB_LAYOUT,
     );
     const quoted = await readMonthDirectory(
       await writeMonth(await tmp(), fixture, raw),
+      LAB_LAYOUT,
     );
     expect(quoted.contentSha256).toBe(plain.contentSha256);
     expect(quoted.files.map((f) => f.copyChunks.join(""))).toEqual(
@@ -133,6 +145,7 @@ describe("readMonthDirectory", () => {
       await writeMonth(await tmp(), fixture, {
         subscriptions: text("subscriptions", rows),
       }),
+      LAB_LAYOUT,
     );
     expect(
       month.files.find((f) => f.name === "subscriptions")!.copyChunks.join(""),
@@ -143,7 +156,9 @@ describe("readMonthDirectory", () => {
     const dir = await writeMonth(await tmp(), fixture);
     for (const [name, content] of Object.entries(raw))
       await writeFile(join(dir, `${name}.csv`), content);
-    const error = await readMonthDirectory(dir).catch((e: unknown) => e);
+    const error = await readMonthDirectory(dir, LAB_LAYOUT).catch(
+      (e: unknown) => e,
+    );
     expect(error).toMatchObject({ code: "INPUT_INVALID" });
     return {
       error: error as Error & {
@@ -270,7 +285,7 @@ describe("readMonthDirectory", () => {
     await mkdir(join(dir, "users.csv"));
     await rm(join(dir, "usage_agg_30d.csv"));
     await symlink("usage_agg_30d.csv", join(dir, "usage_agg_30d.csv"));
-    const error = (await readMonthDirectory(dir).catch(
+    const error = (await readMonthDirectory(dir, LAB_LAYOUT).catch(
       (e: unknown) => e,
     )) as Error & { code: string; details: { errors: unknown[] } };
     expect(error.code).toBe("INPUT_INVALID");

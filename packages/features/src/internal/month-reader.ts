@@ -3,13 +3,14 @@ import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { ProgressListener } from "@streamflow/core";
 import { FeaturesError } from "../errors.ts";
+import type { ColumnSpec, StoreLayout } from "../layout.ts";
+import type { RepositorySource } from "../repository/feature-repository.ts";
 import {
-  MAX_USER_ID_LENGTH,
-  SOURCE_FILES,
-  type ColumnSpec,
-  type SourceFileName,
-} from "../schema.ts";
-import { forEachCsvRecord, type CsvProblem } from "./csv-records.ts";
+  forEachCsvRecord,
+  type CsvProblem,
+  type CsvRecord,
+} from "./csv-records.ts";
+import { forEachParquetRecord } from "./parquet-records.ts";
 import { ChunkQueue } from "./chunk-queue.ts";
 import { checkMonthDirectory } from "./month-files.ts";
 
@@ -50,11 +51,12 @@ export type ValidationRule =
   | "user_id_chars"
   | "file_missing"
   | "regular_file"
-  | "readable";
+  | "readable"
+  | "parquet";
 
-/** A CSV's destination: its name and the table's column order (user_id, then the spec's columns). */
+/** A source file's destination: its table and the table's column order (the key, then the source's columns). */
 export interface MonthFile {
-  name: SourceFileName;
+  name: string;
   columns: string[];
 }
 
@@ -81,7 +83,7 @@ export interface ReadMonthOptions {
 
 export interface ValidatedMonth {
   files: ValidatedFile[];
-  /** sha256 over the normalised content of all six files: equal for equal data, whatever the CSV's column order, line ends or number spelling. */
+  /** sha256 over the normalised content of every source file: equal for equal data, whatever the file's column order, line ends or number spelling. */
   contentSha256: string;
 }
 
@@ -138,16 +140,19 @@ function quote(value: string): string {
   return `'${shown.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`)}'`;
 }
 
-function checkUserId(
+// The key's rules keep the names they had when every key was the lab's user_id: they are codes
+// scripts match on (`details.errors[].rule`), while messages name the repository's own key.
+function checkKey(
   id: string,
   mayHoldNul: boolean,
+  entity: StoreLayout["entity"],
 ): { rule: ValidationRule; message: string } | undefined {
   if (id.trim() === "")
     return { rule: "user_id_required", message: "must not be empty" };
-  if (id.length > MAX_USER_ID_LENGTH)
+  if (id.length > entity.maxKeyLength)
     return {
       rule: "max_length",
-      message: `is longer than ${MAX_USER_ID_LENGTH} characters, the limit for user_id`,
+      message: `is longer than ${entity.maxKeyLength} characters, the limit for ${entity.joinKey}`,
     };
   if (mayHoldNul && id.includes("\0")) return NUL_PROBLEM;
   if (CONTROL_RE.test(id))
@@ -235,6 +240,7 @@ function outOfBounds(
 }
 
 interface FileContext {
+  layout: StoreLayout;
   issues: ValidationIssue[];
   knownUsers: Set<string> | undefined;
   hash: ReturnType<typeof createHash>;
@@ -243,13 +249,15 @@ interface FileContext {
 
 async function validateFile(
   dir: string,
-  name: SourceFileName,
+  spec: RepositorySource,
   ctx: FileContext & { emit: ((chunk: string) => Promise<void>) | undefined },
 ): Promise<{ file: ValidatedFile; users: Set<string> }> {
-  const spec = SOURCE_FILES.find((f) => f.name === name)!;
-  const fileName = `${name}.csv`;
+  const name = spec.name;
+  const fileName = spec.file;
   const path = join(dir, fileName);
-  const columns = ["user_id", ...spec.columns.map((c) => c.name)];
+  const { entity } = ctx.layout;
+  const key = entity.joinKey;
+  const columns = [key, ...spec.columns.map((c) => c.name)];
   const issue = (found: Omit<ValidationIssue, "file">) => {
     if (ctx.issues.length < MAX_ISSUES)
       ctx.issues.push({ file: fileName, ...found, value: clip(found.value) });
@@ -283,7 +291,11 @@ async function validateFile(
     const column =
       order === undefined ? "(header)" : c === -1 ? "(line)" : columns[c]!;
     const limit =
-      c === 0 ? MAX_USER_ID_LENGTH : c > 0 ? specs[c - 1]!.maxLength : Infinity;
+      c === 0
+        ? entity.maxKeyLength
+        : c > 0
+          ? specs[c - 1]!.maxLength
+          : Infinity;
     const message =
       p.rule === "max_length" && p.value.length > limit
         ? `is longer than ${limit} characters, the limit for ${column}`
@@ -291,137 +303,146 @@ async function validateFile(
     issue({ line: p.line, column, value: p.value, rule: p.rule, message });
   };
 
-  const read = forEachCsvRecord(
-    path,
-    {
-      onProblem,
-      afterBuffer: flush,
-      onRecord(record) {
-        const lineNo = record.line;
-        chars += record.text.length + 1;
-        if (++lines % 65_536 === 0)
-          ctx.onProgress?.({
-            phase: `validate ${fileName}`,
-            done: Math.min(chars, total),
-            total,
-          });
-        if (ctx.issues.length >= MAX_ISSUES) return false;
-        const fields = record.fields;
-        if (order === undefined) {
-          const header = fields.map((h) => h.trim());
-          const missing = columns.filter((c) => !header.includes(c));
-          const extra = header.filter(
-            (h, i) => !columns.includes(h) || header.indexOf(h) !== i,
-          );
-          if (missing.length > 0 || extra.length > 0) {
-            const parts = [
-              missing.length > 0 ? `missing ${missing.join(", ")}` : "",
-              extra.length > 0
-                ? `unexpected or repeated ${extra.join(", ")}`
-                : "",
-            ].filter(Boolean);
+  const onRecord = (record: CsvRecord): boolean => {
+    const lineNo = record.line;
+    chars += record.text.length + 1;
+    if (++lines % 65_536 === 0)
+      ctx.onProgress?.({
+        phase: `validate ${fileName}`,
+        done: Math.min(chars, total),
+        total,
+      });
+    if (ctx.issues.length >= MAX_ISSUES) return false;
+    const fields = record.fields;
+    if (order === undefined) {
+      const header = fields.map((h) => h.trim());
+      const missing = columns.filter((c) => !header.includes(c));
+      const extra = header.filter(
+        (h, i) => !columns.includes(h) || header.indexOf(h) !== i,
+      );
+      if (missing.length > 0 || extra.length > 0) {
+        const parts = [
+          missing.length > 0 ? `missing ${missing.join(", ")}` : "",
+          extra.length > 0 ? `unexpected or repeated ${extra.join(", ")}` : "",
+        ].filter(Boolean);
+        issue({
+          line: lineNo,
+          column: "(header)",
+          value: record.text,
+          rule: "header_columns",
+          message: `header must name exactly ${columns.join(", ")}: ${parts.join("; ")}`,
+        });
+        return false;
+      }
+      order = columns.map((c) => header.indexOf(c));
+      specs = spec.columns as ColumnSpec[];
+      return true;
+    }
+    if (record.text === "") {
+      blankRun++;
+      return true;
+    }
+    if (blankRun > 0) {
+      issue({
+        line: lineNo - blankRun,
+        column: "(line)",
+        value: "",
+        rule: "empty_line",
+        message: "empty line inside the data",
+      });
+      blankRun = 0;
+    }
+    if (fields.length !== columns.length) {
+      issue({
+        line: lineNo,
+        column: "(line)",
+        value: record.text,
+        rule: "field_count",
+        message: `has ${fields.length} fields, the header has ${columns.length} (a field holding a comma must be quoted)`,
+      });
+      return true;
+    }
+    rows++;
+    const lineOf = (c: number) => record.fieldLines?.[order![c]!] ?? lineNo;
+    const userId = fields[order[0]!]!;
+    const idProblem = checkKey(userId, record.mayHoldNul, entity);
+    if (idProblem !== undefined) {
+      issue({
+        line: lineOf(0),
+        column: key,
+        value: userId,
+        ...idProblem,
+      });
+      return true;
+    }
+    if (users.has(userId)) {
+      issue({
+        line: lineOf(0),
+        column: key,
+        value: userId,
+        rule: "user_id_unique",
+        message: "appears more than once in the file",
+      });
+      return true;
+    }
+    users.add(userId);
+    if (ctx.knownUsers !== undefined && !ctx.knownUsers.has(userId)) {
+      issue({
+        line: lineOf(0),
+        column: key,
+        value: userId,
+        rule: "user_exists",
+        message: `is not in ${entity.source?.file ?? "the entity's file"} of this month`,
+      });
+    }
+    let out = copyEscape(userId);
+    for (let c = 0; c < specs.length; c++) {
+      const colSpec = specs[c]!;
+      const raw = fields[order[c + 1]!]!;
+      const converted =
+        record.mayHoldNul && raw.includes("\0")
+          ? NUL_PROBLEM
+          : convertCell(colSpec, raw);
+      if (typeof converted === "string") {
+        out += "\t" + converted;
+      } else {
+        issue({
+          line: lineOf(c + 1),
+          column: colSpec.name,
+          value: raw,
+          rule: converted.rule,
+          message: converted.message,
+        });
+      }
+    }
+    pending.push(out);
+    if (pending.length === CHUNK_LINES) {
+      const chunk = pending.join("\n") + "\n";
+      ctx.hash.update(chunk);
+      ready.push(chunk);
+      pending = [];
+    }
+    return true;
+  };
+  const read =
+    spec.format === "parquet"
+      ? forEachParquetRecord(path, {
+          onRecord,
+          afterBuffer: flush,
+          onUnreadable: (message) =>
             issue({
-              line: lineNo,
-              column: "(header)",
-              value: record.text,
-              rule: "header_columns",
-              message: `header must name exactly ${columns.join(", ")}: ${parts.join("; ")}`,
-            });
-            return false;
-          }
-          order = columns.map((c) => header.indexOf(c));
-          specs = spec.columns as ColumnSpec[];
-          return true;
-        }
-        if (record.text === "") {
-          blankRun++;
-          return true;
-        }
-        if (blankRun > 0) {
-          issue({
-            line: lineNo - blankRun,
-            column: "(line)",
-            value: "",
-            rule: "empty_line",
-            message: "empty line inside the data",
-          });
-          blankRun = 0;
-        }
-        if (fields.length !== columns.length) {
-          issue({
-            line: lineNo,
-            column: "(line)",
-            value: record.text,
-            rule: "field_count",
-            message: `has ${fields.length} fields, the header has ${columns.length} (a field holding a comma must be quoted)`,
-          });
-          return true;
-        }
-        rows++;
-        const lineOf = (c: number) => record.fieldLines?.[order![c]!] ?? lineNo;
-        const userId = fields[order[0]!]!;
-        const idProblem = checkUserId(userId, record.mayHoldNul);
-        if (idProblem !== undefined) {
-          issue({
-            line: lineOf(0),
-            column: "user_id",
-            value: userId,
-            ...idProblem,
-          });
-          return true;
-        }
-        if (users.has(userId)) {
-          issue({
-            line: lineOf(0),
-            column: "user_id",
-            value: userId,
-            rule: "user_id_unique",
-            message: "appears more than once in the file",
-          });
-          return true;
-        }
-        users.add(userId);
-        if (ctx.knownUsers !== undefined && !ctx.knownUsers.has(userId)) {
-          issue({
-            line: lineOf(0),
-            column: "user_id",
-            value: userId,
-            rule: "user_exists",
-            message: "is not in users.csv of this month",
-          });
-        }
-        let out = copyEscape(userId);
-        for (let c = 0; c < specs.length; c++) {
-          const colSpec = specs[c]!;
-          const raw = fields[order[c + 1]!]!;
-          const converted =
-            record.mayHoldNul && raw.includes("\0")
-              ? NUL_PROBLEM
-              : convertCell(colSpec, raw);
-          if (typeof converted === "string") {
-            out += "\t" + converted;
-          } else {
-            issue({
-              line: lineOf(c + 1),
-              column: colSpec.name,
-              value: raw,
-              rule: converted.rule,
-              message: converted.message,
-            });
-          }
-        }
-        pending.push(out);
-        if (pending.length === CHUNK_LINES) {
-          const chunk = pending.join("\n") + "\n";
-          ctx.hash.update(chunk);
-          ready.push(chunk);
-          pending = [];
-        }
-        return true;
-      },
-    },
-    { maxRecordChars: MAX_RECORD_CHARS },
-  );
+              line: 0,
+              column: "(file)",
+              value: path,
+              rule: "parquet",
+              message: `is not a readable Parquet file (${message})`,
+            }),
+        })
+      : forEachCsvRecord(
+          path,
+          { onProblem, afterBuffer: flush, onRecord },
+          { maxRecordChars: MAX_RECORD_CHARS },
+        );
   try {
     await read;
   } catch (error) {
@@ -464,7 +485,7 @@ async function validateFile(
 }
 
 /**
- * Reads and validates the six CSVs of a month directory. With `load`, each file's rows stream to
+ * Reads and validates the source files of a month directory, as `layout`'s repository declares them. With `load`, each file's rows stream to
  * it while they are validated (the caller loads them inside a transaction it rolls back if this
  * throws); without, they are returned in memory.
  *
@@ -472,10 +493,12 @@ async function validateFile(
  */
 export async function readMonthDirectory(
   dir: string,
+  layout: StoreLayout,
   options: ReadMonthOptions = {},
 ): Promise<ValidatedMonth> {
-  await checkMonthDirectory(dir);
+  await checkMonthDirectory(dir, layout);
   const ctx: FileContext = {
+    layout,
     issues: [],
     knownUsers: undefined,
     hash: createHash("sha256"),
@@ -488,14 +511,14 @@ export async function readMonthDirectory(
   // The first statement that fails is the cause; every later one only says "current transaction is aborted".
   let firstLoadError: { error: unknown } | undefined;
   try {
-    for (const spec of SOURCE_FILES) {
+    for (const spec of layout.sources) {
       const target: MonthFile = {
         name: spec.name,
-        columns: ["user_id", ...spec.columns.map((c) => c.name)],
+        columns: [layout.entity.joinKey, ...spec.columns.map((c) => c.name)],
       };
       let result: { file: ValidatedFile; users: Set<string> };
       if (options.load === undefined) {
-        result = await validateFile(dir, spec.name, {
+        result = await validateFile(dir, spec, {
           ...ctx,
           emit: undefined,
         });
@@ -508,7 +531,7 @@ export async function readMonthDirectory(
           queue.fail(error);
         });
         try {
-          result = await validateFile(dir, spec.name, {
+          result = await validateFile(dir, spec, {
             ...ctx,
             emit: (chunk) => queue.push(chunk),
           });
@@ -516,7 +539,7 @@ export async function readMonthDirectory(
           queue.end();
         }
       }
-      if (spec.name === "users") ctx.knownUsers = result.users;
+      if (spec.entityTable) ctx.knownUsers = result.users;
       files.push(result.file);
     }
   } catch (error) {

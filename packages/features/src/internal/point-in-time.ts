@@ -1,19 +1,22 @@
 import { CoreError, type CalendarDay } from "@streamflow/core";
 import { FeaturesError } from "../errors.ts";
-import { FEATURE_VIEWS, type FeatureViewSpec } from "../schema.ts";
+import type { FeatureViewSpec, StoreLayout } from "../layout.ts";
 import type { SqlExecutor } from "./db.ts";
 
 /** Per-view ttl overrides in days, by view name; a view left out keeps its declared `ttlDays`. */
 export type TtlOverrides = Readonly<Record<string, number | undefined>>;
 
-/** One entry per FEATURE_VIEWS entry, in its order: the ttl in whole days, or undefined for none. */
+/** One entry per feature view of the layout, in its order: the ttl in whole days, or undefined for none. */
 export type ResolvedTtl = readonly (number | undefined)[];
 
 /** Checks the overrides (known views, whole days >= 0) and applies them over the declarations. */
-export function resolveTtl(overrides: TtlOverrides | undefined): ResolvedTtl {
+export function resolveTtl(
+  layout: StoreLayout,
+  overrides: TtlOverrides | undefined,
+): ResolvedTtl {
   for (const [view, days] of Object.entries(overrides ?? {})) {
     if (
-      !FEATURE_VIEWS.some((v) => v.name === view) ||
+      !layout.views.some((v) => v.name === view) ||
       (days !== undefined && !(Number.isInteger(days) && days >= 0))
     ) {
       throw new CoreError(
@@ -22,7 +25,7 @@ export function resolveTtl(overrides: TtlOverrides | undefined): ResolvedTtl {
       );
     }
   }
-  return FEATURE_VIEWS.map((v) =>
+  return layout.views.map((v) =>
     overrides !== undefined && Object.hasOwn(overrides, v.name)
       ? overrides[v.name]
       : v.ttlDays,
@@ -51,10 +54,11 @@ export function usableSnapshots(
 }
 
 export interface PointInTimeQuery {
+  layout: StoreLayout;
   /** Feature cutoff. */
   asOf: CalendarDay;
   ttl: ResolvedTtl;
-  /** A query yielding one row per user to join: `user_id` plus the `carry` columns. */
+  /** A query yielding one row per entity to join: its key column plus the `carry` columns. */
   users: string;
   /** Columns of `users` passed through after the features (e.g. the label). */
   carry?: readonly string[];
@@ -63,25 +67,39 @@ export interface PointInTimeQuery {
 /**
  * The point-in-time join: for every row of `users`, per view the latest snapshot <= asOf (and
  * within the view's ttl), NULLs when there is none. Each view is one index probe per user on
- * (user_id, as_of), so the cost does not grow with the history's length. Ordering uses the C
- * collation so PGlite and any server order (and fingerprint) rows alike. Output columns:
- * user_id, the 14 features in FEATURE_COLUMNS order, then the carried columns.
+ * (key, as_of), so the cost does not grow with the history's length. Ordering uses the C
+ * collation so PGlite and any server order (and fingerprint) rows alike. Output columns: the
+ * key, the layout's feature columns in order, then the carried columns.
  */
 export function pointInTimeSql(query: PointInTimeQuery): string {
-  const selects = FEATURE_VIEWS.flatMap((v, i) =>
+  const { views, entity } = query.layout;
+  const key = entity.joinKey;
+  const selects = views.flatMap((v, i) =>
     v.features.map((f) => `v${i}.${f.name}`),
   );
   const carried = (query.carry ?? []).map((c) => `, l.${c}`).join("");
-  const laterals = FEATURE_VIEWS.map(
+  const laterals = views.map(
     (v, i) => `LEFT JOIN LATERAL (
       SELECT ${v.features.map((f) => f.name).join(", ")} FROM ${v.snapshotTable} s
-      WHERE s.user_id = l.user_id AND ${usableSnapshots("s", query.asOf, query.ttl[i])}
+      WHERE s.${key} = l.${key} AND ${usableSnapshots("s", query.asOf, query.ttl[i])}
       ORDER BY s.as_of DESC LIMIT 1) v${i} ON true`,
   );
-  return `SELECT l.user_id, ${selects.join(", ")}${carried}
+  return `SELECT l.${key}, ${selects.join(", ")}${carried}
     FROM (${query.users}) l
     ${laterals.join("\n    ")}
-    ORDER BY l.user_id COLLATE "C"`;
+    ORDER BY l.${key} COLLATE "C"`;
+}
+
+/**
+ * Every entity key the store holds, as a table expression with the key column: the entity's own
+ * table when the repository declares one (it lists every key any source names), else the union
+ * of the sources' live tables.
+ */
+export function entityKeysSql(layout: StoreLayout): string {
+  const key = layout.entity.joinKey;
+  return layout.entity.source !== undefined
+    ? layout.entity.source.name
+    : `(${layout.sources.map((s) => `SELECT ${key} FROM ${s.name}`).join(" UNION ")})`;
 }
 
 /** Where to look when a cutoff finds nothing: the ingested dates, or how to ingest a first month. */

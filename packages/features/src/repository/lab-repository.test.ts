@@ -83,7 +83,7 @@ describe("the lab's feature repository", () => {
     expect(
       FEATURE_VIEWS.map((v) => [
         v.name,
-        v.sourceFile,
+        v.source,
         v.snapshotTable,
         v.features.map((f) => f.name),
         v.ttlDays,
@@ -133,7 +133,7 @@ describe("the lab's feature repository", () => {
     ]);
     expect(FEATURE_COLUMNS).toHaveLength(14);
     expect(LABEL_SNAPSHOT).toMatchObject({
-      sourceFile: "labels",
+      source: "labels",
       snapshotTable: "labels_snapshots",
       column: { name: "churn_label", type: "boolean", nullable: false },
     });

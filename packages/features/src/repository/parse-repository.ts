@@ -172,15 +172,53 @@ function lineOf(
   return offset === undefined ? undefined : lines.linePos(offset).line;
 }
 
+/** Tables of the store itself, which no source or snapshot may be named after. */
+const STORE_TABLES = new Set([
+  "streamflow_schema_migrations",
+  "feature_repository",
+  "ingestions",
+  "materializations",
+  "churn_predictions",
+  "drift_reports",
+  "pipeline_runs",
+  "pipeline_workers",
+]);
+/** Columns the store adds to snapshot and online tables. */
+const STORE_COLUMNS = new Set(["as_of", "updated_at"]);
+
 function checkReferences(file: RepositoryFile): Problem[] {
   const problems: Problem[] = [];
   const add = (path: KeyPath, message: string) =>
     problems.push({ path, message });
   const joinKey = file.entity.join_key;
+  const onlineTable = `online_${file.entity.name}_features`;
+  const reservedTable = (name: string) =>
+    STORE_TABLES.has(name) ||
+    name === onlineTable ||
+    name.startsWith("streamflow_");
+  const viewAsOf = new Set(file.feature_views.map((v) => `${v.name}_as_of`));
+  if (STORE_COLUMNS.has(joinKey) || viewAsOf.has(joinKey))
+    add(
+      ["entity", "join_key"],
+      `'${joinKey}' is a column the store adds itself: name the key otherwise`,
+    );
 
   const sources = new Map<string, RepositoryFile["sources"][number]>();
   const tables = new Set<string>();
   file.sources.forEach((s, i) => {
+    if (reservedTable(s.name))
+      add(
+        ["sources", i, "name"],
+        `'${s.name}' is a table of the store itself: name the source otherwise`,
+      );
+    if (
+      s.file !== undefined &&
+      (/[/\\]/.test(s.file) || s.file.startsWith("."))
+    )
+      add(
+        ["sources", i, "file"],
+        `'${s.file}' must be a plain file name inside the month directory`,
+      );
     if (sources.has(s.name))
       add(["sources", i, "name"], `source '${s.name}' is declared twice`);
     sources.set(s.name, s);
@@ -198,6 +236,11 @@ function checkReferences(file: RepositoryFile): Problem[] {
         add(
           [...at, "name"],
           `'${c.name}' is the entity's join key, which every source has first: leave it out of columns`,
+        );
+      if (STORE_COLUMNS.has(c.name) || viewAsOf.has(c.name))
+        add(
+          [...at, "name"],
+          `'${c.name}' is a column the store adds itself: name the column otherwise`,
         );
       if (names.has(c.name))
         add(
@@ -258,6 +301,11 @@ function checkReferences(file: RepositoryFile): Problem[] {
     if (file.feature_views.findIndex((w) => w.name === v.name) !== i)
       add([...at, "name"], `feature view '${v.name}' is declared twice`);
     const snapshot = v.snapshot_table ?? `${v.source}_snapshots`;
+    if (reservedTable(snapshot))
+      add(
+        [...at, v.snapshot_table === undefined ? "name" : "snapshot_table"],
+        `'${snapshot}' is a table of the store itself: name the snapshot table otherwise`,
+      );
     if (tables.has(snapshot))
       add(
         [...at, v.snapshot_table === undefined ? "name" : "snapshot_table"],
