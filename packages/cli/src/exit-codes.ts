@@ -47,6 +47,8 @@ export const EXIT_CODE: Record<ErrorCode, ExitCode> = {
   OUTPUT_INVALID: EXIT.USAGE,
   SHARD_INVALID: EXIT.USAGE,
   REPOSITORY_INVALID: EXIT.USAGE,
+  // The store holds data the repository in force would drop: the data, not the command, is at odds.
+  REPOSITORY_CHANGE_DESTRUCTIVE: EXIT.DATA_INVALID,
   REGISTRY_UNAVAILABLE: EXIT.UNAVAILABLE,
   // Wrong credentials are configuration: retrying will not help.
   REGISTRY_AUTH: EXIT.USAGE,

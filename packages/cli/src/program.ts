@@ -104,11 +104,11 @@ export function buildProgram(dispatch: Dispatch, version: string): Command {
     program
       .command("ingest")
       .description(
-        "Validate a month's six CSVs, upsert the live tables and snapshot features and labels at --as-of",
+        "Validate a month's source files, upsert the live tables and snapshot features and labels at --as-of",
       )
       .requiredOption(
         "--month-dir <dir>",
-        "directory with users.csv, subscriptions.csv, usage_agg_30d.csv, payments_agg_90d.csv, support_agg_90d.csv, labels.csv",
+        "directory with one file per source of the feature repository (the lab's: users.csv, subscriptions.csv, usage_agg_30d.csv, payments_agg_90d.csv, support_agg_90d.csv, labels.csv)",
       )
       .requiredOption(
         "--as-of <date>",
@@ -121,15 +121,19 @@ export function buildProgram(dispatch: Dispatch, version: string): Command {
       )
       .addHelpText(
         "after",
-        "\nNothing is written unless every file is valid; the month is loaded in one transaction.\nIngesting the same content again is a no-op.\n\nExample:\n  streamflow ingest --month-dir data/month_000 --as-of 2024-01-31",
+        "\nNothing is written unless every file is valid; the month is loaded in one transaction.\nIngesting the same content again is a no-op. The files and their rules are the feature\nrepository's (`streamflow features show`).\n\nExample:\n  streamflow ingest --month-dir data/month_000 --as-of 2024-01-31",
       ),
-  ).action(act(async () => (await import("./commands/ingest.ts")).runIngest));
+  ).action(
+    act(async () => (await import("./commands/ingest.ts")).runIngest, {
+      repository: "any",
+    }),
+  );
 
   common(
     program
       .command("build-dataset")
       .description(
-        "Write a point-in-time training set: per user the latest features <= --as-of and label <= --label-as-of",
+        "Write a point-in-time training set: per entity the latest features <= --as-of and label <= --label-as-of",
       )
       .requiredOption("--as-of <date>", "feature cutoff, YYYY-MM-DD", parseDay)
       .option(
@@ -140,11 +144,12 @@ export function buildProgram(dispatch: Dispatch, version: string): Command {
       .requiredOption("--out <file>", "output file, .csv or .parquet")
       .addHelpText(
         "after",
-        "\nRows are ordered by user_id; the printed fingerprint is the same for the same data on any database.\n\nExample:\n  streamflow build-dataset --as-of 2024-01-31 --out train.csv",
+        "\nRows are ordered by the entity's key; the printed fingerprint is the same for the same data on any database.\n\nExample:\n  streamflow build-dataset --as-of 2024-01-31 --out train.csv",
       ),
   ).action(
     act(
       async () => (await import("./commands/build-dataset.ts")).runBuildDataset,
+      { repository: "any" },
     ),
   );
 
@@ -152,11 +157,14 @@ export function buildProgram(dispatch: Dispatch, version: string): Command {
     program
       .command("materialize")
       .description(
-        "Load each user's latest features <= --as-of into the online store (never replacing newer values)",
+        "Load each entity's latest features <= --as-of into the online store (never replacing newer values)",
       )
       .requiredOption("--as-of <date>", "YYYY-MM-DD", parseDay),
   ).action(
-    act(async () => (await import("./commands/materialize.ts")).runMaterialize),
+    act(
+      async () => (await import("./commands/materialize.ts")).runMaterialize,
+      { repository: "any" },
+    ),
   );
 
   common(
@@ -167,27 +175,28 @@ export function buildProgram(dispatch: Dispatch, version: string): Command {
       )
       .option(
         "--users <ids>",
-        "comma-separated user ids to check (default: every user)",
+        "comma-separated entity keys to check (default: every key)",
         parseIdList,
       )
       .option(
         "--sample <n>",
-        "check a deterministic sample of n users",
+        "check a deterministic sample of n keys",
         parseNonNegativeInt,
       )
       .option(
         "--min-coverage <share>",
-        "required share of users found per view",
+        "required share of keys found per view",
         parseShare,
         0.99,
       )
       .addHelpText(
         "after",
-        "\nA stored NULL (e.g. plan_stream_tv of a user without a net service) counts as covered.",
+        "\nA stored NULL (e.g. the lab's plan_stream_tv of a user without a net service) counts as covered.",
       ),
   ).action(
     act(
       async () => (await import("./commands/check-online.ts")).runCheckOnline,
+      { repository: "any" },
     ),
   );
 
@@ -456,10 +465,20 @@ Example:
     db
       .command("migrate")
       .description(
-        "Apply pending schema migrations (commands also do it on start)",
+        "Apply pending schema migrations and the feature repository's tables (commands also do it on start)",
+      )
+      .option(
+        "--allow-destructive",
+        "let a changed feature repository drop or retype tables and columns, and their data",
+      )
+      .addHelpText(
+        "after",
+        "\nA changed feature repository migrates additively by itself (a new source, view, feature or\ncolumn); one that would drop a source, view or column, retype a column or change the key is\nrefused (exit 4, naming what would be lost) until this command runs with --allow-destructive.",
       ),
   ).action(
-    act(async () => (await import("./commands/db-migrate.ts")).runDbMigrate),
+    act(async () => (await import("./commands/db-migrate.ts")).runDbMigrate, {
+      repository: "any",
+    }),
   );
 
   return program;

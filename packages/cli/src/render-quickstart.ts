@@ -78,7 +78,7 @@ export function renderQuickstart(r: QuickstartReport): {
     `  1. generated   ${data.months.length} months × ${n(data.users)} users → ${data.outDir}`,
     ...ingests.map(
       (i, k) =>
-        `  ${k === 0 ? "2. ingested " : "             "}  ${i.asOf}${i.noop ? " (already there)" : ""}: ${n(i.rows[ENTITY_FILE])} users, features and labels snapshotted`,
+        `  ${k === 0 ? "2. ingested " : "             "}  ${i.asOf}${i.noop ? " (already there)" : ""}: ${n(i.rows[ENTITY_FILE] ?? 0)} users, features and labels snapshotted`,
     ),
     `  3. dataset     ${n(dataset.rows)} rows as of ${dataset.asOf}, churn ${(dataset.positiveRate * 100).toFixed(1)}% → ${dataset.out}`,
     `                 fingerprint ${dataset.fingerprint.slice(0, 16)}… (same data ⇒ same fingerprint, on PGlite or PostgreSQL)`,

@@ -22,6 +22,7 @@ export async function withFeatureStore<T>(
     url: databaseUrl,
     dataDir: databaseUrl === undefined ? pgDataDir : undefined,
     pool: options.pool,
+    repository: ctx.config.features.repository,
   };
   const db = await (options.migrate === false
     ? openDatabase(target)

@@ -88,7 +88,7 @@ describe("streamflow init and features show", () => {
     expect(await readFile(path, "utf8")).toContain("version: 1");
   });
 
-  it("shows another repository from --features or STREAMFLOW_FEATURES; other commands refuse it with exit 2 rather than run the lab's", async () => {
+  it("shows and migrates another repository from --features or STREAMFLOW_FEATURES; commands not yet over it refuse it with exit 2 rather than run the lab's", async () => {
     await writeFile(join(cwd, "accounts.yaml"), OTHER);
     const shown = await cli([
       "features",
@@ -113,10 +113,24 @@ describe("streamflow init and features show", () => {
     });
     expect(byEnv.json()["hash"]).toBe(shown.json()["hash"]);
 
-    for (const argv of [
-      ["db", "migrate", "--features", "accounts.yaml"],
-      ["generate-data", "--out", "data", "--features", "accounts.yaml"],
-    ]) {
+    // The store derives its tables from the repository in force and records it.
+    const migrated = await cli([
+      "db",
+      "migrate",
+      "--features",
+      "accounts.yaml",
+      "--json",
+    ]);
+    expect(migrated.exitCode, migrated.stderr).toBe(0);
+    expect(migrated.json()).toMatchObject({
+      repository: { hash: shown.json()["hash"], change: "created" },
+    });
+    const again = await cli(["db", "migrate", "--json"], {
+      STREAMFLOW_FEATURES: "accounts.yaml",
+    });
+    expect(again.json()).toMatchObject({ repository: { change: "unchanged" } });
+
+    for (const argv of [["serve", "--features", "accounts.yaml"]]) {
       const refused = await cli([...argv, "--json"]);
       expect(refused.exitCode, argv.join(" ")).toBe(2);
       expect(refused.json()).toMatchObject({
