@@ -55,6 +55,7 @@ export {
 export type {
   RowsFromColumnsOptions,
   TypedColumn,
+  FeatureSchemaOptions,
 } from "./preprocessing/columns.ts";
 
 /** Binary classification metrics with scikit-learn's conventions (ties, zero division, clipping). */

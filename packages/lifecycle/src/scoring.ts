@@ -8,7 +8,6 @@ import {
   type CalendarDay,
 } from "@streamflow/core";
 import {
-  FEATURE_COLUMNS,
   openPredictionsFile,
   preparePredictionsTable,
   readScoringRows,
@@ -78,8 +77,6 @@ export interface ScoreUsersResult {
   };
   durationMs: number;
 }
-
-const FEATURE_NAMES = FEATURE_COLUMNS.map((c) => c.name);
 
 interface PredictionSink {
   table: string | undefined;
@@ -166,7 +163,9 @@ export async function scoreUsers(
   const logger = options.logger ?? SILENT_LOGGER;
   const version = await resolveTarget(registry, options.target);
   const { model } = await loadVerifiedModel({ registry, version });
-  checkModelAgainstStore(model, { columns: offlineColumns() });
+  checkModelAgainstStore(model, { columns: offlineColumns(db.layout) });
+  // The read's columns, in order: every feature the repository declares.
+  const featureNames = db.layout.featureColumns.map((c) => c.name);
   const loadModel = performance.now() - started;
   logger.info(`scoring with ${version.name} version ${version.version}`);
   const ref = {
@@ -201,7 +200,7 @@ export async function scoreUsers(
       async onChunk(chunk, tx) {
         const t0 = performance.now();
         const pChurn = await predictor.predictProba(
-          rowsFromColumns({ names: FEATURE_NAMES, columns: chunk.features }),
+          rowsFromColumns({ names: featureNames, columns: chunk.features }),
         );
         const labels = Uint8Array.from(pChurn, (p) =>
           p > DECISION_THRESHOLD ? 1 : 0,

@@ -101,7 +101,9 @@ export async function trainOnStore(
     `training on ${dataset.userIds.length} rows (features ${dataset.asOf}, labels ${dataset.labelAsOf})`,
   );
 
-  const schema = featureSchemaFromColumns(dataset.featureColumns);
+  const schema = featureSchemaFromColumns(dataset.featureColumns, {
+    categorical: db.layout.repository.model.categorical,
+  });
   const rows = rowsFromColumns({
     names: dataset.featureColumns.map((c) => c.name),
     columns: dataset.features,

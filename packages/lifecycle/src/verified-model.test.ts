@@ -108,13 +108,13 @@ describe("checkModelAgainstStore", () => {
     const check = () =>
       checkModelAgainstStore(
         model,
-        store({ net_service: "integer", paperless_billing: "boolean" }),
+        store({ net_service: "double", paperless_billing: "boolean" }),
       );
     expect(check).toThrow(
       expect.objectContaining({ code: "MODEL_SCHEMA_MISMATCH" }),
     );
     expect(check).toThrow(
-      /'net_service' is categorical in the model but integer in the store; 'monthly_fee' is not in the store/,
+      /'net_service' is categorical in the model but double in the store; 'monthly_fee' is not in the store/,
     );
   });
 });

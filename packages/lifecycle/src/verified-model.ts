@@ -95,7 +95,8 @@ const EXPECTED_TYPES: Record<
   "categorical" | "numeric" | "boolean",
   readonly ColumnType[]
 > = {
-  categorical: ["text"],
+  // An integer code a repository declares categorical is one-hot encoded like text.
+  categorical: ["text", "integer"],
   numeric: ["integer", "double"],
   boolean: ["boolean"],
 };

@@ -11,29 +11,48 @@ export interface TypedColumn {
   readonly type: "text" | "boolean" | "integer" | "double" | "date";
 }
 
+export interface FeatureSchemaOptions {
+  /**
+   * Columns to one-hot encode although their type would not say so (an integer code, a score of
+   * a few levels); text columns are categorical either way.
+   */
+  categorical?: readonly string[] | undefined;
+}
+
 /**
  * Feature schema for store columns: text is categorical, boolean stays boolean, integer and
- * double are numeric (the lab's rule: string-typed columns are the categorical ones).
- * @throws CoreError INVALID_ARGUMENT for a date column, which the model cannot take as is.
+ * double are numeric (the lab's rule: string-typed columns are the categorical ones), unless
+ * `categorical` names them.
+ * @throws CoreError INVALID_ARGUMENT for a date column, which the model cannot take as is, or a
+ * `categorical` name that is not a column.
  */
 export function featureSchemaFromColumns(
   columns: readonly TypedColumn[],
+  options: FeatureSchemaOptions = {},
 ): FeatureSchema {
+  const categorical = new Set(options.categorical ?? []);
+  for (const name of categorical) {
+    if (!columns.some((c) => c.name === name))
+      throw new CoreError(
+        "INVALID_ARGUMENT",
+        `'${name}' is to be categorical but is not one of the columns (${columns.map((c) => c.name).join(", ")})`,
+      );
+  }
   const schema = {
     categorical_cols: [] as string[],
     numeric_cols: [] as string[],
     boolean_cols: [] as string[],
   };
   for (const c of columns) {
-    if (c.type === "text") schema.categorical_cols.push(c.name);
-    else if (c.type === "boolean") schema.boolean_cols.push(c.name);
-    else if (c.type === "integer" || c.type === "double")
-      schema.numeric_cols.push(c.name);
-    else
+    if (c.type === "date")
       throw new CoreError(
         "INVALID_ARGUMENT",
         `feature '${c.name}' is a date; derive a number from it before training`,
       );
+    if (c.type === "text" || categorical.has(c.name))
+      schema.categorical_cols.push(c.name);
+    else if (c.type === "boolean") schema.boolean_cols.push(c.name);
+    else schema.numeric_cols.push(c.name);
   }
   return schema;
 }

@@ -143,6 +143,17 @@ describe("Preprocessor", () => {
     expect(() =>
       featureSchemaFromColumns([{ name: "signup_date", type: "date" }]),
     ).toThrow(CoreError);
+    // A repository may declare an integer code categorical; the type decides the rest.
+    expect(
+      featureSchemaFromColumns(cols, { categorical: ["months_active"] }),
+    ).toEqual({
+      categorical_cols: ["net_service", "months_active"],
+      numeric_cols: ["monthly_fee"],
+      boolean_cols: ["paperless_billing", "plan_stream_tv"],
+    });
+    expect(() =>
+      featureSchemaFromColumns(cols, { categorical: ["nope"] }),
+    ).toThrow(/'nope' is to be categorical but is not one of the columns/);
     const rows = rowsFromColumns({
       names: ["a", "b"],
       columns: [

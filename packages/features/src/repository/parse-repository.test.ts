@@ -203,6 +203,20 @@ describe("parseFeatureRepository", () => {
       /'region' is not a feature of any view/,
     ],
     [
+      "a date as a feature",
+      ["features: [tier, discount]", "features: [tier, renewed_on]"],
+      "feature_views[0].features[1]",
+      20,
+      /'renewed_on' is a date, which a model cannot read/,
+    ],
+    [
+      "a double declared categorical",
+      ["categorical: [tier]", "categorical: [discount]"],
+      "model.categorical[0]",
+      23,
+      /'discount' is double: only a text or integer feature can be one-hot encoded/,
+    ],
+    [
       "a wrong version",
       ["version: 1", "version: 2"],
       "version",

@@ -288,6 +288,7 @@ function checkReferences(file: RepositoryFile): Problem[] {
     );
 
   const features = new Map<string, string>();
+  const featureTypes = new Map<string, string>();
   file.feature_views.forEach((v, i) => {
     const at = ["feature_views", i];
     const source = sources.get(v.source);
@@ -313,11 +314,18 @@ function checkReferences(file: RepositoryFile): Problem[] {
       );
     tables.add(snapshot);
     v.features.forEach((f, j) => {
-      if (!source.columns.some((c) => c.name === f))
+      const column = source.columns.find((c) => c.name === f);
+      if (column === undefined)
         add(
           [...at, "features", j],
           `source '${v.source}' has no column '${f}'; it has ${source.columns.map((c) => c.name).join(", ")}`,
         );
+      else if (column.type === "date")
+        add(
+          [...at, "features", j],
+          `'${f}' is a date, which a model cannot read: keep it a column of '${v.source}' (validated and stored) and serve a number derived from it, such as days since, as the feature`,
+        );
+      else featureTypes.set(f, column.type);
       const other = features.get(f);
       if (other !== undefined)
         add(
@@ -368,8 +376,14 @@ function checkReferences(file: RepositoryFile): Problem[] {
       );
   }
   (file.model?.categorical ?? []).forEach((f, i) => {
+    const type = featureTypes.get(f);
     if (!features.has(f))
       add(["model", "categorical", i], `'${f}' is not a feature of any view`);
+    else if (type !== undefined && type !== "text" && type !== "integer")
+      add(
+        ["model", "categorical", i],
+        `'${f}' is ${type}: only a text or integer feature can be one-hot encoded`,
+      );
   });
   return problems;
 }

@@ -15,8 +15,6 @@ import {
   type StreamflowModel,
 } from "@streamflow/core";
 import {
-  FEATURE_COLUMNS,
-  LABEL_SNAPSHOT,
   scanDataset,
   type Database,
   type DatasetColumn,
@@ -106,9 +104,6 @@ export interface DriftOutcome {
   durationMs: number;
 }
 
-/** A dataset batch's columns, in order. */
-const FEATURE_NAMES = FEATURE_COLUMNS.map((c) => c.name);
-
 /** What one pass over a period's dataset leaves: a distribution per column, and the model's scores. */
 interface PeriodSummary {
   period: DriftPeriod;
@@ -128,6 +123,8 @@ async function summarisePeriod(
   scoring: { predictor: ModelPredictor | null; keepScores: boolean },
 ): Promise<PeriodSummary> {
   const { predictor, keepScores } = scoring;
+  // A dataset batch's columns, in order: every feature the repository declares.
+  const names = options.db.layout.featureColumns.map((c) => c.name);
   let features: DistributionBuilder[] = [];
   const labels = new DistributionBuilder();
   const scores = predictor === null ? null : new DistributionBuilder();
@@ -159,7 +156,7 @@ async function summarisePeriod(
       }
       if (predictor !== null && scores !== null) {
         const p = await predictor.predictProba(
-          rowsFromColumns({ names: FEATURE_NAMES, columns: batch.features }),
+          rowsFromColumns({ names, columns: batch.features }),
         );
         for (const x of p) scores.add(x);
         if (keepScores) {
@@ -245,7 +242,7 @@ export async function detectDrift(
 ): Promise<DriftOutcome> {
   const started = performance.now();
   const logger = options.logger ?? SILENT_LOGGER;
-  const columns = offlineColumns();
+  const columns = offlineColumns(options.db.layout);
   checkDriftPlan(
     options.plan,
     columns.map((c) => ({ name: c.name, kind: driftKindOf(c.type) })),
@@ -289,7 +286,7 @@ export async function detectDrift(
   const currentRate = ratio(current.positives, current.period.rows);
   const target: TargetDrift = {
     ...testColumn(options.plan, {
-      name: LABEL_SNAPSHOT.column.name,
+      name: options.db.layout.label.column.name,
       kind: "categorical",
       reference: reference.labels.build(),
       current: current.labels.build(),
