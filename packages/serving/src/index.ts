@@ -21,4 +21,4 @@ export type {
   RegistryStatus,
   ReloadOutcome,
 } from "./internal/model-manager.ts";
-export { MAX_BATCH_USERS, MAX_USER_ID_LENGTH } from "./internal/schemas.ts";
+export { MAX_BATCH_USERS } from "./internal/schemas.ts";

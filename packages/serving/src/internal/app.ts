@@ -31,17 +31,10 @@ import type { ServingMetrics } from "./metrics.ts";
 import type { LoadedModel, ModelRef } from "./loaded-model.ts";
 import type { ModelManager } from "./model-manager.ts";
 import {
-  batchBodySchema,
-  batchResponseSchema,
+  apiSchemas,
   MAX_BATCH_USERS,
   errorSchema,
-  featuresParamsSchema,
-  featuresResponseSchema,
   healthResponseSchema,
-  predictBodySchema,
-  predictResponseSchema,
-  readyResponseSchema,
-  userNotFoundSchema,
 } from "./schemas.ts";
 
 /** Longest stretch of a batch's forest walk between two turns of the event loop. */
@@ -102,12 +95,33 @@ function missingViews(
   return views.filter((v) => features.asOf[v] === null);
 }
 
-function notFound(features: OnlineFeatures, views: readonly string[]) {
+/** The entity's key field and name, as answers spell them. */
+interface EntityWords {
+  key: string;
+  name: string;
+}
+
+/** A batch's answer for a key the online store does not hold. */
+function notFoundEntry(
+  entity: EntityWords,
+  features: OnlineFeatures,
+  views: readonly string[],
+) {
   return {
     error: "user_not_found" as const,
-    user_id: features.userId,
+    [entity.key]: features.userId,
     missing_feature_views: missingViews(features, views),
-    message: `user '${features.userId}' is not in the online store`,
+  };
+}
+
+function notFound(
+  entity: EntityWords,
+  features: OnlineFeatures,
+  views: readonly string[],
+) {
+  return {
+    ...notFoundEntry(entity, features, views),
+    message: `${entity.name} '${features.userId}' is not in the online store`,
   };
 }
 
@@ -140,6 +154,9 @@ function prediction(p: number) {
 /** The Fastify application: routes, validation, auth, metrics and error mapping. Listening is the caller's. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { db, models, health, metrics } = deps;
+  const schemas = apiSchemas(db.layout);
+  const { one: keyField, many: keysField } = schemas.fields;
+  const entity: EntityWords = { key: keyField, name: db.layout.entity.name };
   // Widened to Fastify's logger type, so the app's type does not depend on pino's generics.
   const logger: FastifyBaseLogger = deps.logger;
   const app = Fastify({
@@ -210,8 +227,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       info: {
         title: "StreamFlow prediction service",
         version: TOOLKIT_VERSION,
-        description:
-          "Churn predictions from the online feature store and the registered model. Errors are JSON objects with a stable `error` code.",
+        description: `Churn predictions from the online feature store and the registered model. Entities are ${db.layout.entity.name}s, keyed by \`${keyField}\`; the features are those of feature repository ${db.layout.hash.slice(0, 12)}. Errors are JSON objects with a stable \`error\` code.`,
       },
       components: {
         securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
@@ -468,7 +484,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         summary:
           "Readiness: a model is loaded, the database answers, the online store covers the model",
         tags: ["operations"],
-        response: { 200: readyResponseSchema, 503: readyResponseSchema },
+        response: {
+          200: schemas.readyResponse,
+          503: schemas.readyResponse,
+        },
       },
     },
     async (_request, reply) => {
@@ -533,23 +552,26 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
           "Churn probability of one user, from the user's online features",
         tags: ["predictions"],
         ...secured,
-        body: predictBodySchema,
+        body: schemas.predictBody,
         response: {
-          200: predictResponseSchema,
-          404: userNotFoundSchema,
+          200: schemas.predictResponse,
+          404: schemas.notFound,
           "4xx": errorSchema,
           503: errorSchema,
         },
       },
     },
     async (request) => {
-      const { user_id: userId } = request.body as { user_id: string };
+      const userId = (request.body as Record<string, string>)[keyField]!;
       const loaded = currentModel();
       const entry = await lookupOne(userId);
       const { features } = entry;
       if (!features.found) {
         metrics.predictions.labels({ outcome: "user_not_found" }).inc();
-        throw new ApiProblem(404, notFound(features, loaded.featureViews));
+        throw new ApiProblem(
+          404,
+          notFound(entity, features, loaded.featureViews),
+        );
       }
       const p = probabilityOf(entry, loaded);
       metrics.predictions.labels({ outcome: "predicted" }).inc();
@@ -557,7 +579,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         .labels({ model_version: loaded.ref.version })
         .observe(p);
       return {
-        user_id: userId,
+        [keyField]: userId,
         ...prediction(p),
         threshold: DECISION_THRESHOLD,
         model: modelJson(loaded.ref),
@@ -576,16 +598,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
           "Churn probabilities of up to 1,000 users; those not in the feature cache are read in one database round trip",
         tags: ["predictions"],
         ...secured,
-        body: batchBodySchema,
+        body: schemas.batchBody,
         response: {
-          200: batchResponseSchema,
+          200: schemas.batchResponse,
           "4xx": errorSchema,
           503: errorSchema,
         },
       },
     },
     async (request) => {
-      const { user_ids: userIds } = request.body as { user_ids: string[] };
+      const userIds = (request.body as Record<string, string[]>)[keysField]!;
       const loaded = currentModel();
       const entries = await lookupMany([...new Set(userIds)]);
       const found = [...entries.values()].filter((e) => e.features.found);
@@ -609,7 +631,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       for (const e of found) {
         const f = e.features;
         answers.set(f.userId, {
-          user_id: f.userId,
+          [keyField]: f.userId,
           ...prediction(probabilityOf(e, loaded)),
           features_used: usedFeatures(loaded, f),
           features_as_of: f.asOf,
@@ -624,11 +646,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
           return answer;
         }
         notFoundCount++;
-        const { error, user_id, missing_feature_views } = notFound(
+        return notFoundEntry(
+          entity,
           entries.get(id)!.features,
           loaded.featureViews,
         );
-        return { error, user_id, missing_feature_views };
       });
       metrics.predictions
         .labels({ outcome: "predicted" })
@@ -647,7 +669,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   );
 
   app.get(
-    "/features/:user_id",
+    `/features/:${keyField}`,
     {
       ...auth,
       schema: {
@@ -655,25 +677,25 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
           "A user's online feature values, per-feature status and snapshot dates",
         tags: ["features"],
         ...secured,
-        params: featuresParamsSchema,
+        params: schemas.featuresParams,
         response: {
-          200: featuresResponseSchema,
-          404: userNotFoundSchema,
+          200: schemas.featuresResponse,
+          404: schemas.notFound,
           "4xx": errorSchema,
           503: errorSchema,
         },
       },
     },
     async (request) => {
-      const { user_id: userId } = request.params as { user_id: string };
+      const userId = (request.params as Record<string, string>)[keyField]!;
       const { features } = await lookupOne(userId);
       if (!features.found)
         throw new ApiProblem(
           404,
-          notFound(features, Object.keys(features.asOf)),
+          notFound(entity, features, Object.keys(features.asOf)),
         );
       return {
-        user_id: userId,
+        [keyField]: userId,
         features: features.values,
         statuses: features.statuses,
         as_of: features.asOf,
