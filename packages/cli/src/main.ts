@@ -91,7 +91,7 @@ export async function main(
     flags: Record<string, unknown>,
     options: DispatchOptions = {},
   ) => {
-    const repository = options.repository ?? "lab";
+    const repository = options.repository ?? "any";
     const config = await resolveConfig(flags, io, {
       readFeatures: repository !== "none",
     });
@@ -100,9 +100,9 @@ export async function main(
     if (!config.features.isLab && repository === "lab")
       throw new CliError(
         "USAGE",
-        `${config.features.file} declares a feature repository other than the lab's, which this command cannot run yet: only \`streamflow features show\` reads one`,
+        `${config.features.file} declares a feature repository other than the lab's, and this command runs the lab's demo only`,
         {
-          hint: "Run this command without it (rename the file or unset STREAMFLOW_FEATURES) to use the lab's repository; running the whole lifecycle on your own repository is on its way (issue F9).",
+          hint: "Run it without the file (rename it or unset STREAMFLOW_FEATURES); for your own repository, run the steps: generate-data (or your months), ingest, build-dataset, materialize, train, promote, serve.",
           details: { file: config.features.file, hash: config.features.hash },
         },
       );

@@ -50,9 +50,6 @@ export const addRepositoryCommands: AddCommands = (program, common, act) => {
           "Example:\n  streamflow features show --features my-repo.yaml --json",
       ),
   ).action(
-    act(
-      async () => (await import("./commands/repository.ts")).runFeaturesShow,
-      { repository: "any" },
-    ),
+    act(async () => (await import("./commands/repository.ts")).runFeaturesShow),
   );
 };

@@ -32,9 +32,9 @@ export type AddCommands = (
 
 export interface DispatchOptions {
   /**
-   * Which feature repositories the command runs on. Most run on the lab's until F9 threads a
-   * user's repository through them, and refuse another rather than silently ignore it; `any`
-   * reads whichever is in force; `none` does not read one (init, which writes it).
+   * Which feature repositories the command runs on: `any` (the default) reads whichever is in
+   * force; `lab` refuses another rather than silently run the lab's (quickstart, whose demo is the
+   * lab's); `none` does not read one (init, which writes it).
    */
   repository?: "lab" | "any" | "none";
 }
@@ -123,11 +123,7 @@ export function buildProgram(dispatch: Dispatch, version: string): Command {
         "after",
         "\nNothing is written unless every file is valid; the month is loaded in one transaction.\nIngesting the same content again is a no-op. The files and their rules are the feature\nrepository's (`streamflow features show`).\n\nExample:\n  streamflow ingest --month-dir data/month_000 --as-of 2024-01-31",
       ),
-  ).action(
-    act(async () => (await import("./commands/ingest.ts")).runIngest, {
-      repository: "any",
-    }),
-  );
+  ).action(act(async () => (await import("./commands/ingest.ts")).runIngest));
 
   common(
     program
@@ -149,7 +145,6 @@ export function buildProgram(dispatch: Dispatch, version: string): Command {
   ).action(
     act(
       async () => (await import("./commands/build-dataset.ts")).runBuildDataset,
-      { repository: "any" },
     ),
   );
 
@@ -161,10 +156,7 @@ export function buildProgram(dispatch: Dispatch, version: string): Command {
       )
       .requiredOption("--as-of <date>", "YYYY-MM-DD", parseDay),
   ).action(
-    act(
-      async () => (await import("./commands/materialize.ts")).runMaterialize,
-      { repository: "any" },
-    ),
+    act(async () => (await import("./commands/materialize.ts")).runMaterialize),
   );
 
   common(
@@ -196,7 +188,6 @@ export function buildProgram(dispatch: Dispatch, version: string): Command {
   ).action(
     act(
       async () => (await import("./commands/check-online.ts")).runCheckOnline,
-      { repository: "any" },
     ),
   );
 
@@ -227,7 +218,7 @@ export function buildProgram(dispatch: Dispatch, version: string): Command {
     program
       .command("generate-data")
       .description(
-        "Write deterministic synthetic months in the lab's CSV format (month_000, month_001, …)",
+        "Write deterministic synthetic months (month_000, month_001, …) in the files the feature repository declares: the lab's CSVs by default, or any repository's CSV and Parquet sources with values within their declared types and bounds, a learnable churn signal and drift from month to month",
       )
       .requiredOption("--out <dir>", "output directory")
       .option("--users <n>", "users per month", parsePositiveInt, 10_000)
@@ -270,7 +261,9 @@ export function buildProgram(dispatch: Dispatch, version: string): Command {
         8000,
       ),
   ).action(
-    act(async () => (await import("./commands/quickstart.ts")).runQuickstart),
+    act(async () => (await import("./commands/quickstart.ts")).runQuickstart, {
+      repository: "lab",
+    }),
   );
 
   common(
@@ -408,7 +401,8 @@ export function buildProgram(dispatch: Dispatch, version: string): Command {
       .addHelpText(
         "after",
         `
-Endpoints:
+Endpoints (the lab's repository; with another, its join key names the fields: {"account_no": …},
+{"account_nos": […]}, /features/:account_no, and its features fill the answers):
   GET  /health                liveness
   GET  /ready                 200 when a model is loaded, the database answers and the online store covers the model; else 503 with reasons
   POST /predict               {"user_id": "7590-VHVEG"}
@@ -476,9 +470,7 @@ Example:
         "\nA changed feature repository migrates additively by itself (a new source, view, feature or\ncolumn); one that would drop a source, view or column, retype a column or change the key is\nrefused (exit 4, naming what would be lost) until this command runs with --allow-destructive.",
       ),
   ).action(
-    act(async () => (await import("./commands/db-migrate.ts")).runDbMigrate, {
-      repository: "any",
-    }),
+    act(async () => (await import("./commands/db-migrate.ts")).runDbMigrate),
   );
 
   return program;

@@ -2,10 +2,11 @@ import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
+import { labDataDir, labDataMissingReason } from "@streamflow/test-utils";
 import { runCli } from "./run-cli.ts";
 
-// `streamflow init` and `features show`, and how every other command treats a repository file
-// until F9 threads one through them: the lab's (built in or as a file) runs; another is refused.
+// `streamflow init` and `features show`, how commands take a repository file (the lab's, built in
+// or as a file, gives the same bytes), and quickstart, the lab's demo, refusing another.
 
 const OTHER = `version: 1
 entity: { name: account, join_key: account_id }
@@ -88,7 +89,7 @@ describe("streamflow init and features show", () => {
     expect(await readFile(path, "utf8")).toContain("version: 1");
   });
 
-  it("shows and migrates another repository from --features or STREAMFLOW_FEATURES; commands not yet over it refuse it with exit 2 rather than run the lab's", async () => {
+  it("shows and migrates another repository from --features or STREAMFLOW_FEATURES; quickstart, the lab's demo, refuses it with exit 2 rather than run the lab's", async () => {
     await writeFile(join(cwd, "accounts.yaml"), OTHER);
     const shown = await cli([
       "features",
@@ -130,14 +131,16 @@ describe("streamflow init and features show", () => {
     });
     expect(again.json()).toMatchObject({ repository: { change: "unchanged" } });
 
-    for (const argv of [["serve", "--features", "accounts.yaml"]]) {
+    for (const argv of [["quickstart", "--features", "accounts.yaml"]]) {
       const refused = await cli([...argv, "--json"]);
       expect(refused.exitCode, argv.join(" ")).toBe(2);
       expect(refused.json()).toMatchObject({
         ok: false,
         error: { code: "USAGE", details: { file: join(cwd, "accounts.yaml") } },
       });
-      expect(refused.stderr).toMatch(/other than the lab's/);
+      expect(refused.stderr).toMatch(
+        /other than the lab's, and this command runs the lab's demo only/,
+      );
     }
   });
 
@@ -167,4 +170,85 @@ describe("streamflow init and features show", () => {
     const fixed = await cli(["init", "--force"]);
     expect(fixed.exitCode, fixed.stderr).toBe(0);
   });
+});
+
+const labMissing = labDataMissingReason();
+
+/**
+ * Ingests two months, builds the first month's dataset and trains on it, in a home of its own,
+ * with the lab's repository built in or as the file init writes: what the results are made of.
+ */
+async function labRun(
+  months: string,
+  features: "builtin" | "file",
+): Promise<Record<string, unknown>> {
+  const dir = await mkdtemp(join(tmpdir(), `sf-lab-${features}-`));
+  const env = {
+    STREAMFLOW_HOME: join(dir, "home"),
+    STREAMFLOW_DATABASE_URL: undefined,
+    STREAMFLOW_FEATURES: undefined,
+    STREAMFLOW_CONFIG: undefined,
+    MLFLOW_TRACKING_URI: undefined,
+  };
+  const ok = async (...argv: string[]) => {
+    const r = await runCli([...argv, "--json"], env, dir);
+    expect(r.exitCode, `${argv.join(" ")}\n${r.stderr}`).toBe(0);
+    return r.json();
+  };
+  if (features === "file") {
+    await ok("init");
+    expect((await ok("features", "show"))["file"]).toBe(
+      join(dir, "streamflow.features.yaml"),
+    );
+  }
+  for (const [month, asOf] of [
+    ["month_000", "2024-01-31"],
+    ["month_001", "2024-02-29"],
+  ] as const)
+    await ok("ingest", "--month-dir", join(months, month), "--as-of", asOf);
+  const dataset = await ok(
+    "build-dataset",
+    "--as-of",
+    "2024-02-29",
+    "--label-as-of",
+    "2024-02-29",
+    "--out",
+    "train.csv",
+  );
+  const trained = await ok(
+    "train",
+    "--as-of",
+    "2024-01-31",
+    "--n-estimators",
+    "30",
+  );
+  return {
+    fingerprint: dataset["fingerprint"],
+    csv: await readFile(join(dir, "train.csv"), "utf8"),
+    datasetFingerprint: trained["dataset_fingerprint"],
+    modelSha256: trained["model_sha256"],
+  };
+}
+
+describe("the lab's repository as a file", () => {
+  it("gives byte-identical datasets and models to the built-in one on generated months", async () => {
+    const data = await mkdtemp(join(tmpdir(), "sf-lab-data-"));
+    const generated = await runCli(
+      ["generate-data", "--users", "600", "--out", data, "--json"],
+      { STREAMFLOW_FEATURES: undefined, STREAMFLOW_HOME: join(data, "h") },
+      data,
+    );
+    expect(generated.exitCode, generated.stderr).toBe(0);
+    const builtin = await labRun(data, "builtin");
+    expect(builtin["modelSha256"]).toMatch(/^[0-9a-f]{64}$/);
+    expect(await labRun(data, "file")).toEqual(builtin);
+  });
+
+  it.skipIf(labMissing !== undefined)(
+    `gives byte-identical datasets and models to the built-in one on the lab's months${labMissing ? ` — SKIPPED: ${labMissing}` : ""}`,
+    async () => {
+      const builtin = await labRun(labDataDir(), "builtin");
+      expect(await labRun(labDataDir(), "file")).toEqual(builtin);
+    },
+  );
 });

@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { type CalendarDay } from "@streamflow/core";
-import { generateData } from "@streamflow/features";
+import { generateData, generateRepositoryData } from "@streamflow/features";
 import type { CommandContext } from "../context.ts";
 
 export interface GenerateDataFlags {
@@ -16,14 +16,21 @@ export async function runGenerateData(
   flags: GenerateDataFlags,
 ): Promise<void> {
   const started = performance.now();
-  const r = await generateData({
+  const options = {
     outDir: resolve(ctx.io.cwd, flags.out),
     users: flags.users,
     months: flags.months,
     seed: flags.seed,
     firstAsOf: flags.firstAsOf,
     onProgress: ctx.progress,
-  });
+  };
+  const { repository, isLab } = ctx.config.features;
+  // The lab's months keep the lab's own generator (its distributions, and the bytes every
+  // fingerprint and model sha256 of the quickstart rest on); any other repository gets months
+  // drawn from its declarations.
+  const r = isLab
+    ? await generateData(options)
+    : await generateRepositoryData({ ...options, repository });
   const seconds = (performance.now() - started) / 1000;
   const months = r.months.map((m) => ({
     dir: m.dir,
@@ -35,6 +42,7 @@ export async function runGenerateData(
       out_dir: r.outDir,
       users: r.users,
       seed: flags.seed,
+      repository_hash: ctx.config.features.hash,
       months,
       files: r.files,
       bytes: r.bytes,

@@ -91,7 +91,7 @@ export async function runServe(
                 model === undefined
                   ? `  no model yet at ${service.modelUri}: answering 503 until one is promoted (checked every ${flags.reloadIntervalS} s)`
                   : `  serving ${model.name} version ${model.version} (${model.stage}) from ${service.modelUri}, checked every ${flags.reloadIntervalS} s`,
-                `  try: curl -s ${url}/predict -H 'Content-Type: application/json'${apiToken === undefined ? "" : ' -H "Authorization: Bearer $STREAMFLOW_API_TOKEN"'} -d '{"user_id":"<id>"}'`,
+                `  try: curl -s ${url}/predict -H 'Content-Type: application/json'${apiToken === undefined ? "" : ' -H "Authorization: Bearer $STREAMFLOW_API_TOKEN"'} -d '{"${db.layout.entity.joinKey}":"<id>"}'`,
                 `  docs: ${url}/openapi.json · metrics: ${url}/metrics · stop: Ctrl-C`,
               ].join("\n"),
           );
