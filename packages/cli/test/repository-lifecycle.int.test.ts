@@ -119,24 +119,59 @@ describe.each(TEST_ENGINES)(
       expect(JSON.stringify(check)).not.toMatch(/user_id|churn_label/);
     });
 
-    it("refuses a month breaking a declared rule with exit 4, naming file, line, column, value and rule", async () => {
-      const dir = join(work, "data", "month_001");
-      const engagement = await readFile(join(dir, "engagement.csv"), "utf8");
-      const lines = engagement.split("\n");
-      const header = lines[0]!.split(",");
-      const cells = lines[3]!.split(",");
-      cells[header.indexOf("survey_score")] = "11";
-      lines[3] = cells.join(",");
+    it("refuses every declared rule broken in CSV and Parquet with exit 4, naming file, line, column, value and rule; nothing written", async () => {
       const bad = join(work, "bad-month");
       await ok("generate-data", "--users", "20", "--out", bad, "--months", "1");
-      await writeFile(
-        join(bad, "month_000", "engagement.csv"),
-        lines.join("\n"),
-      );
+      const dir = join(bad, "month_000");
+      /** Sets one CSV cell: line as the error names it (the header is line 1). */
+      const setCells = async (
+        file: string,
+        cells: [line: number, column: string, value: string][],
+      ) => {
+        const lines = (await readFile(join(dir, file), "utf8")).split("\n");
+        const header = lines[0]!.split(",");
+        for (const [line, column, value] of cells) {
+          const row = lines[line - 1]!.split(",");
+          row[header.indexOf(column)] = value;
+          lines[line - 1] = row.join(",");
+        }
+        await writeFile(join(dir, file), lines.join("\n"));
+      };
+      const broken = [
+        ["accounts.csv", 3, "region", "mars", "allowed"],
+        ["accounts.csv", 4, "plan_tier", "familyplus", "max_length"],
+        ["accounts.csv", 5, "opened_on", "2024-02-30", "date"],
+        ["engagement.csv", 4, "survey_score", "11", "max"],
+        // min: 0 keeps the lab's rule name for it.
+        ["engagement.csv", 5, "app_sessions_30d", "-3", "non_negative"],
+        ["engagement.csv", 6, "app_sessions_30d", "2.5", "integer"],
+        ["engagement.csv", 7, "newsletter", "maybe", "boolean"],
+        ["outcomes.csv", 8, "cancelled", "", "not_null"],
+        ["orders.parquet", 3, "avg_basket_eur", "4.5", "min"],
+        ["orders.parquet", 6, "last_discount", "1.5", "max"],
+      ] as const;
+      for (const file of ["accounts.csv", "engagement.csv", "outcomes.csv"])
+        await setCells(
+          file,
+          broken
+            .filter((b) => b[0] === file)
+            .map(([, line, column, value]) => [line, column, value]),
+        );
+      const { default: pl } = await import("nodejs-polars");
+      let orders = pl.readParquet(join(dir, "orders.parquet"));
+      for (const [, line, column, value] of broken.filter(
+        (b) => b[0] === "orders.parquet",
+      )) {
+        const values = orders.getColumn(column).toArray() as number[];
+        values[line - 2] = Number(value);
+        orders = orders.withColumn(pl.Series(column, values, pl.Float64));
+      }
+      orders.writeParquet(join(dir, "orders.parquet"));
+
       const refused = await run(
         "ingest",
         "--month-dir",
-        join(bad, "month_000"),
+        dir,
         "--as-of",
         "2024-03-31",
         "--json",
@@ -145,15 +180,17 @@ describe.each(TEST_ENGINES)(
       const issues = (
         refused.json()["error"] as { details: { errors: object[] } }
       ).details.errors;
-      expect(issues).toContainEqual(
-        expect.objectContaining({
-          file: "engagement.csv",
-          line: 4,
-          column: "survey_score",
-          value: "11",
-          rule: "max",
-        }),
+      for (const [file, line, column, value, rule] of broken) {
+        expect(issues).toContainEqual(
+          expect.objectContaining({ file, line, column, value, rule }),
+        );
+      }
+      expect(issues).toHaveLength(broken.length);
+      // The message names the first problem and counts the rest; --json lists every one.
+      expect(refused.stderr).toContain(
+        "accounts.csv line 3, column region: value 'mars' must be one of",
       );
+      expect(refused.stderr).toContain(`${broken.length} problems in all`);
       // Nothing of the refused month was written: no ingestion, no snapshot of its date.
       const db = await openDatabase({
         url: testDb.url,
