@@ -222,7 +222,11 @@ describe.each(TEST_ENGINES)(
       const trained = (
         await ok("train", "--as-of", "2024-01-31", "--n-estimators", "20")
       ).json();
-      expect(trained).toMatchObject({ model_version: "1" });
+      const shown = (await ok("features", "show")).json();
+      expect(trained).toMatchObject({
+        model_version: "1",
+        feature_repository: shown["hash"],
+      });
       const schema = JSON.parse(
         await readFile(
           join(String(trained["out_dir"]), "feature_schema.json"),

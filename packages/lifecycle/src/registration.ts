@@ -163,6 +163,7 @@ async function logTraining(
     })),
     tags: {
       "streamflow.dataset_fingerprint": training.datasetFingerprint,
+      "streamflow.feature_repository": training.repositoryHash,
       [MODEL_SHA256_TAG]: training.modelSha256,
       "streamflow.toolkit_version": TOOLKIT_VERSION,
     },

@@ -60,6 +60,8 @@ export interface TrainingOutcome {
   nTrain: number;
   nVal: number;
   datasetFingerprint: string;
+  /** sha256 of the feature repository the store held: where the model's features are declared. */
+  repositoryHash: string;
   model: StreamflowModel;
   /** The serialised model, as written to `model.json`. */
   modelText: string;
@@ -177,6 +179,7 @@ export async function trainOnStore(
     nTrain: trained.nTrain,
     nVal: trained.nVal,
     datasetFingerprint: dataset.fingerprint,
+    repositoryHash: db.layout.hash,
     model: trained.model,
     modelText,
     featureColumns: dataset.featureColumns,

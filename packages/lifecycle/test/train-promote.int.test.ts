@@ -66,6 +66,10 @@ describe("trainAndRegister → promote, called as a library", () => {
     const run = await registry.getRun(registered.runId);
     expect(run.info.status).toBe("FINISHED");
     expect(run.data.tags["streamflow.model_sha256"]).toBe(training.modelSha256);
+    expect(run.data.tags["streamflow.feature_repository"]).toBe(
+      training.repositoryHash,
+    );
+    expect(training.repositoryHash).toBe(db.layout.hash);
     expect(run.data.metrics["auc"]?.value).toBe(training.metrics.auc);
 
     const verified = await loadVerifiedModel({

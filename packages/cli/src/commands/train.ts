@@ -71,6 +71,7 @@ export async function runTrain(
       n_train: r.nTrain,
       n_val: r.nVal,
       dataset_fingerprint: r.datasetFingerprint,
+      feature_repository: r.repositoryHash,
       model_sha256: r.modelSha256,
       out_dir: r.outDir,
       run_name: r.runName,
