@@ -80,6 +80,8 @@ describe.each(TEST_ENGINES)(
           "data",
           "--seed",
           "11",
+          "--months",
+          "3",
         )
       ).json();
       expect(generated).toMatchObject({
@@ -87,6 +89,7 @@ describe.each(TEST_ENGINES)(
         months: [
           { dir: "month_000", as_of: "2024-01-31" },
           { dir: "month_001", as_of: "2024-02-29" },
+          { dir: "month_002", as_of: "2024-03-31" },
         ],
       });
       for (const [dir, asOf] of [
@@ -347,6 +350,34 @@ describe.each(TEST_ENGINES)(
       );
       expect(drifted.has("region") || drifted.has("plan_tier")).toBe(false);
       expect(drifted.size).toBeGreaterThan(0);
+    });
+
+    it("runs the monthly pipeline on the third month: ingest, materialize, check, drift, retrain, score", async () => {
+      const piped = (
+        await ok(
+          "pipeline",
+          "run",
+          "--month-dir",
+          join("data", "month_002"),
+          "--as-of",
+          "2024-03-31",
+          "--retrain",
+          "always",
+          "--score",
+        )
+      ).json() as {
+        steps: { step: string; status: string }[];
+        scored: number | null;
+      };
+      expect(piped.steps.map((s) => [s.step, s.status])).toEqual([
+        ["ingest", "done"],
+        ["materialize", "done"],
+        ["check_online", "done"],
+        ["drift", "done"],
+        ["retrain", "done"],
+        ["score", "done"],
+      ]);
+      expect(piped.scored).toBe(USERS);
     });
 
     it("migrates a grown repository and keeps serving the older model; refuses a model whose features the store lost", async () => {
