@@ -89,6 +89,6 @@ export function formatCheckOnline(r: CheckOnlineResult): string {
       (v) =>
         `${v.featureView.padEnd(22)} ${(v.materializedAsOf ?? "never").padEnd(10)} ${`${(v.coverage * 100).toFixed(2)}%`.padStart(9)} ${n(v.statuses.PRESENT).padStart(10)} ${n(v.statuses.NULL_VALUE).padStart(10)} ${n(v.statuses.NOT_FOUND).padStart(10)}${v.ok ? "" : "  ✗"}`,
     ),
-    "NULL_VALUE counts stored NULLs (e.g. streaming plans of users without a net service): covered, not missing.",
+    "NULL_VALUE counts stored NULLs (a nullable column's empty value): covered, not missing.",
   ].join("\n");
 }

@@ -10,6 +10,7 @@ import { readMonthDirectory, type MonthFile } from "./internal/month-reader.ts";
 import { checkMonthDirectory } from "./internal/month-files.ts";
 import type { ChunkSource } from "./internal/db.ts";
 import type { StoreLayout } from "./layout.ts";
+import { LAB_LAYOUT } from "./schema.ts";
 
 export interface IngestMonthOptions {
   db: Database;
@@ -229,12 +230,22 @@ export async function ingestMonth(
       await tx.exec("SELECT pg_advisory_xact_lock(7409237402)");
       // Sorts of a million keys stay in memory instead of spilling; reverts at commit.
       await tx.exec("SET LOCAL work_mem = '256MB'");
-      const previous = (
-        await tx.query<{ content_sha256: string }>(
-          "SELECT content_sha256 FROM ingestions WHERE as_of = $1",
+      const stored = (
+        await tx.query<{
+          content_sha256: string;
+          repository_hash: string | null;
+        }>(
+          "SELECT content_sha256, repository_hash FROM ingestions WHERE as_of = $1",
           [asOf],
         )
-      )[0]?.content_sha256;
+      )[0];
+      const previous = stored?.content_sha256;
+      // The same files read under another repository fill other tables and columns: not a no-op.
+      const storedRepository =
+        stored === undefined
+          ? undefined
+          : (stored.repository_hash ?? LAB_LAYOUT.hash);
+      const sameRepository = storedRepository === layout.hash;
       const labelSnapshots = await tx.query<{ n: number }>(
         `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${layout.label.snapshotTable} WHERE as_of = $1 LIMIT 1) x`,
         [asOf],
@@ -271,18 +282,25 @@ export async function ingestMonth(
         `validated ${monthDir}: ${month.files.map((f) => `${f.name} ${f.rows}`).join(", ")}`,
       );
       const base = { rows, contentSha256: month.contentSha256 };
-      if (previous === month.contentSha256)
+      if (previous === month.contentSha256 && sameRepository)
         return { ...base, noop: true, replaced: false, snapshotRows: {} };
       if (hasSnapshot && !options.replace) {
         throw new FeaturesError(
           "SNAPSHOT_CONFLICT",
-          `a different month is already ingested at as_of ${asOf} (stored content ${previous?.slice(0, 12) ?? "unknown"}…, this one ${month.contentSha256.slice(0, 12)}…)`,
+          previous === month.contentSha256
+            ? `this month was ingested at as_of ${asOf} under another feature repository (${storedRepository?.slice(0, 12) ?? "unknown"}…, now ${layout.hash.slice(0, 12)}…): its snapshots lack what the repository added`
+            : `a different month is already ingested at as_of ${asOf} (stored content ${previous?.slice(0, 12) ?? "unknown"}…, this one ${month.contentSha256.slice(0, 12)}…)`,
           {
-            hint: "Snapshots are insert-only so training sets stay reproducible. Check --as-of, or pass --replace to overwrite this date's snapshot.",
+            hint:
+              previous === month.contentSha256
+                ? "Pass --replace to load this date's snapshot again into the current repository's tables."
+                : "Snapshots are insert-only so training sets stay reproducible. Check --as-of, or pass --replace to overwrite this date's snapshot.",
             details: {
               asOf,
               storedSha256: previous,
               incomingSha256: month.contentSha256,
+              storedRepository,
+              repository: layout.hash,
             },
           },
         );
@@ -294,10 +312,18 @@ export async function ingestMonth(
           await writeFile(tx, { file, ...writing });
       }
       await tx.execute(
-        `INSERT INTO ingestions (as_of, content_sha256, source, row_counts) VALUES ($1, $2, $3, $4)
+        `INSERT INTO ingestions (as_of, content_sha256, source, row_counts, repository_hash)
+       VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (as_of) DO UPDATE SET content_sha256 = EXCLUDED.content_sha256,
-         source = EXCLUDED.source, row_counts = EXCLUDED.row_counts, ingested_at = now()`,
-        [asOf, month.contentSha256, monthDir, JSON.stringify(rows)],
+         source = EXCLUDED.source, row_counts = EXCLUDED.row_counts,
+         repository_hash = EXCLUDED.repository_hash, ingested_at = now()`,
+        [
+          asOf,
+          month.contentSha256,
+          monthDir,
+          JSON.stringify(rows),
+          layout.hash,
+        ],
       );
       // Fresh statistics: without them the planner takes a million-row snapshot table for a few
       // hundred rows and sorts the next dataset on disk.

@@ -77,6 +77,68 @@ describe("generateRepositoryData", () => {
   });
 });
 
+describe("generateRepositoryData on awkward declarations", () => {
+  const TINY = `version: 1
+entity: { name: box, join_key: box_id, max_key_length: 2 }
+sources:
+  - name: boxes
+    columns:
+      - { name: motto, type: text, allowed: ["a, b", 'say "hi"', plain] }
+  - name: fates
+    columns:
+      - { name: lost, type: boolean }
+feature_views:
+  - { name: box_fv, source: boxes, features: [motto] }
+label: { source: fates, column: lost }
+`;
+  const repository = parseFeatureRepository(TINY, { file: "tiny.yaml" });
+
+  it("quotes allowed values holding commas and quotes, so its months ingest", async () => {
+    const out = await mkdtemp(join(tmpdir(), "sf-tiny-"));
+    await generateRepositoryData({
+      repository,
+      outDir: out,
+      users: 60,
+      months: 1,
+      seed: 3,
+      firstAsOf: day("2024-01-31"),
+    });
+    const db = await openFeatureStore({ repository });
+    try {
+      const r = await ingestMonth({
+        db,
+        monthDir: join(out, "month_000"),
+        asOf: day("2024-01-31"),
+      });
+      expect(r.rows).toEqual({ boxes: 60, fates: 60 });
+      const mottos = await db.query<{ motto: string }>(
+        "SELECT DISTINCT motto FROM boxes ORDER BY motto",
+      );
+      expect(mottos.map((m) => m.motto)).toEqual(
+        expect.arrayContaining(["a, b", 'say "hi"']),
+      );
+    } finally {
+      await db.close();
+    }
+  });
+
+  it("refuses more entities than max_key_length can key", async () => {
+    const out = await mkdtemp(join(tmpdir(), "sf-tiny-"));
+    await expect(
+      generateRepositoryData({
+        repository,
+        outDir: out,
+        users: 101,
+        months: 1,
+        seed: 3,
+        firstAsOf: day("2024-01-31"),
+      }),
+    ).rejects.toThrow(
+      /101 entities need keys of 3 characters, more than max_key_length 2/,
+    );
+  });
+});
+
 describe.each(TEST_ENGINES)("a second repository's store on %s", (engine) => {
   it("ingests two generated months (CSV and Parquet), builds a point-in-time dataset, materializes and checks the online store", async () => {
     const repository = await shop();
@@ -354,6 +416,59 @@ describe.each(TEST_ENGINES)("a second repository's store on %s", (engine) => {
       const ds = await loadDataset({ db, asOf: day("2024-01-31") });
       expect(ds.featureColumns.map((c) => c.name)).not.toContain("orders_90d");
       expect(ds.userIds).toEqual(before.userIds);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it("does not take a month ingested under another repository for a no-op: the same files reload with replace", async () => {
+    const text = await readFile(SHOP_REPOSITORY_FILE, "utf8");
+    const months = await shopMonths(30);
+    await using target = await createTestDatabase(
+      engine,
+      join(months, "pgdata"),
+    );
+    const open = (repo: FeatureRepository) =>
+      openFeatureStore({
+        url: target.url,
+        dataDir: target.dataDir,
+        repository: repo,
+      });
+    const month = {
+      monthDir: join(months, "month_000"),
+      asOf: day("2024-01-31"),
+    };
+    // First without last_discount among the view's features (the files hold the column all along).
+    const narrow = parseFeatureRepository(
+      text.replace(
+        "features: [orders_90d, avg_basket_eur, last_discount]",
+        "features: [orders_90d, avg_basket_eur]",
+      ),
+      { file: "narrow.yaml" },
+    );
+    let db = await open(narrow);
+    await ingestMonth({ db, ...month });
+    expect((await ingestMonth({ db, ...month })).noop).toBe(true);
+    await db.close();
+
+    db = await open(await shop());
+    try {
+      const conflict = (await ingestMonth({ db, ...month }).catch(
+        (e: unknown) => e,
+      )) as FeaturesError;
+      expect(conflict.code).toBe("SNAPSHOT_CONFLICT");
+      expect(conflict.message).toContain("under another feature repository");
+      expect(conflict.hint).toContain("--replace");
+      const nulls = () =>
+        db.query(
+          "SELECT count(*)::int AS n FROM orders_snapshots WHERE last_discount IS NULL",
+        );
+      expect(await nulls()).toEqual([{ n: 30 }]);
+      const reloaded = await ingestMonth({ db, ...month, replace: true });
+      expect(reloaded).toMatchObject({ noop: false, replaced: true });
+      // The generator leaves about 8% of a nullable column empty; the rest now arrive.
+      expect((await nulls())[0]!["n"]).toBeLessThan(15);
+      expect((await ingestMonth({ db, ...month })).noop).toBe(true);
     } finally {
       await db.close();
     }

@@ -136,6 +136,9 @@ CREATE TABLE feature_repository (
 -- A store migration 1 gave the lab's tables holds the lab's repository (declaration NULL: built in).
 INSERT INTO feature_repository (hash, declaration)
 SELECT '${LAB_BEFORE_REPOSITORIES}', NULL WHERE to_regclass('labels_snapshots') IS NOT NULL;
+-- The repository each month was ingested under: the same files under another repository are
+-- another month for the tables (NULL: ingested before repositories, under the lab's).
+ALTER TABLE ingestions ADD COLUMN repository_hash TEXT;
 `,
   },
 ];

@@ -7,6 +7,7 @@ import type {
   RepositoryColumn,
   RepositorySource,
 } from "./feature-repository.ts";
+import { SQL_KEYWORDS } from "./sql-keywords.ts";
 
 /** A name that becomes a table or a column as it is: lower case, no quoting needed, within PostgreSQL's 63 bytes. */
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -17,10 +18,21 @@ const identifier = z
     "must be a lower-case SQL identifier: a-z, 0-9 and _, not starting with a digit, at most 63 characters",
   );
 
+/** A name that is itself a table or a column, where an SQL keyword would break the statement. */
+const sqlName = identifier.refine((name) => !SQL_KEYWORDS.has(name), {
+  message:
+    "is an SQL keyword, which PostgreSQL does not take as a table or column name: choose another",
+});
+
+/** INTEGER columns hold 32-bit values: a bound beyond them could never be met. */
+const INT32 = { min: -2_147_483_648, max: 2_147_483_647 };
+/** PostgreSQL's longest name (NAMEDATALEN - 1); a longer one is silently cut. */
+const MAX_NAME_LENGTH = 63;
+
 const COLUMN_TYPES = ["text", "integer", "double", "boolean", "date"] as const;
 
 const columnSchema = z.strictObject({
-  name: identifier,
+  name: sqlName,
   type: z.enum(COLUMN_TYPES),
   nullable: z.boolean().optional(),
   min: z.number().optional(),
@@ -33,13 +45,13 @@ const fileSchema = z.strictObject({
   version: z.literal(1),
   entity: z.strictObject({
     name: identifier,
-    join_key: identifier,
+    join_key: sqlName,
     max_key_length: z.number().int().positive().max(10_000).optional(),
   }),
   sources: z
     .array(
       z.strictObject({
-        name: identifier,
+        name: sqlName,
         file: z.string().min(1).optional(),
         format: z.enum(["csv", "parquet"]).optional(),
         entity_table: z.boolean().optional(),
@@ -52,7 +64,7 @@ const fileSchema = z.strictObject({
       z.strictObject({
         name: identifier,
         source: identifier,
-        snapshot_table: identifier.optional(),
+        snapshot_table: sqlName.optional(),
         features: z.array(identifier).min(1),
         ttl_days: z.number().int().positive().nullable().optional(),
       }),
@@ -61,7 +73,7 @@ const fileSchema = z.strictObject({
   label: z.strictObject({
     source: identifier,
     column: identifier,
-    snapshot_table: identifier.optional(),
+    snapshot_table: sqlName.optional(),
   }),
   model: z
     .strictObject({ categorical: z.array(identifier).optional() })
@@ -183,8 +195,25 @@ const STORE_TABLES = new Set([
   "pipeline_runs",
   "pipeline_workers",
 ]);
-/** Columns the store adds to snapshot and online tables. */
-const STORE_COLUMNS = new Set(["as_of", "updated_at"]);
+/** Columns the store adds to snapshot and online tables, or carries through its own reads. */
+const STORE_COLUMNS = new Set(["as_of", "updated_at", "scored"]);
+/** Fields of the service's answers, which the join key would overwrite. */
+const API_FIELDS = new Set([
+  "churn_probability",
+  "prediction",
+  "threshold",
+  "model",
+  "features",
+  "features_used",
+  "features_as_of",
+  "statuses",
+  "error",
+  "message",
+  "missing_feature_views",
+  "results",
+  "predicted",
+  "not_found",
+]);
 
 function checkReferences(file: RepositoryFile): Problem[] {
   const problems: Problem[] = [];
@@ -201,6 +230,42 @@ function checkReferences(file: RepositoryFile): Problem[] {
     add(
       ["entity", "join_key"],
       `'${joinKey}' is a column the store adds itself: name the key otherwise`,
+    );
+  if (API_FIELDS.has(joinKey))
+    add(
+      ["entity", "join_key"],
+      `'${joinKey}' is a field of the prediction service's answers, which the key also names: name the key otherwise`,
+    );
+  // Names the store makes from the declared ones must fit PostgreSQL's, which cuts longer ones.
+  const fits = (made: string, path: KeyPath, what: string) => {
+    if (made.length > MAX_NAME_LENGTH)
+      add(
+        path,
+        `makes ${what} '${made}', longer than PostgreSQL's ${MAX_NAME_LENGTH}-character names: shorten it`,
+      );
+  };
+  fits(onlineTable, ["entity", "name"], "the online table");
+  file.sources.forEach((s, i) =>
+    fits(
+      `streamflow_stage_${s.name}`,
+      ["sources", i, "name"],
+      "the staging table",
+    ),
+  );
+  file.feature_views.forEach((v, i) =>
+    fits(`${v.name}_as_of`, ["feature_views", i, "name"], "the online column"),
+  );
+  if (file.label.snapshot_table === undefined)
+    fits(
+      `${file.label.source}_snapshots_as_of`,
+      ["label", "source"],
+      "the label snapshots' index",
+    );
+  else
+    fits(
+      `${file.label.snapshot_table}_as_of`,
+      ["label", "snapshot_table"],
+      "the label snapshots' index",
     );
 
   const sources = new Map<string, RepositoryFile["sources"][number]>();
@@ -257,17 +322,40 @@ function checkReferences(file: RepositoryFile): Problem[] {
       if (c.min !== undefined && c.max !== undefined && c.min > c.max)
         add([...at, "min"], `min ${c.min} is above max ${c.max}`);
       if (c.type === "integer")
-        for (const bound of ["min", "max"] as const)
-          if (c[bound] !== undefined && !Number.isInteger(c[bound]))
+        for (const bound of ["min", "max"] as const) {
+          const value = c[bound];
+          if (value !== undefined && !Number.isInteger(value))
             add(
               [...at, bound],
-              `${bound} of integer column '${c.name}' must be an integer, got ${c[bound]}`,
+              `${bound} of integer column '${c.name}' must be an integer, got ${value}`,
             );
+          else if (
+            value !== undefined &&
+            (value < INT32.min || value > INT32.max)
+          )
+            add(
+              [...at, bound],
+              `${bound} ${value} of integer column '${c.name}' is outside the 32-bit integers it holds (${INT32.min} to ${INT32.max}); declare it double for larger numbers`,
+            );
+        }
       if (c.allowed !== undefined && c.type !== "text")
         add(
           [...at, "allowed"],
           `allowed values apply to text columns; '${c.name}' is ${c.type}`,
         );
+      const longest = c.max_length ?? MAX_FIELD_LENGTH.text;
+      c.allowed?.forEach((value, k) => {
+        if (value.trim() === "")
+          add(
+            [...at, "allowed", k],
+            `an empty allowed value cannot be told from NULL in a month file; make '${c.name}' nullable instead`,
+          );
+        else if (value.length > longest)
+          add(
+            [...at, "allowed", k],
+            `allowed value '${value}' is longer than the column's max_length ${longest}`,
+          );
+      });
       if (
         c.max_length !== undefined &&
         c.max_length > MAX_FIELD_LENGTH.text * 256
@@ -366,6 +454,14 @@ function checkReferences(file: RepositoryFile): Problem[] {
         `'${label.column}' is the label and a feature of view '${features.get(label.column)}': a model must not read its own answer`,
       );
     const snapshot = label.snapshot_table ?? `${label.source}_snapshots`;
+    if (reservedTable(snapshot))
+      add(
+        [
+          "label",
+          label.snapshot_table === undefined ? "source" : "snapshot_table",
+        ],
+        `'${snapshot}' is a table of the store itself: name the label's snapshot table otherwise`,
+      );
     if (tables.has(snapshot))
       add(
         [

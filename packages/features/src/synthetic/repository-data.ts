@@ -140,7 +140,9 @@ function csvField(value: Value): string {
   if (value === null) return "";
   if (typeof value === "boolean") return value ? "True" : "False";
   if (value instanceof Date) return calendarDayOf(value);
-  return String(value);
+  const text = String(value);
+  // An allowed value may hold a comma, a quote or a line break: RFC 4180 quoting, as ingest reads.
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
 function keyFor(
@@ -360,6 +362,13 @@ function check(o: GenerateRepositoryDataOptions): void {
       `users must be an integer from 1 to ${MAX_REPOSITORY_USERS}`,
       o.users,
       "pass a whole number of entities, e.g. 5000",
+    );
+  const digits = String(o.users - 1).length;
+  if (digits > o.repository.entity.maxKeyLength)
+    throw bad(
+      `${o.users} entities need keys of ${digits} characters, more than max_key_length ${o.repository.entity.maxKeyLength}`,
+      o.users,
+      `generate at most ${10 ** o.repository.entity.maxKeyLength} entities, or raise max_key_length`,
     );
   if (!Number.isInteger(o.months) || o.months < 1 || o.months > 1000)
     throw bad("months must be an integer from 1 to 1000", o.months, "e.g. 2");

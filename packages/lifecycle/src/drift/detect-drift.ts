@@ -16,6 +16,7 @@ import {
 } from "@streamflow/core";
 import {
   scanDataset,
+  type ColumnType,
   type Database,
   type DatasetColumn,
 } from "@streamflow/features";
@@ -243,9 +244,15 @@ export async function detectDrift(
   const started = performance.now();
   const logger = options.logger ?? SILENT_LOGGER;
   const columns = offlineColumns(options.db.layout);
+  // A feature the repository one-hot encodes is compared as categories, whatever its type.
+  const categorical = new Set(
+    options.db.layout.repository.model.categorical ?? [],
+  );
+  const kindOf = (c: { name: string; type: ColumnType }) =>
+    categorical.has(c.name) ? "categorical" : driftKindOf(c.type);
   checkDriftPlan(
     options.plan,
-    columns.map((c) => ({ name: c.name, kind: driftKindOf(c.type) })),
+    columns.map((c) => ({ name: c.name, kind: kindOf(c) })),
   );
   const watched = options.model;
   if (watched !== undefined) checkModelAgainstStore(watched.model, { columns });
@@ -272,7 +279,7 @@ export async function detectDrift(
   const features: FeatureDrift[] = reference.columns.map((column, i) => ({
     ...testColumn(options.plan, {
       name: column.name,
-      kind: driftKindOf(column.type),
+      kind: kindOf(column),
       reference: reference.features[i]!.build(),
       current: current.features[i]!.build(),
     }),
