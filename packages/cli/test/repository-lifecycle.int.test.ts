@@ -60,6 +60,32 @@ describe.each(TEST_ENGINES)(
       return r;
     };
 
+    /** Runs `streamflow serve` on a free port around `use`, then stops it as SIGTERM would. */
+    const withServer = async (use: (url: string) => Promise<void>) => {
+      const port = await freePort();
+      let stop: (signal: string) => void = () => undefined;
+      const stopped = new Promise<string>((resolve) => (stop = resolve));
+      let stdout = "";
+      let stderr = "";
+      const serving = main(["serve", "--port", String(port), "--json"], {
+        stdout: { write: (s: string) => (stdout += s) },
+        stderr: { write: (s: string) => (stderr += s), isTTY: false },
+        env: env(),
+        cwd: work,
+        stopRequested: () => stopped,
+      });
+      const url = `http://127.0.0.1:${port}`;
+      try {
+        for (let i = 0; i < 200 && !stdout.includes("}"); i++)
+          await new Promise((r) => setTimeout(r, 50));
+        expect(stdout, stderr).toContain(url);
+        await use(url);
+      } finally {
+        stop("SIGTERM");
+        expect(await serving, stderr).toBe(0);
+      }
+    };
+
     beforeAll(async () => {
       work = await mkdtemp(join(tmpdir(), `sf-shop-${engine}-`));
       testDb = await createTestDatabase(engine);
@@ -243,23 +269,7 @@ describe.each(TEST_ENGINES)(
       ]);
       await ok("promote", "--version", "1", "--stage", "Production");
 
-      const port = await freePort();
-      let stop: (signal: string) => void = () => undefined;
-      const stopped = new Promise<string>((resolve) => (stop = resolve));
-      let stdout = "";
-      let stderr = "";
-      const serving = main(["serve", "--port", String(port), "--json"], {
-        stdout: { write: (s: string) => (stdout += s) },
-        stderr: { write: (s: string) => (stderr += s), isTTY: false },
-        env: env(),
-        cwd: work,
-        stopRequested: () => stopped,
-      });
-      const url = `http://127.0.0.1:${port}`;
-      try {
-        for (let i = 0; i < 200 && !stdout.includes("}"); i++)
-          await new Promise((r) => setTimeout(r, 50));
-        expect(stdout, stderr).toContain(url);
+      await withServer(async (url) => {
         const accounts = await readCsv(
           join(work, "data", "month_001", "accounts.csv"),
         );
@@ -314,10 +324,7 @@ describe.each(TEST_ENGINES)(
           expect(openapi).toContain(`"${name}"`);
         expect(openapi).toContain("/features/{account_no}");
         expect(openapi).not.toMatch(/user_id|churn_label|watch_hours_30d/);
-      } finally {
-        stop("SIGTERM");
-        expect(await serving, stderr).toBe(0);
-      }
+      });
     });
 
     it("scores every account and watches drift between the months, label and model included", async () => {
@@ -409,6 +416,22 @@ describe.each(TEST_ENGINES)(
         await ok("score", "--as-of", "2024-02-29", "--out", "p.csv")
       ).json();
       expect(again["rows"]).toBe(USERS);
+      await withServer(async (url) => {
+        const ready = await fetch(`${url}/ready`);
+        expect(ready.status, await ready.clone().text()).toBe(200);
+        const keys = await readCsv(
+          join(work, "data", "month_002", "accounts.csv"),
+        );
+        const answer = await fetch(`${url}/predict`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ account_no: keys[0]!["account_no"] }),
+        });
+        expect(answer.status).toBe(200);
+        const used = (await answer.json()) as { features_used: object };
+        // The model reads what it was trained on; the store's new feature is not among it.
+        expect(Object.keys(used.features_used)).not.toContain("referrals");
+      });
 
       // Destructive: dropping survey_score, which model v1 reads, is refused, then allowed.
       const shrunk = grown
