@@ -9,6 +9,7 @@ import {
   FEATURE_COLUMNS,
   FEATURE_VIEWS,
   getOnlineFeatures,
+  materialize,
   openFeatureStore,
   type Database,
 } from "@streamflow/features";
@@ -692,6 +693,47 @@ describe.each(TEST_ENGINES)("streamflow serve on %s", (engine) => {
         [user, original],
       );
       await cached.close();
+      await uncached.close();
+    }
+  });
+
+  it("answers every request while materialize rebuilds and swaps the online table, then serves the new one", async () => {
+    const uncached = await createPredictionService({
+      db,
+      registry,
+      reloadIntervalMs: 0,
+      featureCacheTtlMs: 0,
+    });
+    const ask = async (i: number) =>
+      (
+        await uncached.app.inject({
+          method: "POST",
+          url: "/predict",
+          payload: JSON.stringify({ user_id: ids[i % ids.length] }),
+          headers: { "content-type": "application/json" },
+        })
+      ).statusCode;
+    try {
+      // Prepared reads first: the swap must not leave them on the table it drops.
+      expect(await ask(0)).toBe(200);
+      const before = await getOnlineFeatures(db, ids);
+      let done = false;
+      const statuses: number[] = [];
+      const load = (async () => {
+        for (let i = 0; !done; i++) statuses.push(await ask(i));
+      })();
+      const result = await materialize({
+        db,
+        asOf: parseCalendarDay("2024-02-29"),
+      });
+      done = true;
+      await load;
+      expect(result.views.every((v) => v.keptNewer === 0)).toBe(true);
+      expect(statuses.length).toBeGreaterThan(0);
+      expect(statuses.filter((code) => code !== 200)).toEqual([]);
+      expect(await ask(1)).toBe(200);
+      expect(await getOnlineFeatures(db, ids)).toEqual(before);
+    } finally {
       await uncached.close();
     }
   });

@@ -7,11 +7,7 @@ import {
 } from "@streamflow/core";
 import { FeaturesError } from "./errors.ts";
 import type { Database, SqlExecutor } from "./internal/db.ts";
-import {
-  viewAsOfColumn as asOfColumn,
-  type FeatureViewSpec,
-  type StoreLayout,
-} from "./layout.ts";
+import { viewAsOfColumn as asOfColumn, type StoreLayout } from "./layout.ts";
 import type { ColumnType } from "./repository/column-types.ts";
 import type { FeatureValue } from "./dataset.ts";
 import { entityKeysSql } from "./internal/point-in-time.ts";
@@ -54,11 +50,9 @@ export async function materialize(
   const logger = options.logger ?? SILENT_LOGGER;
   const views = await options.db.transaction(async (tx) => {
     await tx.exec("SELECT pg_advisory_xact_lock(7409237403)");
-    const results: MaterializedView[] = [];
-    for (const view of options.db.layout.views)
-      results.push(
-        await materializeView(tx, view, { layout: options.db.layout, asOf }),
-      );
+    // Sorts and joins of a million keys stay in memory; reverts at commit.
+    await tx.exec("SET LOCAL work_mem = '256MB'");
+    const results = await rebuildOnline(tx, options.db.layout, asOf);
     if (results.every((r) => r.written + r.keptNewer === 0)) {
       const dates = await tx.query<{ as_of: string }>(
         "SELECT as_of::text AS as_of FROM ingestions ORDER BY as_of",
@@ -83,53 +77,119 @@ export async function materialize(
   return { asOf, views, durationMs: Math.round(performance.now() - started) };
 }
 
-async function materializeView(
+/** The table the next online table is built in, then renamed to the online table's name. */
+const NEXT_ONLINE_TABLE = "streamflow_online_next";
+
+/**
+ * Builds the online table anew from each view's latest snapshot and the current online rows, in
+ * one statement, and swaps it in. Per entity and view, the snapshot replaces the online values
+ * unless they come from a later one. Upserting view by view rewrote every wide row once per view,
+ * with its index entry: 32 s for four views on 1M users with two months of snapshots, against 13 s
+ * for one bulk insert into a table indexed once, afterwards. Readers block from the drop to the
+ * commit (the renames and the materialization marks), then read the new table.
+ */
+async function rebuildOnline(
   tx: SqlExecutor,
-  view: FeatureViewSpec,
-  { layout, asOf }: { layout: StoreLayout; asOf: CalendarDay },
-): Promise<MaterializedView> {
+  layout: StoreLayout,
+  asOf: CalendarDay,
+): Promise<MaterializedView[]> {
   const key = layout.entity.joinKey;
   const online = layout.onlineTable;
-  const names = view.features.map((f) => f.name);
-  const asOfCol = asOfColumn(view);
-  const ttl =
-    view.ttlDays === undefined
-      ? ""
-      : ` AND as_of >= $1::date - ${Math.floor(view.ttlDays)}`;
-  const latest = `SELECT DISTINCT ON (${key}) ${key}, ${names.join(", ")}, as_of
-      FROM ${view.snapshotTable} WHERE as_of <= $1::date${ttl} ORDER BY ${key}, as_of DESC`;
-  const candidates = (
-    await tx.query<{ n: number }>(
-      `SELECT count(DISTINCT ${key})::int AS n FROM ${view.snapshotTable} WHERE as_of <= $1::date${ttl}`,
-      [asOf],
-    )
-  )[0]!.n;
-  const written = await tx.execute(
-    `INSERT INTO ${online} (${key}, ${names.join(", ")}, ${asOfCol})
-     SELECT ${key}, ${names.join(", ")}, as_of FROM (${latest}) latest
-     ON CONFLICT (${key}) DO UPDATE SET ${names.map((n) => `${n} = EXCLUDED.${n}`).join(", ")},
-       ${asOfCol} = EXCLUDED.${asOfCol}, updated_at = now()
-     WHERE ${online}.${asOfCol} IS NULL OR ${online}.${asOfCol} <= EXCLUDED.${asOfCol}`,
+  const views = layout.views.map((view, i) => {
+    const alias = `v${i}`;
+    const names = view.features.map((f) => f.name);
+    const ttl =
+      view.ttlDays === undefined
+        ? ""
+        : ` AND as_of >= $1::date - ${Math.floor(view.ttlDays)}`;
+    const asOfCol = asOfColumn(view);
+    return {
+      view,
+      alias,
+      names,
+      asOfCol,
+      latest: `${alias} AS (SELECT DISTINCT ON (${key}) ${key}, ${names.join(", ")}, as_of
+        FROM ${view.snapshotTable} WHERE as_of <= $1::date${ttl} ORDER BY ${key}, as_of DESC)`,
+      candidate: `${alias}.${key} IS NOT NULL`,
+      // The same or a later snapshot than the online one: written (as the upsert's <= did).
+      taken: `(${alias}.${key} IS NOT NULL AND (o.${asOfCol} IS NULL OR o.${asOfCol} <= ${alias}.as_of))`,
+    };
+  });
+  const columns = views.flatMap((v) => [
+    ...v.names.map(
+      (n) =>
+        `CASE WHEN ${v.taken} THEN ${v.alias}.${n} ELSE o.${n} END AS ${n}`,
+    ),
+    `CASE WHEN ${v.taken} THEN ${v.alias}.as_of ELSE o.${v.asOfCol} END AS ${v.asOfCol}`,
+  ]);
+  const names = [
+    key,
+    ...views.flatMap((v) => [...v.names, v.asOfCol]),
+    "updated_at",
+  ];
+  const joins = views
+    .slice(1)
+    .map((v) => `FULL JOIN ${v.alias} USING (${key})`)
+    .join(" ");
+  // Per view, whether the entity had a snapshot (c) and whether it was written (t): columns of
+  // the next table until counted, then dropped (which costs nothing, unlike reading the merge twice).
+  const marks = views.flatMap((_, i) => [
+    `streamflow_c${i}`,
+    `streamflow_t${i}`,
+  ]);
+  await tx.exec(`DROP TABLE IF EXISTS ${NEXT_ONLINE_TABLE}`);
+  await tx.exec(
+    `CREATE TABLE ${NEXT_ONLINE_TABLE} (LIKE ${online} INCLUDING DEFAULTS);
+     ALTER TABLE ${NEXT_ONLINE_TABLE} ${marks.map((m) => `ADD COLUMN ${m} BOOLEAN`).join(", ")}`,
+  );
+  await tx.execute(
+    `WITH ${views.map((v) => v.latest).join(",\n")}
+     INSERT INTO ${NEXT_ONLINE_TABLE} (${[...names, ...marks].join(", ")})
+     SELECT ${key}, ${columns.join(", ")},
+       CASE WHEN ${views.map((v) => v.taken).join(" OR ")} THEN now() ELSE o.updated_at END,
+       ${views.map((v) => `${v.candidate}, ${v.taken}`).join(", ")}
+     FROM ${views[0]!.alias} ${joins} FULL JOIN ${online} o USING (${key})`,
     [asOf],
   );
-  let materializedAsOf = asOf;
-  if (candidates > 0) {
-    // A date the database wrote as text is a CalendarDay.
-    const rows = await tx.query<{ as_of: CalendarDay }>(
-      `INSERT INTO materializations (feature_view, as_of) VALUES ($1, $2::date)
-       ON CONFLICT (feature_view) DO UPDATE SET as_of = GREATEST(materializations.as_of, EXCLUDED.as_of),
-         materialized_at = now()
-       RETURNING as_of::text AS as_of`,
-      [view.name, asOf],
-    );
-    materializedAsOf = rows[0]!.as_of;
+  const counted = await tx.query<Record<string, number>>(
+    `SELECT ${marks.map((m) => `count(*) FILTER (WHERE ${m})::int AS ${m}`).join(", ")}
+     FROM ${NEXT_ONLINE_TABLE}`,
+  );
+  await tx.exec(
+    `ALTER TABLE ${NEXT_ONLINE_TABLE} ${marks.map((m) => `DROP COLUMN ${m}`).join(", ")}`,
+  );
+  // Indexed and analysed before the swap: readers wait only for the drop and the renames.
+  await tx.exec(`ALTER TABLE ${NEXT_ONLINE_TABLE} ADD PRIMARY KEY (${key})`);
+  await tx.exec(`ANALYZE ${NEXT_ONLINE_TABLE}`);
+  await tx.exec(`DROP TABLE ${online}`);
+  await tx.exec(`ALTER TABLE ${NEXT_ONLINE_TABLE} RENAME TO ${online}`);
+  await tx.exec(
+    `ALTER INDEX ${NEXT_ONLINE_TABLE}_pkey RENAME TO ${online}_pkey`,
+  );
+  const results: MaterializedView[] = [];
+  for (const [i, v] of views.entries()) {
+    const candidates = counted[0]![`streamflow_c${i}`]!;
+    const written = counted[0]![`streamflow_t${i}`]!;
+    let materializedAsOf = asOf;
+    if (candidates > 0) {
+      // A date the database wrote as text is a CalendarDay.
+      const rows = await tx.query<{ as_of: CalendarDay }>(
+        `INSERT INTO materializations (feature_view, as_of) VALUES ($1, $2::date)
+         ON CONFLICT (feature_view) DO UPDATE SET as_of = GREATEST(materializations.as_of, EXCLUDED.as_of),
+           materialized_at = now()
+         RETURNING as_of::text AS as_of`,
+        [v.view.name, asOf],
+      );
+      materializedAsOf = rows[0]!.as_of;
+    }
+    results.push({
+      featureView: v.view.name,
+      written,
+      keptNewer: candidates - written,
+      materializedAsOf,
+    });
   }
-  return {
-    featureView: view.name,
-    written,
-    keptNewer: candidates - written,
-    materializedAsOf,
-  };
+  return results;
 }
 
 /** How one online value was found: Feast's statuses, with NULL_VALUE for a stored NULL. */
