@@ -10,7 +10,7 @@ import type { Database, SqlExecutor } from "./internal/db.ts";
 import { viewAsOfColumn as asOfColumn, type StoreLayout } from "./layout.ts";
 import type { ColumnType } from "./repository/column-types.ts";
 import type { FeatureValue } from "./dataset.ts";
-import { entityKeysSql } from "./internal/point-in-time.ts";
+import { entityKeysSql, usableSnapshots } from "./internal/point-in-time.ts";
 
 export interface MaterializeOptions {
   db: Database;
@@ -98,10 +98,6 @@ async function rebuildOnline(
   const views = layout.views.map((view, i) => {
     const alias = `v${i}`;
     const names = view.features.map((f) => f.name);
-    const ttl =
-      view.ttlDays === undefined
-        ? ""
-        : ` AND as_of >= $1::date - ${Math.floor(view.ttlDays)}`;
     const asOfCol = asOfColumn(view);
     return {
       view,
@@ -109,7 +105,8 @@ async function rebuildOnline(
       names,
       asOfCol,
       latest: `${alias} AS (SELECT DISTINCT ON (${key}) ${key}, ${names.join(", ")}, as_of
-        FROM ${view.snapshotTable} WHERE as_of <= $1::date${ttl} ORDER BY ${key}, as_of DESC)`,
+        FROM ${view.snapshotTable} s WHERE ${usableSnapshots("s", asOf, view.ttlDays)}
+        ORDER BY ${key}, as_of DESC)`,
       candidate: `${alias}.${key} IS NOT NULL`,
       // The same or a later snapshot than the online one: written (as the upsert's <= did).
       taken: `(${alias}.${key} IS NOT NULL AND (o.${asOfCol} IS NULL OR o.${asOfCol} <= ${alias}.as_of))`,
@@ -149,7 +146,6 @@ async function rebuildOnline(
        CASE WHEN ${views.map((v) => v.taken).join(" OR ")} THEN now() ELSE o.updated_at END,
        ${views.map((v) => `${v.candidate}, ${v.taken}`).join(", ")}
      FROM ${views[0]!.alias} ${joins} FULL JOIN ${online} o USING (${key})`,
-    [asOf],
   );
   const counted = await tx.query<Record<string, number>>(
     `SELECT ${marks.map((m) => `count(*) FILTER (WHERE ${m})::int AS ${m}`).join(", ")}
@@ -168,8 +164,8 @@ async function rebuildOnline(
   );
   const results: MaterializedView[] = [];
   for (const [i, v] of views.entries()) {
-    const candidates = counted[0]![`streamflow_c${i}`]!;
-    const written = counted[0]![`streamflow_t${i}`]!;
+    const candidates = counted[0]![marks[2 * i]!]!;
+    const written = counted[0]![marks[2 * i + 1]!]!;
     let materializedAsOf = asOf;
     if (candidates > 0) {
       // A date the database wrote as text is a CalendarDay.

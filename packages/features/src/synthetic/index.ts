@@ -3,7 +3,7 @@
  * quickstart get instead of the lab's own (unlicensed) files.
  */
 import { copyFile, mkdir, rename, rm, stat } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import {
   calendarDayOf,
   CoreError,
@@ -12,6 +12,12 @@ import {
   type ProgressListener,
 } from "@streamflow/core";
 import { AtomicFileWriter } from "./atomic-file.ts";
+import {
+  createOutputDir,
+  monthDir,
+  monthEnd,
+  writeMonthsIndex,
+} from "./months-output.ts";
 import { Sfc32, streamKeys } from "./prng.ts";
 import {
   drawFirstMonth,
@@ -69,7 +75,6 @@ export const MAX_SYNTHETIC_MONTHS = 1000;
  * spent twice as long in GC at 1M users), large enough that each write is a few hundred KB.
  */
 const CHUNK_USERS = 4096;
-const MONTHS_FILE = "months.json";
 /** Profile files are identical in every month, as in the lab: later months copy month_000's. */
 const STATIC_FILES = new Set(["users", "subscriptions"]);
 /** Stream families: one per month, plus one for the id permutation. */
@@ -91,19 +96,7 @@ export async function generateData(
   validateOptions(options);
   const { users, months, seed, onProgress } = options;
   const firstAsOf = startOfDay(options.firstAsOf);
-  const outDir = resolve(options.outDir);
-  try {
-    await mkdir(outDir, { recursive: true });
-  } catch (cause) {
-    throw new CoreError(
-      "INVALID_ARGUMENT",
-      `cannot create output directory '${outDir}'`,
-      {
-        hint: "choose a directory you can write to",
-        cause,
-      },
-    );
-  }
+  const outDir = await createOutputDir(options.outDir);
 
   const layouts = csvLayouts();
   const ctx: RowContext = { signupDates: signupDates(firstAsOf) };
@@ -151,19 +144,8 @@ export async function generateData(
     });
   }
 
-  const index = JSON.stringify({
-    months: generated.map((g) => ({ dir: g.dir, as_of: g.asOf })),
-  });
-  const indexFile = new AtomicFileWriter(join(outDir, MONTHS_FILE));
-  try {
-    indexFile.write(index + "\n");
-    await indexFile.commit();
-  } catch (error) {
-    await indexFile.abort();
-    throw error;
-  }
   files += 1;
-  bytes += indexFile.bytes;
+  bytes += await writeMonthsIndex(outDir, generated);
 
   return { outDir, months: generated, users, files, bytes };
 }
@@ -286,22 +268,6 @@ async function copyAtomically(from: string, to: string): Promise<number> {
     throw error;
   }
   return (await stat(to)).size;
-}
-
-function monthDir(m: number): string {
-  return `month_${String(m).padStart(3, "0")}`;
-}
-
-/** The last day of the `offset`-th month after `firstAsOf`'s month, 00:00 UTC. */
-function monthEnd(firstAsOf: Date, offset: number): Date {
-  // Day 0 of the following month is the last day of this one, leap years included.
-  return new Date(
-    Date.UTC(
-      firstAsOf.getUTCFullYear(),
-      firstAsOf.getUTCMonth() + offset + 1,
-      0,
-    ),
-  );
 }
 
 /**

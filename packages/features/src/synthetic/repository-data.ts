@@ -6,7 +6,7 @@
  * reproduces the lab's files' quirks and figures.)
  */
 import { mkdir } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import {
   calendarDayOf,
   CoreError,
@@ -15,6 +15,12 @@ import {
   type ProgressListener,
 } from "@streamflow/core";
 import { storeLayout, type StoreLayout } from "../layout.ts";
+import {
+  createOutputDir,
+  monthDir,
+  monthEnd,
+  writeMonthsIndex,
+} from "./months-output.ts";
 import type {
   FeatureRepository,
   RepositoryColumn,
@@ -40,7 +46,6 @@ export interface GenerateRepositoryDataOptions {
 
 /** Beyond this the generator's per-entity arrays and a month's columns held for Parquet get large. */
 export const MAX_REPOSITORY_USERS = 5_000_000;
-const MONTHS_FILE = "months.json";
 const NULL_SHARE = 0.08;
 /** How much each month moves every drifting column, in units of its latent scale. */
 const DRIFT_PER_MONTH = 0.35;
@@ -165,17 +170,7 @@ export async function generateRepositoryData(
   const { repository, users, months, seed } = options;
   check(options);
   const layout = storeLayout(repository);
-  const outDir = resolve(options.outDir);
-  await mkdir(outDir, { recursive: true }).catch((cause: unknown) => {
-    throw new CoreError(
-      "INVALID_ARGUMENT",
-      `cannot create output directory '${outDir}'`,
-      {
-        hint: "choose a directory you can write to",
-        cause,
-      },
-    );
-  });
+  const outDir = await createOutputDir(options.outDir);
   const width = String(users - 1).length;
   const keys = Array.from({ length: users }, (_, i) =>
     keyFor(i, width, layout.entity),
@@ -195,7 +190,7 @@ export async function generateRepositoryData(
   let bytes = 0;
   for (let m = 0; m < months; m++) {
     const asOf = monthEnd(firstAsOf, m);
-    const dir = `month_${String(m).padStart(3, "0")}`;
+    const dir = monthDir(m);
     const monthPath = join(outDir, dir);
     await mkdir(monthPath, { recursive: true });
     const monthKeys = streamKeys(seed, MONTH_FAMILY + m);
@@ -250,24 +245,13 @@ export async function generateRepositoryData(
     }
     generated.push({ dir, asOf: calendarDayOf(asOf), rows: users });
   }
-  const index = new AtomicFileWriter(join(outDir, MONTHS_FILE));
-  try {
-    index.write(
-      JSON.stringify({
-        months: generated.map((g) => ({ dir: g.dir, as_of: g.asOf })),
-      }) + "\n",
-    );
-    await index.commit();
-  } catch (error) {
-    await index.abort();
-    throw error;
-  }
+  const indexBytes = await writeMonthsIndex(outDir, generated);
   return {
     outDir,
     months: generated,
     users,
     files: files + 1,
-    bytes: bytes + index.bytes,
+    bytes: bytes + indexBytes,
   };
 }
 
@@ -339,12 +323,6 @@ async function writeParquetSource({
     throw error;
   }
   return (await stat(path)).size;
-}
-
-function monthEnd(first: Date, offset: number): Date {
-  return new Date(
-    Date.UTC(first.getUTCFullYear(), first.getUTCMonth() + offset + 1, 0),
-  );
 }
 
 function check(o: GenerateRepositoryDataOptions): void {
